@@ -1,0 +1,2 @@
+// libstemmer.h has no include guard: include it only through this shim.
+#include <libstemmer.h>

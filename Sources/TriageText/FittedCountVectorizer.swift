@@ -1,0 +1,181 @@
+import TriageCore
+
+/// A `CountVectorizer` with its vocabulary: maps documents to count rows.
+///
+/// Plain values plus a lookup index rebuilt on creation, so a model artifact stores only the
+/// settings, the resolved stop words and the vocabulary.
+public struct FittedCountVectorizer: Sendable {
+    public let settings: CountVectorizer
+    public let analyzer: PreparedAnalyzer
+    /// Term of each column.
+    public let vocabulary: [String]
+    let index: ByteInterner
+
+    /// The stop words in effect (preprocessed, sorted), empty when none.
+    public var stopWords: [String] { analyzer.stopWords }
+
+    public var featureCount: Int { vocabulary.count }
+
+    /// Builds a fitted vectorizer from its parts (used by `fit` and when loading a model).
+    /// Throws `invalidVocabulary` for an empty vocabulary or a duplicate term.
+    public init(settings: CountVectorizer, analyzer: PreparedAnalyzer, vocabulary: [String]) throws(TextFeatureError) {
+        guard analyzer.settings == settings.analysis else {
+            throw .invalidVocabulary("the analyzer was prepared from other settings than the vectorizer's")
+        }
+        try Self.checkVocabulary(vocabulary)
+        var index = ByteInterner(capacity: vocabulary.count)
+        for term in vocabulary { index.intern(term) }
+        self.settings = settings
+        self.analyzer = analyzer
+        self.vocabulary = vocabulary
+        self.index = index
+    }
+
+    static func checkVocabulary(_ vocabulary: [String]) throws(TextFeatureError) {
+        if vocabulary.isEmpty { throw .invalidVocabulary("the vocabulary is empty") }
+        var seen = ByteInterner(capacity: vocabulary.count)
+        for (i, term) in vocabulary.enumerated() {
+            let before = seen.count
+            if Int(seen.intern(term)) < before {
+                throw .invalidVocabulary("duplicate term \"\(term)\" at position \(i)")
+            }
+        }
+    }
+
+    /// Column of `term`, if it is in the vocabulary.
+    public func column(of term: String) -> Int? { index.find(term).map(Int.init) }
+
+    /// The features of `text` in scikit-learn's `build_analyzer()` order (before vocabulary lookup).
+    public func analyze(_ text: String) -> [String] {
+        analyzer.analyze(text, ngramRange: settings.ngramRange)
+    }
+
+    /// Count rows of `documents` over the vocabulary; features outside it are ignored.
+    /// Deterministic: the same matrix on any number of threads.
+    public func transform(_ documents: [String], threads: Int? = nil) -> SparseMatrix {
+        let chunks = Parallel.chunks(count: documents.count, chunkSize: TokenizedCorpus.chunkSize)
+        let this = self
+        let (_, results) = Parallel.forEachChunk(
+            chunkCount: chunks.count, threads: Parallel.threadCount(threads),
+            makeState: { TransformWorker(this) }
+        ) { worker, c -> ([Int32], [Int32], [Int]) in
+            var features: [Int32] = [], counts: [Int32] = [], lengths: [Int] = []
+            var columns: [Int32] = []
+            for d in chunks[c] {
+                columns.removeAll(keepingCapacity: true)
+                worker.appendColumns(of: documents[d], to: &columns)
+                let before = features.count
+                appendCountedRow(&columns, features: &features, counts: &counts)
+                lengths.append(features.count - before)
+            }
+            return (features, counts, lengths)
+        }
+        var offsets = [0]
+        offsets.reserveCapacity(documents.count + 1)
+        var indices: [Int32] = []
+        var values: [Double] = []
+        for (features, counts, lengths) in results {
+            indices.append(contentsOf: features)
+            values.append(contentsOf: counts.map { settings.binary ? 1 : Double($0) })
+            for length in lengths { offsets.append(offsets[offsets.count - 1] + length) }
+        }
+        return SparseMatrix(unchecked: documents.count, columnCount: vocabulary.count, rowOffsets: offsets,
+                            columnIndices: indices, values: values)
+    }
+
+    /// A reusable single-thread transformer, for callers that transform one message at a time
+    /// (a server thread keeps one: it caches stems and lookups across calls).
+    public func makeWorker() -> Worker { Worker(TransformWorker(self)) }
+
+    /// See `makeWorker()`. Not thread-safe: one per thread.
+    public final class Worker {
+        let inner: TransformWorker
+        private var columns: [Int32] = []
+        private var features: [Int32] = []
+        private var counts: [Int32] = []
+
+        init(_ inner: TransformWorker) { self.inner = inner }
+
+        /// The (column, count) pairs of `document`, columns increasing.
+        public func counts(of document: String) -> [(column: Int, count: Double)] {
+            columns.removeAll(keepingCapacity: true)
+            features.removeAll(keepingCapacity: true)
+            counts.removeAll(keepingCapacity: true)
+            inner.appendColumns(of: document, to: &columns)
+            appendCountedRow(&columns, features: &features, counts: &counts)
+            let binary = inner.fitted.settings.binary
+            return zip(features, counts).map { (Int($0.0), binary ? 1 : Double($0.1)) }
+        }
+    }
+}
+
+/// Per-thread transform state: analyzer caches plus term → column lookups.
+final class TransformWorker {
+    let fitted: FittedCountVectorizer
+    private let words: WordTermWorker?
+    private var termColumn: [Int32] = []
+    private var ids: [Int32] = []
+    private var key: [UInt8] = []
+    private var raw: [UInt8] = []
+    private var text: [UInt8] = []
+    private var starts: [Int] = []
+    private var wordCache = ByteInterner()
+    private var wordColumns: [[Int32]] = []
+
+    init(_ fitted: FittedCountVectorizer) {
+        self.fitted = fitted
+        words = fitted.settings.analyzer == .word ? WordTermWorker(fitted.analyzer) : nil
+    }
+
+    /// Appends the vocabulary column of every feature occurrence in `document`.
+    func appendColumns(of document: String, to out: inout [Int32]) {
+        let range = fitted.settings.ngramRange
+        if let words {
+            ids.removeAll(keepingCapacity: true)
+            words.appendTerms(of: document, to: &ids)
+            while termColumn.count < words.terms.count {
+                let t = Int32(termColumn.count)
+                termColumn.append(words.terms.withBytes(of: t) { fitted.index.find($0) } ?? -1)
+            }
+            for n in range.min ... range.max where n <= ids.count {
+                for i in 0 ... (ids.count - n) {
+                    if n == 1 {
+                        let c = termColumn[Int(ids[i])]
+                        if c >= 0 { out.append(c) }
+                        continue
+                    }
+                    key.removeAll(keepingCapacity: true)
+                    for k in 0 ..< n {
+                        if k > 0 { key.append(0x20) }
+                        words.terms.withBytes(of: ids[i + k]) { key.append(contentsOf: $0) }
+                    }
+                    if let c = fitted.index.find(key) { out.append(c) }
+                }
+            }
+            return
+        }
+        fitted.analyzer.preprocessor.run(document, into: &raw)
+        raw.withUnsafeBufferPointer { normaliseWhitespace($0, into: &text) }
+        text.withUnsafeBufferPointer { buffer in
+            if fitted.settings.analyzer == .char {
+                scalarStarts(buffer, into: &starts)
+                forEachCharNgram(buffer, starts: starts, range) { gram in
+                    if let c = fitted.index.find(gram) { out.append(c) }
+                }
+            } else {
+                forEachWord(buffer) { word in
+                    let known = wordCache.count
+                    let id = Int(wordCache.intern(word))
+                    if id == known {
+                        var cols: [Int32] = []
+                        forEachPaddedWordNgram(word, range) { gram in
+                            if let c = fitted.index.find(gram) { cols.append(c) }
+                        }
+                        wordColumns.append(cols)
+                    }
+                    out.append(contentsOf: wordColumns[id])
+                }
+            }
+        }
+    }
+}
