@@ -13,9 +13,9 @@ public enum StripAccents: String, Codable, Hashable, Sendable, CaseIterable {
 /// (scikit-learn's `_preprocess`).
 ///
 /// - `lowercase`: Python's `str.lower()` (full mappings, Final_Sigma).
-/// - `strip_accents="unicode"`: `NFKD(s)`; when that equals `s` the text is returned unchanged
-///   (so combining marks already present in NFKD text stay, exactly as in scikit-learn);
-///   otherwise every character with a non-zero canonical combining class is dropped.
+/// - `strip_accents="unicode"`: ASCII text is returned as is; otherwise `NFKD(s)` with every
+///   character of non-zero canonical combining class dropped — also marks that were already
+///   decomposed, so NFC "café" and NFD "cafe\u{301}" both become "cafe" (scikit-learn ≥ 0.22).
 /// - `strip_accents="ascii"`: `NFKD(s)` with every non-ASCII character dropped.
 ///
 /// ASCII documents take a byte-level fast path; the result is identical.
@@ -75,7 +75,6 @@ public struct Preprocessor: Hashable, Sendable {
         case .ascii:
             return decomposed.filter { $0.isASCII }
         case .unicode:
-            if decomposed == scalars { return scalars }
             return decomposed.filter { $0.properties.canonicalCombiningClass.rawValue == 0 }
         }
     }

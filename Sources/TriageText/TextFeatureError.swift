@@ -19,6 +19,7 @@ public enum TextFeatureError: Error, Equatable, Sendable, CustomStringConvertibl
     case invalidVocabulary(String)
     case featureCountMismatch(expected: Int, got: Int)
     case invalidSubjectWeight(Int)
+    case infiniteIDF(column: Int)
 
     public var description: String {
         switch self {
@@ -58,6 +59,9 @@ public enum TextFeatureError: Error, Equatable, Sendable, CustomStringConvertibl
             return "invalid vocabulary: \(why)"
         case let .featureCountMismatch(expected, got):
             return "the matrix has \(got) columns but the transformer was fitted on \(expected) features"
+        case let .infiniteIDF(column):
+            return "column \(column) occurs in no document, so with smooth_idf=false its idf is infinite; "
+                + "set smooth_idf=true or remove the term from the fixed vocabulary"
         case let .invalidSubjectWeight(w):
             return "invalid subject_weight=\(w): use 0 (body only) or a positive number of subject repetitions"
         }

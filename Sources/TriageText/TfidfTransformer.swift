@@ -53,9 +53,13 @@ public struct TfidfTransformer: Hashable, Sendable, Codable {
     }
 
     /// Learns idf from a count matrix. - Complexity: O(nnz + columns).
-    public func fit(_ counts: SparseMatrix) -> FittedTfidfTransformer {
+    ///
+    /// Throws `infiniteIDF` when `smooth_idf` is off and a column occurs in no document (only
+    /// possible with a fixed vocabulary): scikit-learn would return an infinite idf and NaN rows.
+    public func fit(_ counts: SparseMatrix) throws(TextFeatureError) -> FittedTfidfTransformer {
         guard useIDF else { return FittedTfidfTransformer(settings: self, featureCount: counts.columnCount, idf: nil) }
         let df = counts.columnNonZeroCounts()
+        if !smoothIDF, let column = df.firstIndex(of: 0) { throw .infiniteIDF(column: column) }
         let extra = smoothIDF ? 1.0 : 0.0
         let n = Double(counts.rowCount) + extra
         let idf = df.map { log(n / (Double($0) + extra)) + 1 }
@@ -63,8 +67,8 @@ public struct TfidfTransformer: Hashable, Sendable, Codable {
     }
 
     /// `fit(counts)` and the transformed `counts`.
-    public func fitTransform(_ counts: SparseMatrix) -> (FittedTfidfTransformer, SparseMatrix) {
-        let fitted = fit(counts)
+    public func fitTransform(_ counts: SparseMatrix) throws(TextFeatureError) -> (FittedTfidfTransformer, SparseMatrix) {
+        let fitted = try fit(counts)
         return (fitted, fitted.transformUnchecked(counts))
     }
 }

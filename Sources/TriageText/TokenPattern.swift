@@ -11,7 +11,10 @@ import Foundation
 /// `\b`, `\B` become explicit Unicode classes (or ASCII ones under `(?a)`), `\Z` becomes ICU's
 /// `\z`, `(?P<name>…)` and `(?P=name)` become ICU's named groups, a `[` or `&` inside a class is
 /// escaped (ICU would read nested sets or set operators), and only `\n` ends a line for `.`
-/// and `$`, as in Python.
+/// and `$`, as in Python. Under a global `(?i)`, Python also treats i, I, ı and İ as one letter
+/// (its case rules use simple lower-case mappings plus fixes; ICU uses case folding, which
+/// keeps the Turkish letters apart), so those four are added wherever one of them is matched.
+/// Scoped flags `(?i:…)` keep ICU's rules.
 public struct TokenPattern: Hashable, Sendable, CustomStringConvertible {
     /// The pattern as the user wrote it (Python syntax).
     public let pattern: String
@@ -170,6 +173,8 @@ enum PythonRegexTranslator {
     static func translate(_ pattern: String) throws(TextFeatureError) -> String {
         var chars = Array(pattern.unicodeScalars)
         var ascii = false
+        var ignoreCase = false
+        var prefix = ""
         // Global inline flags at the start: drop u (the default for str patterns), note a.
         if chars.count >= 3, chars[0] == "(", chars[1] == "?" {
             var j = 2
@@ -180,8 +185,14 @@ enum PythonRegexTranslator {
                     throw .invalidTokenPattern(pattern: pattern, reason: "the L (locale) flag is not valid for text patterns")
                 }
                 ascii = flags.contains("a")
+                ignoreCase = flags.contains("i")
                 let kept = flags.filter { $0 != "u" && $0 != "a" }
-                chars = (kept.isEmpty ? [] : Array("(?".unicodeScalars) + kept + [")"]) + Array(chars[(j + 1)...])
+                if !kept.isEmpty {
+                    prefix = "(?"
+                    prefix.unicodeScalars.append(contentsOf: kept)
+                    prefix += ")"
+                }
+                chars = Array(chars[(j + 1)...])
             }
         }
         let wordClass = ascii ? asciiWord : unicodeWord
@@ -192,10 +203,17 @@ enum PythonRegexTranslator {
         let boundary = "(?:(?<=\(w))(?!\(w))|(?<!\(w))(?=\(w)))"
         let nonBoundary = "(?:(?<=\(w))(?=\(w))|(?<!\(w))(?!\(w)))"
 
-        var out = ""
+        var out = prefix
         var i = 0
         var inClass = false
         var classBodyStart = false
+        // Under (?i): does the current class match a letter of the i/I/ı/İ family?
+        var classHasI = false
+        var previousLiteral: Unicode.Scalar? = nil
+        let iFamily: Set<Unicode.Scalar> = ["i", "I", "\u{131}", "\u{130}"]
+        func coversI(_ lo: Unicode.Scalar, _ hi: Unicode.Scalar) -> Bool {
+            iFamily.contains { lo.value <= $0.value && $0.value <= hi.value }
+        }
         while i < chars.count {
             let c = chars[i]
             if c == "\\" {
@@ -205,6 +223,7 @@ enum PythonRegexTranslator {
                 let e = chars[i + 1]
                 i += 2
                 classBodyStart = false
+                previousLiteral = nil
                 switch (e, inClass) {
                 case ("w", false): out += w
                 case ("W", false): out += notW
@@ -231,7 +250,18 @@ enum PythonRegexTranslator {
             if inClass {
                 if c == "]" && !classBodyStart {
                     inClass = false
+                    if ignoreCase && classHasI { out += "\\x{130}\\x{131}" }
                     out += "]"
+                } else if c == "-", let lo = previousLiteral, i + 1 < chars.count, chars[i + 1] != "]", chars[i + 1] != "\\" {
+                    // A range lo-hi.
+                    let hi = chars[i + 1]
+                    if coversI(lo, hi) { classHasI = true }
+                    out += "-"
+                    out.unicodeScalars.append(hi)
+                    previousLiteral = nil
+                    i += 2
+                    classBodyStart = false
+                    continue
                 } else if c == "]" || c == "[" || c == "&" {
                     out += "\\"
                     out.unicodeScalars.append(c)
@@ -242,6 +272,8 @@ enum PythonRegexTranslator {
                 } else {
                     out.unicodeScalars.append(c)
                 }
+                if iFamily.contains(c) { classHasI = true }
+                previousLiteral = c
                 classBodyStart = false
                 i += 1
                 continue
@@ -250,7 +282,12 @@ enum PythonRegexTranslator {
             case "[":
                 inClass = true
                 classBodyStart = true
+                classHasI = false
+                previousLiteral = nil
                 out += "["
+                i += 1
+            case _ where ignoreCase && iFamily.contains(c):
+                out += "[iI\\x{130}\\x{131}]"
                 i += 1
             case "(" where i + 2 < chars.count && chars[i + 1] == "?" && chars[i + 2] == "P":
                 if i + 3 < chars.count, chars[i + 3] == "<" {

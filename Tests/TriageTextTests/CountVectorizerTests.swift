@@ -214,7 +214,7 @@ struct CountVectorizerTests {
 struct TfidfTests {
     @Test func matchesTheScikitLearnDocumentationExample() throws {
         let (_, counts) = try CountVectorizer().fitTransform(docExample)
-        let (fitted, x) = TfidfTransformer().fitTransform(counts)
+        let (fitted, x) = try TfidfTransformer().fitTransform(counts)
         let row0 = x.toDense()[0]
         let expected = [0, 0.46979139, 0.58028582, 0.38408524, 0, 0, 0.38408524, 0, 0.38408524]
         for (a, b) in zip(row0, expected) { #expect(abs(a - b) < 1e-8) }
@@ -224,16 +224,22 @@ struct TfidfTests {
 
     @Test func formulasForEveryOption() throws {
         let counts = try SparseMatrix(rows: [[(0, 3), (1, 1)], [(1, 2)], []], columnCount: 2)
-        let plain = TfidfTransformer(norm: nil, useIDF: false, smoothIDF: false, sublinearTF: false).fitTransform(counts).1
+        let plain = try TfidfTransformer(norm: nil, useIDF: false, smoothIDF: false, sublinearTF: false).fitTransform(counts).1
         #expect(plain == counts)
-        let sub = TfidfTransformer(norm: nil, useIDF: false, smoothIDF: false, sublinearTF: true).fitTransform(counts).1
+        let sub = try TfidfTransformer(norm: nil, useIDF: false, smoothIDF: false, sublinearTF: true).fitTransform(counts).1
         #expect(sub.toDense() == [[1 + log(3.0), 1], [0, 1 + log(2.0)], [0, 0]])
-        let raw = TfidfTransformer(norm: nil, useIDF: true, smoothIDF: false, sublinearTF: false).fit(counts)
+        let raw = try TfidfTransformer(norm: nil, useIDF: true, smoothIDF: false, sublinearTF: false).fit(counts)
         #expect(raw.idf == [log(3.0 / 1) + 1, log(3.0 / 2) + 1])
-        let l1 = TfidfTransformer(norm: .l1, useIDF: false).fitTransform(counts).1
+        let l1 = try TfidfTransformer(norm: .l1, useIDF: false).fitTransform(counts).1
         #expect(l1.toDense() == [[0.75, 0.25], [0, 1], [0, 0]])
-        let l2 = TfidfTransformer(norm: .l2, useIDF: false).fitTransform(counts).1
+        let l2 = try TfidfTransformer(norm: .l2, useIDF: false).fitTransform(counts).1
         #expect(abs(l2.toDense()[0][0] - 3 / 10.0.squareRoot()) < 1e-15)
+        // A fixed-vocabulary term in no document has an infinite unsmoothed idf: refused.
+        var fixed = CountVectorizer()
+        fixed.vocabulary = ["aa", "absent"]
+        let (_, withAbsent) = try fixed.fitTransform(["aa bb"])
+        #expect(throws: TextFeatureError.infiniteIDF(column: 1)) { try TfidfTransformer(smoothIDF: false).fit(withAbsent) }
+        #expect(try TfidfTransformer(smoothIDF: true).fit(withAbsent).idf?[1] == log(2.0) + 1)
         #expect(throws: TextFeatureError.featureCountMismatch(expected: 2, got: 3)) {
             try raw.transform(SparseMatrix(zeros: 1, columnCount: 3))
         }
