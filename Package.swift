@@ -5,6 +5,8 @@
 //
 //   TriageCore   sparse matrices, deterministic parallelism, strict JSON   (Foundation only)
 //   TriageText   analyzers, Snowball stemming, CountVectorizer, TF-IDF     (Foundation + libstemmer)
+//   TriageData   streaming CSV (RFC 4180, gzip) and message sources          (Foundation + zlib)
+//   triage-bench the benchmark runner that scripts/bench drives
 //
 // Packages are pinned with `exact:` because Package.resolved is not committed.
 import PackageDescription
@@ -17,9 +19,13 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CStemmer", providers: [.apt(["libstemmer-dev"])]),
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "TriageCore"),
         .target(name: "TriageText", dependencies: ["TriageCore", "CStemmer"]),
+        .target(name: "TriageData", dependencies: ["TriageCore", "CZlib"]),
+        .executableTarget(name: "triage-bench", dependencies: ["TriageText", "TriageData"], path: "Sources/TriageBench"),
         .testTarget(name: "TriageCoreTests", dependencies: ["TriageCore"]),
+        .testTarget(name: "TriageDataTests", dependencies: ["TriageData"]),
         .testTarget(
             name: "TriageTextTests",
             dependencies: ["TriageText", "TriageCore"],

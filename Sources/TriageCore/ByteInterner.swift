@@ -44,22 +44,13 @@ public struct ByteInterner: Sendable {
     public mutating func intern(_ bytes: UnsafeBufferPointer<UInt8>) -> Int32 {
         let h = Self.hash(bytes, seed: seed)
         let tag = UInt64(truncatingIfNeeded: h >> 32) << 32
-        let mask = slots.count - 1
-        var i = Int(truncatingIfNeeded: h) & mask
-        while true {
-            let slot = slots[i]
-            if slot == 0 { break }
-            if slot & 0xFFFF_FFFF_0000_0000 == tag {
-                let id = Int(slot & 0xFFFF_FFFF) - 1
-                if equals(id: id, bytes) { return Int32(id) }
-            }
-            i = (i + 1) & mask
-        }
+        let (found, slot) = probe(bytes, hash: h, tag: tag)
+        if found >= 0 { return Int32(found) }
         let id = count
         arena.append(contentsOf: bytes)
         starts.append(arena.count)
         count += 1
-        slots[i] = tag | UInt64(id + 1)
+        slots[slot] = tag | UInt64(id + 1)
         if count * 2 > slots.count { grow() }
         return Int32(id)
     }
@@ -67,18 +58,46 @@ public struct ByteInterner: Sendable {
     /// The id of `bytes`, or nil when it was never interned.
     public func find(_ bytes: UnsafeBufferPointer<UInt8>) -> Int32? {
         let h = Self.hash(bytes, seed: seed)
-        let tag = UInt64(truncatingIfNeeded: h >> 32) << 32
-        let mask = slots.count - 1
-        var i = Int(truncatingIfNeeded: h) & mask
-        while true {
-            let slot = slots[i]
-            if slot == 0 { return nil }
-            if slot & 0xFFFF_FFFF_0000_0000 == tag {
-                let id = Int(slot & 0xFFFF_FFFF) - 1
-                if equals(id: id, bytes) { return Int32(id) }
+        let (found, _) = probe(bytes, hash: h, tag: UInt64(truncatingIfNeeded: h >> 32) << 32)
+        return found >= 0 ? Int32(found) : nil
+    }
+
+    /// Linear probing: (id, slot) when found, (-1, first empty slot) otherwise.
+    @inline(__always)
+    private func probe(_ bytes: UnsafeBufferPointer<UInt8>, hash h: UInt64, tag: UInt64) -> (Int, Int) {
+        slots.withUnsafeBufferPointer { table in
+            starts.withUnsafeBufferPointer { starts in
+                arena.withUnsafeBufferPointer { arena in
+                    let mask = table.count - 1
+                    var i = Int(truncatingIfNeeded: h) & mask
+                    while true {
+                        let slot = table[i]
+                        if slot == 0 { return (-1, i) }
+                        if slot & 0xFFFF_FFFF_0000_0000 == tag {
+                            let id = Int(slot & 0xFFFF_FFFF) - 1
+                            let lo = starts[id], n = starts[id + 1] - lo
+                            if n == bytes.count {
+                                if n == 0 { return (id, i) }
+                                if let a = arena.baseAddress, let b = bytes.baseAddress, Self.equalBytes(a + lo, b, n) {
+                                    return (id, i)
+                                }
+                            }
+                        }
+                        i = (i + 1) & mask
+                    }
+                }
             }
-            i = (i + 1) & mask
         }
+    }
+
+    /// Byte equality; short keys (most tokens) are compared inline, longer ones with memcmp.
+    @inline(__always)
+    private static func equalBytes(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        if n <= 16 {
+            for k in 0 ..< n where a[k] != b[k] { return false }
+            return true
+        }
+        return memcmp(a, b, n) == 0
     }
 
     @discardableResult
@@ -138,16 +157,6 @@ public struct ByteInterner: Sendable {
             guard let base = all.baseAddress else { return na - nb }
             let c = memcmp(base + la, base + lb, Swift.min(na, nb))
             return c != 0 ? Int(c) : na - nb
-        }
-    }
-
-    private func equals(id: Int, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        let lo = starts[id], n = starts[id + 1] - lo
-        guard n == bytes.count else { return false }
-        if n == 0 { return true }
-        return arena.withUnsafeBufferPointer { all in
-            guard let a = all.baseAddress, let b = bytes.baseAddress else { return false }
-            return memcmp(a + lo, b, n) == 0
         }
     }
 

@@ -26,26 +26,26 @@ public enum Parallel {
     /// Runs `body(index)` for every index in `0 ..< count` on up to `threads` workers and returns
     /// the results in index order.
     public static func map<T>(count: Int, threads: Int, _ body: @Sendable (Int) -> T) -> [T] {
-        let (_, results) = forEachChunk(chunkCount: count, threads: threads, makeState: { () }) { _, index in body(index) }
+        let (_, results) = forEachChunk(chunkCount: count, threads: threads, makeState: { _ in () }) { _, index in body(index) }
         return results
     }
 
     /// Processes chunks `0 ..< chunkCount` on up to `threads` workers. Each worker makes its own
-    /// state once with `makeState` (per-worker caches, stemmers: things that must not be shared)
-    /// and passes it to `body` for every chunk it takes. Returns the worker states (in worker
-    /// order, for merging) and the chunk results (in chunk order).
+    /// state once with `makeState(workerIndex)` (per-worker caches, stemmers: things that must
+    /// not be shared) and passes it to `body` for every chunk it takes. Returns the worker states
+    /// (`states[w]` made by `makeState(w)`, for merging) and the chunk results (in chunk order).
     ///
     /// Which worker handles which chunk is not deterministic; callers must make the merged
     /// result independent of it (use chunk results, or merge states order-independently).
     public static func forEachChunk<State, Result>(
         chunkCount: Int,
         threads: Int,
-        makeState: @Sendable () -> State,
+        makeState: @Sendable (_ worker: Int) -> State,
         body: @Sendable (inout State, Int) -> Result
     ) -> (states: [State], results: [Result]) {
         let workers = max(1, min(threads, chunkCount))
         if workers == 1 {
-            var state = makeState()
+            var state = makeState(0)
             var results: [Result] = []
             results.reserveCapacity(chunkCount)
             for chunk in 0..<chunkCount { results.append(body(&state, chunk)) }
@@ -55,7 +55,7 @@ public enum Parallel {
         let results = SlotArray<Result>(count: chunkCount)
         let next = ChunkCounter()
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            var state = makeState()
+            var state = makeState(worker)
             while true {
                 let chunk = next.take()
                 if chunk >= chunkCount { break }

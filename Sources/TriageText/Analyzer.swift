@@ -95,7 +95,7 @@ public struct PreparedAnalyzer: Sendable {
     public func analyze(_ text: String, ngramRange: NgramRange) -> [String] {
         switch settings.analyzer {
         case .word:
-            let worker = WordTermWorker(self)
+            var worker = WordTermWorker(self)
             var ids: [Int32] = []
             worker.appendTerms(of: text, to: &ids)
             let terms = ids.map { worker.terms.string(of: $0) }
@@ -135,26 +135,32 @@ public struct PreparedAnalyzer: Sendable {
 }
 
 /// Per-thread state of the word analyzer: each distinct token is looked up in the stop list and
-/// stemmed once, then remembered (token → term id, -1 for a stop word).
-final class WordTermWorker {
+/// stemmed once, then remembered (token → term id, -1 for a stop word). A value type mutated in
+/// place, so the per-token work has no dynamic exclusivity checks.
+struct WordTermWorker {
     let analyzer: PreparedAnalyzer
     let stemmer: SnowballStemmer?
+    /// Index of the parallel worker that owns this state.
+    let worker: Int
     private var tokens = ByteInterner()
     private var tokenTerm: [Int32] = []
     /// Terms (stems) seen by this worker, in first-seen order.
     private(set) var terms = ByteInterner()
     private var text: [UInt8] = []
 
-    init(_ analyzer: PreparedAnalyzer) {
+    init(_ analyzer: PreparedAnalyzer, worker: Int = 0) {
         self.analyzer = analyzer
+        self.worker = worker
         stemmer = analyzer.makeStemmer()
     }
 
     /// Appends the term ids of `document` (in this worker's `terms`) to `out`.
-    func appendTerms(of document: String, to out: inout [Int32]) {
+    mutating func appendTerms(of document: String, to out: inout [Int32]) {
         analyzer.preprocessor.run(document, into: &text)
-        text.withUnsafeBufferPointer { buffer in
-            analyzer.tokenPattern.forEachToken(in: buffer) { token in
+        let bytes = text
+        let pattern = analyzer.tokenPattern
+        bytes.withUnsafeBufferPointer { buffer in
+            pattern.forEachToken(in: buffer) { token in
                 let known = tokens.count
                 let id = Int(tokens.intern(token))
                 if id == known { tokenTerm.append(term(for: token)) }
@@ -164,7 +170,7 @@ final class WordTermWorker {
         }
     }
 
-    private func term(for token: UnsafeBufferPointer<UInt8>) -> Int32 {
+    private mutating func term(for token: UnsafeBufferPointer<UInt8>) -> Int32 {
         if analyzer.stopSet.count > 0, analyzer.stopSet.find(token) != nil { return -1 }
         if let stemmer {
             let stem = stemmer.stemUncached(token)

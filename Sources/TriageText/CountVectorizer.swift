@@ -103,7 +103,7 @@ public struct CountVectorizer: Hashable, Sendable, Codable {
         guard minDF.isValid else { throw .invalidDocumentFrequency(parameter: "min_df", value: minDF) }
         guard maxDF.isValid else { throw .invalidDocumentFrequency(parameter: "max_df", value: maxDF) }
         if let maxFeatures, maxFeatures <= 0 { throw .invalidMaxFeatures(maxFeatures) }
-        if let vocabulary { try FittedCountVectorizer.checkVocabulary(vocabulary) }
+        if let vocabulary { _ = try FittedCountVectorizer.index(vocabulary) }
     }
 
     /// Resolves the analysis settings (reads stop-word files).
@@ -151,7 +151,7 @@ public struct CountVectorizer: Hashable, Sendable, Codable {
             counted = countCharNgrams(texts, threads: threads)
         }
         if counted.vocabulary.count == 0 { throw .emptyVocabulary(documents: corpus.documentCount) }
-        let (vocabulary, matrix) = try prune(counted, documents: corpus.documentCount)
+        let (vocabulary, matrix) = try prune(counted, documents: corpus.documentCount, threads: threads)
         let fitted = try FittedCountVectorizer(settings: self, analyzer: corpus.analyzer, vocabulary: vocabulary)
         return (fitted, matrix)
     }
@@ -172,12 +172,14 @@ struct FeatureCounts {
 enum LazyVocabulary {
     case terms(ByteInterner)
     case wordNgrams(terms: ByteInterner, keys: ByteInterner, order: [Int32])
+    case packedNgrams(terms: ByteInterner, keys: [UInt64], order: [Int32], bits: Int)
     case bytes(ByteInterner, order: [Int32])
 
     var count: Int {
         switch self {
         case let .terms(t): return t.count
         case let .wordNgrams(_, keys, _): return keys.count
+        case let .packedNgrams(_, keys, _, _): return keys.count
         case let .bytes(b, _): return b.count
         }
     }
@@ -190,10 +192,36 @@ enum LazyVocabulary {
             return keys.withBytes(of: order[i]) { key in
                 ngramTermIDs(key).map { terms.string(of: $0) }.joined(separator: " ")
             }
+        case let .packedNgrams(terms, keys, order, bits):
+            let key = keys[Int(order[i])]
+            let mask = (UInt64(1) << UInt64(bits)) - 1
+            var bytes: [UInt8] = []
+            var j = 1
+            while bits * j <= 64 {
+                let v = (key >> UInt64(64 - bits * j)) & mask
+                if v == 0 { break }
+                if j > 1 { bytes.append(0x20) }
+                terms.withBytes(of: Int32(v - 1)) { bytes.append(contentsOf: $0) }
+                j += 1
+            }
+            return String(decoding: bytes, as: UTF8.self)
         case let .bytes(b, order):
             return b.string(of: order[i])
         }
     }
+}
+
+struct KeyAndID {
+    var key: UInt64
+    var id: Int32
+}
+
+/// A per-worker table of packed word n-gram keys.
+struct PackedKeyTable {
+    let worker: Int
+    var keys = UInt64Interner()
+
+    init(worker: Int) { self.worker = worker }
 }
 
 /// The term ids packed in an n-gram key (little-endian Int32s).
@@ -262,14 +290,20 @@ extension CountVectorizer {
         return concatenate(results, vocabulary: .terms(seq.terms))
     }
 
-    /// Word n-grams: each n-gram is interned as its packed term ids, per worker, then merged and
-    /// put in canonical order.
+    /// Word n-grams. When the term ranks of the longest n-gram fit in 64 bits (and no term holds
+    /// a byte ≤ 0x20), an n-gram is one integer: each position `rank + 1`, left-aligned, so
+    /// integer order is the code point order of the space-joined strings. Otherwise each n-gram
+    /// is interned as bytes. Either way per worker, then merged and put in canonical order.
     func countWordNgrams(_ seq: WordSequences, threads: Int) -> FeatureCounts {
+        let bits = max(1, 64 - UInt64(seq.terms.count).leadingZeroBitCount)
+        if seq.separatorSafe && bits * ngramRange.max <= 64 {
+            return countPackedNgrams(seq, bits: bits, threads: threads)
+        }
         let range = ngramRange
         let chunks = Parallel.chunks(count: seq.offsets.count - 1, chunkSize: TokenizedCorpus.chunkSize)
         let (workers, results) = Parallel.forEachChunk(
-            chunkCount: chunks.count, threads: threads, makeState: { KeyTable() }
-        ) { table, c -> (ObjectIdentifier, [Int32], [Int]) in
+            chunkCount: chunks.count, threads: threads, makeState: { KeyTable(worker: $0) }
+        ) { table, c -> (Int, [Int32], [Int]) in
             var occurrences: [Int32] = [], lengths: [Int] = []
             var key: [UInt8] = []
             for d in chunks[c] {
@@ -285,7 +319,7 @@ extension CountVectorizer {
                 }
                 lengths.append(occurrences.count - before)
             }
-            return (ObjectIdentifier(table), occurrences, lengths)
+            return (table.worker, occurrences, lengths)
         }
         let (keys, localToGlobal) = mergeKeyTables(workers)
         let order: [Int32]
@@ -307,14 +341,48 @@ extension CountVectorizer {
         return concatenate(counted, vocabulary: .wordNgrams(terms: seq.terms, keys: keys, order: order))
     }
 
+    private func countPackedNgrams(_ seq: WordSequences, bits: Int, threads: Int) -> FeatureCounts {
+        let range = ngramRange
+        let chunks = Parallel.chunks(count: seq.offsets.count - 1, chunkSize: TokenizedCorpus.chunkSize)
+        let (tables, results) = Parallel.forEachChunk(
+            chunkCount: chunks.count, threads: threads, makeState: { PackedKeyTable(worker: $0) }
+        ) { table, c -> (Int, [Int32], [Int]) in
+            var occurrences: [Int32] = [], lengths: [Int] = []
+            seq.ids.withUnsafeBufferPointer { ids in
+                for d in chunks[c] {
+                    let lo = seq.offsets[d], count = seq.offsets[d + 1] - lo
+                    let before = occurrences.count
+                    for n in range.min ... range.max where n <= count {
+                        for i in lo ... (lo + count - n) {
+                            var key: UInt64 = 0
+                            for j in 0 ..< n { key |= UInt64(ids[i + j] + 1) << UInt64(64 - bits * (j + 1)) }
+                            occurrences.append(table.keys.intern(key))
+                        }
+                    }
+                    lengths.append(occurrences.count - before)
+                }
+            }
+            return (table.worker, occurrences, lengths)
+        }
+        var merged = UInt64Interner(capacity: tables.map(\.keys.count).max() ?? 16)
+        var maps: [[Int32]] = []
+        for table in tables { maps.append(table.keys.keys.map { merged.intern($0) }) }
+        let keys = merged.keys
+        var pairs = keys.enumerated().map { KeyAndID(key: $0.element, id: Int32($0.offset)) }
+        pairs.sort { $0.key < $1.key }
+        let order = pairs.map(\.id)
+        let counted = canonicalCounts(results, localToGlobal: maps, order: order, threads: threads)
+        return concatenate(counted, vocabulary: .packedNgrams(terms: seq.terms, keys: keys, order: order, bits: bits))
+    }
+
     /// Character n-grams (`char`) or padded in-word n-grams (`char_wb`), interned as bytes.
     func countCharNgrams(_ texts: NormalisedTexts, threads: Int) -> FeatureCounts {
         let range = ngramRange
         let wordBoundaries = analyzer == .charWB
         let chunks = Parallel.chunks(count: texts.offsets.count - 1, chunkSize: TokenizedCorpus.chunkSize)
         let (workers, results) = Parallel.forEachChunk(
-            chunkCount: chunks.count, threads: threads, makeState: { KeyTable() }
-        ) { table, c -> (ObjectIdentifier, [Int32], [Int]) in
+            chunkCount: chunks.count, threads: threads, makeState: { KeyTable(worker: $0) }
+        ) { table, c -> (Int, [Int32], [Int]) in
             var occurrences: [Int32] = [], lengths: [Int] = []
             var starts: [Int] = []
             texts.bytes.withUnsafeBufferPointer { all in
@@ -332,7 +400,7 @@ extension CountVectorizer {
                     lengths.append(occurrences.count - before)
                 }
             }
-            return (ObjectIdentifier(table), occurrences, lengths)
+            return (table.worker, occurrences, lengths)
         }
         let (keys, localToGlobal) = mergeKeyTables(workers)
         let order = (0 ..< Int32(keys.count)).sorted { keys.compare($0, $1) < 0 }
@@ -342,14 +410,14 @@ extension CountVectorizer {
 
     /// Maps each chunk's local feature ids to canonical ids (`order[canonical] = global`) and
     /// counts them per document.
-    private func canonicalCounts(_ results: [(ObjectIdentifier, [Int32], [Int])], localToGlobal: [ObjectIdentifier: [Int32]],
+    private func canonicalCounts(_ results: [(Int, [Int32], [Int])], localToGlobal: [[Int32]],
                                  order: [Int32], threads: Int) -> [([Int32], [Int32], [Int])] {
         var canonical = [Int32](repeating: 0, count: order.count)
         for (rank, global) in order.enumerated() { canonical[Int(global)] = Int32(rank) }
         let rankOf = canonical
         return Parallel.map(count: results.count, threads: threads) { c -> ([Int32], [Int32], [Int]) in
             let (worker, occurrences, lengths) = results[c]
-            let map = localToGlobal[worker] ?? []
+            let map = localToGlobal[worker]
             var features: [Int32] = [], counts: [Int32] = [], outLengths: [Int] = []
             var scratch: [Int32] = []
             var k = 0
@@ -371,7 +439,7 @@ extension CountVectorizer {
 
     /// scikit-learn's `_limit_features`: document-frequency bounds, then `max_features` (with the
     /// documented tie-break), then the count matrix over the kept terms.
-    func prune(_ counted: FeatureCounts, documents: Int) throws(TextFeatureError) -> ([String], SparseMatrix) {
+    func prune(_ counted: FeatureCounts, documents: Int, threads: Int) throws(TextFeatureError) -> ([String], SparseMatrix) {
         let featureCount = counted.vocabulary.count
         var df = [Int](repeating: 0, count: featureCount)
         var tf = [Int](repeating: 0, count: featureCount)
@@ -407,7 +475,11 @@ extension CountVectorizer {
             }
             offsets.append(indices.count)
         }
-        let vocabulary = kept.map { counted.vocabulary.string($0) }
+        let strings = counted.vocabulary
+        let keptFeatures = kept
+        let parts = Parallel.chunks(count: kept.count, chunkSize: 16384)
+        let vocabulary = Parallel.map(count: parts.count, threads: threads) { p in parts[p].map { strings.string(keptFeatures[$0]) } }
+            .flatMap { $0 }
         let matrix = SparseMatrix(unchecked: documents, columnCount: kept.count, rowOffsets: offsets,
                                   columnIndices: indices, values: values)
         return (vocabulary, matrix)
@@ -415,13 +487,17 @@ extension CountVectorizer {
 }
 
 /// A per-worker table of feature keys, with a per-word cache for `char_wb`.
-final class KeyTable {
+struct KeyTable {
+    let worker: Int
     var keys = ByteInterner()
+
+    init(worker: Int) { self.worker = worker }
+
     private var words = ByteInterner()
     private var wordFeatures: [[Int32]] = []
 
     /// The feature ids of a word's padded n-grams (computed once per distinct word).
-    func wordNgrams(_ word: UnsafeBufferPointer<UInt8>, _ range: NgramRange) -> [Int32] {
+    mutating func wordNgrams(_ word: UnsafeBufferPointer<UInt8>, _ range: NgramRange) -> [Int32] {
         let known = words.count
         let id = Int(words.intern(word))
         if id == known {
@@ -434,15 +510,15 @@ final class KeyTable {
 }
 
 /// Union of the workers' key tables: the merged table and, per worker, local id → merged id.
-private func mergeKeyTables(_ tables: [KeyTable]) -> (ByteInterner, [ObjectIdentifier: [Int32]]) {
+private func mergeKeyTables(_ tables: [KeyTable]) -> (ByteInterner, [[Int32]]) {
     var merged = ByteInterner(capacity: tables.map(\.keys.count).max() ?? 16)
-    var maps: [ObjectIdentifier: [Int32]] = [:]
+    var maps: [[Int32]] = []
     for table in tables {
         var map = [Int32](repeating: 0, count: table.keys.count)
         for i in 0 ..< table.keys.count {
             map[i] = table.keys.withBytes(of: Int32(i)) { merged.intern($0) }
         }
-        maps[ObjectIdentifier(table)] = map
+        maps.append(map)
     }
     return (merged, maps)
 }

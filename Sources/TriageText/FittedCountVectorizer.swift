@@ -22,24 +22,20 @@ public struct FittedCountVectorizer: Sendable {
         guard analyzer.settings == settings.analysis else {
             throw .invalidVocabulary("the analyzer was prepared from other settings than the vectorizer's")
         }
-        try Self.checkVocabulary(vocabulary)
-        var index = ByteInterner(capacity: vocabulary.count)
-        for term in vocabulary { index.intern(term) }
+        self.index = try Self.index(vocabulary)
         self.settings = settings
         self.analyzer = analyzer
         self.vocabulary = vocabulary
-        self.index = index
     }
 
-    static func checkVocabulary(_ vocabulary: [String]) throws(TextFeatureError) {
+    /// The term → column table of a vocabulary; throws for an empty one or a duplicate term.
+    static func index(_ vocabulary: [String]) throws(TextFeatureError) -> ByteInterner {
         if vocabulary.isEmpty { throw .invalidVocabulary("the vocabulary is empty") }
-        var seen = ByteInterner(capacity: vocabulary.count)
-        for (i, term) in vocabulary.enumerated() {
-            let before = seen.count
-            if Int(seen.intern(term)) < before {
-                throw .invalidVocabulary("duplicate term \"\(term)\" at position \(i)")
-            }
+        var index = ByteInterner(capacity: vocabulary.count)
+        for (i, term) in vocabulary.enumerated() where Int(index.intern(term)) != i {
+            throw .invalidVocabulary("duplicate term \"\(term)\" at position \(i)")
         }
+        return index
     }
 
     /// Column of `term`, if it is in the vocabulary.
@@ -57,7 +53,7 @@ public struct FittedCountVectorizer: Sendable {
         let this = self
         let (_, results) = Parallel.forEachChunk(
             chunkCount: chunks.count, threads: Parallel.threadCount(threads),
-            makeState: { TransformWorker(this) }
+            makeState: { _ in TransformWorker(this) }
         ) { worker, c -> ([Int32], [Int32], [Int]) in
             var features: [Int32] = [], counts: [Int32] = [], lengths: [Int] = []
             var columns: [Int32] = []
@@ -89,7 +85,7 @@ public struct FittedCountVectorizer: Sendable {
 
     /// See `makeWorker()`. Not thread-safe: one per thread.
     public final class Worker {
-        let inner: TransformWorker
+        var inner: TransformWorker
         private var columns: [Int32] = []
         private var features: [Int32] = []
         private var counts: [Int32] = []
@@ -110,9 +106,9 @@ public struct FittedCountVectorizer: Sendable {
 }
 
 /// Per-thread transform state: analyzer caches plus term → column lookups.
-final class TransformWorker {
+struct TransformWorker {
     let fitted: FittedCountVectorizer
-    private let words: WordTermWorker?
+    private var words: WordTermWorker?
     private var termColumn: [Int32] = []
     private var ids: [Int32] = []
     private var key: [UInt8] = []
@@ -128,14 +124,18 @@ final class TransformWorker {
     }
 
     /// Appends the vocabulary column of every feature occurrence in `document`.
-    func appendColumns(of document: String, to out: inout [Int32]) {
+    mutating func appendColumns(of document: String, to out: inout [Int32]) {
         let range = fitted.settings.ngramRange
-        if let words {
+        let index = fitted.index
+        if var words {
+            // Moved out and back so the optional is not copied on write.
+            self.words = nil
+            defer { self.words = words }
             ids.removeAll(keepingCapacity: true)
             words.appendTerms(of: document, to: &ids)
             while termColumn.count < words.terms.count {
                 let t = Int32(termColumn.count)
-                termColumn.append(words.terms.withBytes(of: t) { fitted.index.find($0) } ?? -1)
+                termColumn.append(words.terms.withBytes(of: t) { index.find($0) } ?? -1)
             }
             for n in range.min ... range.max where n <= ids.count {
                 for i in 0 ... (ids.count - n) {
@@ -149,7 +149,7 @@ final class TransformWorker {
                         if k > 0 { key.append(0x20) }
                         words.terms.withBytes(of: ids[i + k]) { key.append(contentsOf: $0) }
                     }
-                    if let c = fitted.index.find(key) { out.append(c) }
+                    if let c = index.find(key) { out.append(c) }
                 }
             }
             return
@@ -160,7 +160,7 @@ final class TransformWorker {
             if fitted.settings.analyzer == .char {
                 scalarStarts(buffer, into: &starts)
                 forEachCharNgram(buffer, starts: starts, range) { gram in
-                    if let c = fitted.index.find(gram) { out.append(c) }
+                    if let c = index.find(gram) { out.append(c) }
                 }
             } else {
                 forEachWord(buffer) { word in
@@ -169,7 +169,7 @@ final class TransformWorker {
                     if id == known {
                         var cols: [Int32] = []
                         forEachPaddedWordNgram(word, range) { gram in
-                            if let c = fitted.index.find(gram) { cols.append(c) }
+                            if let c = index.find(gram) { cols.append(c) }
                         }
                         wordColumns.append(cols)
                     }

@@ -43,11 +43,11 @@ public struct Preprocessor: Hashable, Sendable {
             var isASCII = true
             for b in bytes where b >= 0x80 { isASCII = false; break }
             if isASCII {
-                out.reserveCapacity(bytes.count)
+                out.append(contentsOf: bytes)
                 if lowercase {
-                    for b in bytes { out.append(b &- 0x41 < 26 ? b | 0x20 : b) }
-                } else {
-                    out.append(contentsOf: bytes)
+                    out.withUnsafeMutableBufferPointer { buffer in
+                        for k in buffer.indices where buffer[k] &- 0x41 < 26 { buffer[k] |= 0x20 }
+                    }
                 }
             }
             return isASCII

@@ -82,6 +82,13 @@ public struct TokenPattern: Hashable, Sendable, CustomStringConvertible {
 
     /// Maximal runs of word characters of at least `minLength` code points.
     static func scanWordRuns(_ text: UnsafeBufferPointer<UInt8>, minLength: Int, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        PythonText.asciiWord.withUnsafeBufferPointer { asciiWord in
+            scanWordRuns(text, minLength: minLength, asciiWord: asciiWord, body)
+        }
+    }
+
+    private static func scanWordRuns(_ text: UnsafeBufferPointer<UInt8>, minLength: Int, asciiWord: UnsafeBufferPointer<Bool>,
+                                     _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
         let n = text.count
         var i = 0
         var runStart = -1
@@ -92,7 +99,7 @@ public struct TokenPattern: Hashable, Sendable, CustomStringConvertible {
             let isWord: Bool
             if b < 0x80 {
                 width = 1
-                isWord = PythonText.asciiWord[Int(b)]
+                isWord = asciiWord[Int(b)]
             } else {
                 let (scalar, w) = decodeUTF8(text, at: i)
                 width = w

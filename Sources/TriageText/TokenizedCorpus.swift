@@ -53,8 +53,8 @@ struct WordSequences: Sendable {
         let chunks = Parallel.chunks(count: documents.count, chunkSize: TokenizedCorpus.chunkSize)
         let (workers, results) = Parallel.forEachChunk(
             chunkCount: chunks.count, threads: threads,
-            makeState: { WordTermWorker(analyzer) }
-        ) { worker, c -> (ObjectIdentifier, [Int32], [Int]) in
+            makeState: { WordTermWorker(analyzer, worker: $0) }
+        ) { worker, c -> (Int, [Int32], [Int]) in
             var ids: [Int32] = []
             var lengths: [Int] = []
             lengths.reserveCapacity(chunks[c].count)
@@ -63,18 +63,18 @@ struct WordSequences: Sendable {
                 worker.appendTerms(of: documents[d], to: &ids)
                 lengths.append(ids.count - before)
             }
-            return (ObjectIdentifier(worker), ids, lengths)
+            return (worker.worker, ids, lengths)
         }
 
         // Union of the workers' terms, then renumbered by code point order.
         var union = ByteInterner()
-        var localToUnion: [ObjectIdentifier: [Int32]] = [:]
+        var localToUnion: [[Int32]] = []
         for worker in workers {
             var map = [Int32](repeating: 0, count: worker.terms.count)
             for t in 0 ..< worker.terms.count {
                 map[t] = worker.terms.withBytes(of: Int32(t)) { union.intern($0) }
             }
-            localToUnion[ObjectIdentifier(worker)] = map
+            localToUnion.append(map)
         }
         let order = (0 ..< Int32(union.count)).sorted { union.compare($0, $1) < 0 }
         var rank = [Int32](repeating: 0, count: union.count)
@@ -93,7 +93,7 @@ struct WordSequences: Sendable {
         var all: [Int32] = []
         all.reserveCapacity(results.reduce(0) { $0 + $1.1.count })
         for (worker, ids, lengths) in results {
-            let map = localToUnion[worker] ?? []
+            let map = localToUnion[worker]
             var k = 0
             for length in lengths {
                 for _ in 0 ..< length {

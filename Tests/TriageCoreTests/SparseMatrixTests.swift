@@ -100,13 +100,14 @@ struct ParallelTests {
     }
 
     @Test func chunkStatesCoverEveryChunkOnce() {
-        final class Seen { var chunks: [Int] = [] }
-        let (states, results) = Parallel.forEachChunk(chunkCount: 50, threads: 4, makeState: { Seen() }) { seen, c -> Int in
+        struct Seen { let worker: Int; var chunks: [Int] = [] }
+        let (states, results) = Parallel.forEachChunk(chunkCount: 50, threads: 4, makeState: { Seen(worker: $0) }) { seen, c -> Int in
             seen.chunks.append(c)
             return c + 1
         }
         #expect(results == Array(1 ... 50))
         #expect(states.flatMap(\.chunks).sorted() == Array(0 ..< 50))
+        #expect(states.map(\.worker) == Array(0 ..< states.count))
     }
 
     @Test func chunksAreFixed() {

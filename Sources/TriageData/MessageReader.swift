@@ -1,0 +1,111 @@
+/// A message with its label, as read from training or evaluation data.
+public struct LabeledMessage: Equatable, Sendable {
+    public var id: String
+    public var subject: String
+    public var body: String
+    /// Nil when the source has no label column and labels were not required.
+    public var label: String?
+    /// Line (CSV) or row number where the message starts, for error messages.
+    public var line: Int
+
+    public init(id: String, subject: String, body: String, label: String?, line: Int) {
+        self.id = id
+        self.subject = subject
+        self.body = body
+        self.label = label
+        self.line = line
+    }
+}
+
+/// Which columns hold what. Defaults: `id` (optional), `subject` (optional), `body` — or `text`
+/// when there is no `body` column — and `label`.
+public struct ColumnMapping: Equatable, Sendable {
+    public var id: String?
+    public var subject: String?
+    public var body: String?
+    public var label: String
+
+    /// Nil means "the default name, and optional where the column is optional".
+    public init(id: String? = nil, subject: String? = nil, body: String? = nil, label: String = "label") {
+        self.id = id
+        self.subject = subject
+        self.body = body
+        self.label = label
+    }
+}
+
+/// A row that `skipInvalid` left out, and why.
+public struct SkippedRow: Equatable, Sendable, CustomStringConvertible {
+    public let line: Int
+    public let reason: String
+    public var description: String { "line \(line): \(reason)" }
+}
+
+/// Messages read from a source, and the rows skipped (only with `skipInvalid`).
+public struct MessageBatch: Sendable {
+    public var messages: [LabeledMessage]
+    public var skipped: [SkippedRow]
+    public var source: String
+}
+
+public enum MessageReader {
+    /// Reads labelled messages from a CSV file (gzip allowed).
+    ///
+    /// Every problem is an error naming the file and line, unless `skipInvalid` is set, in which
+    /// case rows with the wrong number of fields, invalid UTF-8 or (when `requireLabels`) an
+    /// empty label are skipped and listed in `skipped`. A missing column or a broken quote is
+    /// always an error: it affects every row after it.
+    public static func readCSV(path: String, columns: ColumnMapping = ColumnMapping(), requireLabels: Bool = true,
+                               skipInvalid: Bool = false) throws(DataSourceError) -> MessageBatch {
+        let reader = try CSVReader(path: path)
+        guard let header = try reader.next() else { throw DataSourceError(file: path, line: nil, .emptyFile) }
+        if header.hasInvalidUTF8 { throw DataSourceError(file: path, line: header.line, .invalidUTF8) }
+        var index: [String: Int] = [:]
+        for (i, name) in header.fields.enumerated() {
+            if index[name] != nil { throw DataSourceError(file: path, line: header.line, .duplicateColumn(name)) }
+            index[name] = i
+        }
+        func column(_ name: String?, default fallback: [String], required: Bool) throws(DataSourceError) -> Int? {
+            if let name {
+                guard let i = index[name] else { throw DataSourceError(file: path, line: header.line, .missingColumn(name, available: header.fields)) }
+                return i
+            }
+            for candidate in fallback { if let i = index[candidate] { return i } }
+            if required {
+                throw DataSourceError(file: path, line: header.line, .missingColumn(fallback.joined(separator: "\" or \""), available: header.fields))
+            }
+            return nil
+        }
+        let idColumn = try column(columns.id, default: ["id"], required: false)
+        let subjectColumn = try column(columns.subject, default: ["subject"], required: false)
+        let bodyColumn = try column(columns.body, default: ["body", "text"], required: true)
+        let labelColumn = try column(requireLabels ? columns.label : (index[columns.label] != nil ? columns.label : nil),
+                                     default: [], required: requireLabels)
+
+        var batch = MessageBatch(messages: [], skipped: [], source: path)
+        while let record = try reader.next() {
+            var problem: DataSourceError.Kind?
+            if record.fields.count != header.fields.count {
+                problem = .wrongFieldCount(expected: header.fields.count, got: record.fields.count)
+            } else if record.hasInvalidUTF8 {
+                problem = .invalidUTF8
+            } else if let labelColumn, requireLabels, record.fields[labelColumn].isEmpty {
+                problem = .emptyValue(column: "label (column \"\(header.fields[labelColumn])\")")
+            }
+            if let problem {
+                let error = DataSourceError(file: path, line: record.line, problem)
+                guard skipInvalid else { throw error }
+                batch.skipped.append(SkippedRow(line: record.line, reason: error.problem))
+                continue
+            }
+            let f = record.fields
+            batch.messages.append(LabeledMessage(
+                id: idColumn.map { f[$0] } ?? "line-\(record.line)",
+                subject: subjectColumn.map { f[$0] } ?? "",
+                body: bodyColumn.map { f[$0] } ?? "",
+                label: labelColumn.map { f[$0] },
+                line: record.line))
+        }
+        return batch
+    }
+}
