@@ -6,6 +6,7 @@
 //   TriageCore   sparse matrices, deterministic parallelism, strict JSON   (Foundation only)
 //   TriageText   analyzers, Snowball stemming, CountVectorizer, TF-IDF     (Foundation + libstemmer)
 //   TriageData   streaming CSV (RFC 4180, gzip) and message sources          (Foundation + zlib)
+//   TriageBoost  histogram gradient-boosted trees on sparse features         (Foundation only)
 //   triage-bench the benchmark runner that scripts/bench drives
 //
 // Packages are pinned with `exact:` because Package.resolved is not committed.
@@ -23,9 +24,11 @@ let package = Package(
         .target(name: "TriageCore"),
         .target(name: "TriageText", dependencies: ["TriageCore", "CStemmer"]),
         .target(name: "TriageData", dependencies: ["TriageCore", "CZlib"]),
-        .executableTarget(name: "triage-bench", dependencies: ["TriageText", "TriageData"], path: "Sources/TriageBench"),
+        .target(name: "TriageBoost", dependencies: ["TriageCore"]),
+        .executableTarget(name: "triage-bench", dependencies: ["TriageText", "TriageData", "TriageBoost"], path: "Sources/TriageBench"),
         .testTarget(name: "TriageCoreTests", dependencies: ["TriageCore"]),
         .testTarget(name: "TriageDataTests", dependencies: ["TriageData"]),
+        .testTarget(name: "TriageBoostTests", dependencies: ["TriageBoost", "TriageCore"]),
         .testTarget(
             name: "TriageTextTests",
             dependencies: ["TriageText", "TriageCore"],

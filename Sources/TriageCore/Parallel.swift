@@ -66,6 +66,40 @@ public enum Parallel {
         return (states.collect(), results.collect())
     }
 
+    /// Like `forEachChunk(chunkCount:threads:makeState:body:)`, with states the caller keeps
+    /// across calls (buffers worth reusing): worker `w` uses `states[w]`, so there are
+    /// `states.count` workers. Returns the chunk results in chunk order.
+    public static func forEachChunk<State, Result>(
+        chunkCount: Int,
+        states: inout [State],
+        body: @Sendable (inout State, Int) -> Result
+    ) -> [Result] {
+        precondition(!states.isEmpty, "give at least one worker state")
+        let workers = min(states.count, chunkCount)
+        if workers <= 1 {
+            var results: [Result] = []
+            results.reserveCapacity(chunkCount)
+            for chunk in 0 ..< chunkCount { results.append(body(&states[0], chunk)) }
+            return results
+        }
+        let held = SlotArray<State>(count: states.count)
+        for (w, state) in states.enumerated() { held.store(state, at: w) }
+        states.removeAll()
+        let results = SlotArray<Result>(count: chunkCount)
+        let next = ChunkCounter()
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            var state = held.take(worker)
+            while true {
+                let chunk = next.take()
+                if chunk >= chunkCount { break }
+                results.store(body(&state, chunk), at: chunk)
+            }
+            held.store(state, at: worker)
+        }
+        states = held.collect()
+        return results.collect()
+    }
+
     /// Splits `0 ..< count` into consecutive ranges of `chunkSize` (the last may be shorter).
     public static func chunks(count: Int, chunkSize: Int) -> [Range<Int>] {
         precondition(chunkSize > 0)
@@ -100,6 +134,13 @@ private final class SlotArray<T>: @unchecked Sendable {
     }
 
     func store(_ value: T, at index: Int) { base[index] = value }
+
+    /// Moves the value out of slot `index` (which must hold one).
+    func take(_ index: Int) -> T {
+        guard let value = base[index] else { preconditionFailure("parallel slot \(index) is empty") }
+        base[index] = nil
+        return value
+    }
 
     func collect() -> [T] {
         var out: [T] = []
