@@ -15,6 +15,15 @@ Subcommands:
       Times R repetitions of scikit-learn CountVectorizer.fit_transform followed by
       TfidfTransformer.fit_transform on the texts of a corpus CSV (loading is not timed).
 
+  boost --features DIR --model {sklearn-gbc,xgboost,lightgbm} [--params JSON] --repeat R
+        [--threads T] [--curve]
+      Gradient-boosted trees on the TF-IDF features `triage-bench features` wrote to DIR
+      (train.svm, test.svm, meta.json). Times R fits (building the library's training matrix
+      included; loading the svmlight files is not timed), then reports the test accuracy,
+      macro-F1 and log loss of the last fit with the same definitions as `triage-bench boost`
+      (see metrics()); --curve adds the test log loss after each round (computed after the
+      timed fits, by staged prediction).
+
   versions
       Prints the versions of Python and of the peer packages as JSON.
 
@@ -27,8 +36,10 @@ import gc
 import gzip
 import importlib.metadata
 import json
+import os
 import platform
 import re
+import resource
 import statistics
 import sys
 import time
@@ -195,6 +206,270 @@ def cmd_vectorize(args):
     print(json.dumps(result))
 
 
+# ---------------------------------------------------------------------------------------
+# boost
+# ---------------------------------------------------------------------------------------
+
+# Probabilities are clipped from below at this value in log losses, as in triage-bench.
+LOG_LOSS_EPS = 1e-15
+
+
+def log_loss(proba, truth):
+    """Mean log loss with triage-bench's definition (`scores` in TriageBench.swift).
+
+    -log(max(p[true class], 1e-15)) averaged over ALL test rows; a row whose label is -1 (a
+    class unseen in training) counts p = 0, i.e. the clipped maximum 34.54, and stays in the
+    denominator. No upper clip, no renormalisation.
+    """
+    import numpy as np
+
+    n = len(truth)
+    seen = truth >= 0
+    p_true = np.zeros(n)
+    p_true[seen] = proba[np.arange(n)[seen], truth[seen]]
+    return float(-np.log(np.maximum(p_true, LOG_LOSS_EPS)).sum() / n)
+
+
+def metrics(proba, truth, class_count):
+    """(accuracy, macro-F1, log loss) exactly as triage-bench's `scores`.
+
+    Prediction = the first class of highest probability (np.argmax, Triage's strict `>` scan).
+    A row labelled -1 is always wrong and counts a false positive for its predicted class (no
+    false negative: it has no class). Macro-F1 averages F1 = 2tp / (2tp + fp + fn) over the
+    `class_count` training classes, 0 for a class with 2tp + fp + fn = 0.
+    """
+    import numpy as np
+
+    proba = np.asarray(proba, dtype=np.float64)
+    truth = np.asarray(truth, dtype=np.int64)
+    predicted = np.argmax(proba, axis=1)
+    correct = predicted == truth
+    tp = np.bincount(truth[correct], minlength=class_count)
+    fp = np.bincount(predicted[~correct], minlength=class_count)
+    fn = np.bincount(truth[~correct & (truth >= 0)], minlength=class_count)
+    denominator = 2 * tp + fp + fn
+    f1 = np.divide(2.0 * tp, denominator, out=np.zeros(class_count), where=denominator > 0)
+    return float(correct.mean()), float(f1.sum() / class_count), log_loss(proba, truth)
+
+
+def softmax_rows(scores):
+    import numpy as np
+
+    z = scores - scores.max(axis=1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=1, keepdims=True)
+    return z
+
+
+def peak_rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
+
+
+def load_features(directory):
+    """(x_train, y_train, x_test, y_test, meta) from what `triage-bench features` wrote."""
+    import numpy as np
+    from sklearn.datasets import load_svmlight_file
+
+    with open(f"{directory}/meta.json", encoding="utf-8") as f:
+        meta = json.load(f)
+    data = []
+    for name in ("train", "test"):
+        x, y = load_svmlight_file(f"{directory}/{name}.svm", n_features=meta["features"],
+                                  dtype=np.float64, zero_based=True)
+        data += [x.tocsr(), y.astype(np.int64)]
+    x_train, y_train, x_test, y_test = data
+    k = len(meta["classes"])
+    if y_train.min() < 0 or y_train.max() >= k:
+        sys.exit(f"bench_peers: {directory}/train.svm: labels outside 0..{k - 1}")
+    if len(np.unique(y_train)) != k:
+        sys.exit(f"bench_peers: {directory}/train.svm: not every one of the {k} classes occurs")
+    return x_train, y_train, x_test, y_test, meta
+
+
+class SklearnGBC:
+    """scikit-learn GradientBoostingClassifier: exact (sorted) splits, one thread."""
+    name = "sklearn-gbc"
+
+    def __init__(self, params, class_count, threads):
+        self.params = {"random_state": 0, **params}
+        self.threads = 1  # GradientBoostingClassifier has no n_jobs: always one core
+
+    def implementation(self, versions):
+        return f"scikit-learn {versions['scikit-learn']} GradientBoostingClassifier"
+
+    def fit(self, x, y):
+        from sklearn.ensemble import GradientBoostingClassifier
+        return GradientBoostingClassifier(**self.params).fit(x, y)
+
+    def rounds(self, model):
+        return int(model.n_estimators_)
+
+    def settings(self, model):
+        return model.get_params()
+
+    def predict_proba(self, model, x):
+        return model.predict_proba(x)
+
+    def staged_proba(self, model, x):
+        yield from model.staged_predict_proba(x)
+
+
+class XGBoostPeer:
+    """xgboost.train, tree_method hist, multi:softprob (native API)."""
+    name = "xgboost"
+
+    def __init__(self, params, class_count, threads):
+        params = dict(params)
+        self.rounds_wanted = int(params.pop("n_estimators", 100))
+        self.threads = threads
+        self.params = {"objective": "multi:softprob", "num_class": class_count,
+                       "tree_method": "hist", "nthread": threads, "seed": 0, **params}
+
+    def implementation(self, versions):
+        return f"XGBoost {versions['xgboost']} (xgboost.train, hist)"
+
+    def fit(self, x, y):
+        import xgboost
+        # A new DMatrix per fit: XGBoost caches the quantile sketch on it, which a second fit
+        # on the same DMatrix would skip. Absent (zero) entries of a CSR matrix are "missing"
+        # for XGBoost, sent down a learned default branch: on non-negative TF-IDF values that
+        # is the same partition as zero sorting below every non-zero.
+        train = xgboost.DMatrix(x, label=y, nthread=self.threads)
+        return xgboost.train(self.params, train, num_boost_round=self.rounds_wanted)
+
+    def rounds(self, model):
+        return int(model.num_boosted_rounds())
+
+    def settings(self, model):
+        return {**self.params, "num_boost_round": self.rounds_wanted}
+
+    def predict_proba(self, model, x):
+        import xgboost
+        return model.predict(xgboost.DMatrix(x, nthread=self.threads)).astype("float64")
+
+    def staged_proba(self, model, x):
+        import numpy as np
+        import xgboost
+        # Raw scores after round r = base score + trees of rounds < r. Each round's trees are
+        # predicted alone with a zero base margin (which replaces the base score), summed in
+        # float64; the base score is what the full model adds on top of all of them.
+        data = xgboost.DMatrix(x, nthread=self.threads)
+        zero = xgboost.DMatrix(x, nthread=self.threads,
+                               base_margin=np.zeros((x.shape[0], self.params["num_class"])))
+        rounds = self.rounds(model)
+        steps = [model.predict(zero, output_margin=True, iteration_range=(r, r + 1)).astype("float64")
+                 for r in range(rounds)]
+        base = model.predict(data, output_margin=True).astype("float64") - sum(steps)
+        scores = base
+        for step in steps:
+            scores = scores + step
+            yield softmax_rows(scores.copy())
+
+
+class LightGBMPeer:
+    """lightgbm.train, objective multiclass (native API)."""
+    name = "lightgbm"
+
+    def __init__(self, params, class_count, threads):
+        params = dict(params)
+        self.rounds_wanted = int(params.pop("n_estimators", 100))
+        self.threads = threads
+        self.params = {"objective": "multiclass", "num_class": class_count, "verbose": -1,
+                       "num_threads": threads, "seed": 0, "deterministic": True,
+                       "force_row_wise": True, **params}
+
+    def implementation(self, versions):
+        return f"LightGBM {versions['lightgbm']} (lightgbm.train)"
+
+    def fit(self, x, y):
+        import lightgbm
+        # A new Dataset per fit: lightgbm.train bins it (Dataset construction) and a
+        # constructed Dataset would skip that on the next fit.
+        train = lightgbm.Dataset(x, label=y, free_raw_data=True)
+        return lightgbm.train(self.params, train, num_boost_round=self.rounds_wanted)
+
+    def rounds(self, model):
+        return int(model.current_iteration())
+
+    def settings(self, model):
+        return {**self.params, "num_boost_round": self.rounds_wanted}
+
+    def predict_proba(self, model, x):
+        return model.predict(x, num_threads=self.threads)
+
+    def staged_proba(self, model, x):
+        # Raw scores round by round: LightGBM folds the initial score (boost_from_average)
+        # into the first round's trees, so the rounds' raw scores add up to the model's.
+        scores = None
+        for r in range(self.rounds(model)):
+            step = model.predict(x, start_iteration=r, num_iteration=1, raw_score=True,
+                                 num_threads=self.threads)
+            scores = step if scores is None else scores + step
+            yield softmax_rows(scores.copy())
+
+
+BOOST_MODELS = {m.name: m for m in (SklearnGBC, XGBoostPeer, LightGBMPeer)}
+
+
+def cmd_boost(args):
+    import numpy as np
+
+    try:
+        params = json.loads(args.params)
+    except json.JSONDecodeError as error:
+        sys.exit(f"bench_peers: --params is not JSON: {error}")
+    if not isinstance(params, dict):
+        sys.exit("bench_peers: --params must be a JSON object")
+    x_train, y_train, x_test, y_test, meta = load_features(args.features)
+    class_count = len(meta["classes"])
+    peer = BOOST_MODELS[args.model](params, class_count, args.threads)
+
+    seconds = []
+    model = None
+    for rep in range(args.repeat):
+        model = None  # free the previous model before the next fit (not timed)
+        gc.collect()
+        start = time.perf_counter()
+        model = peer.fit(x_train, y_train)
+        elapsed = time.perf_counter() - start
+        seconds.append(elapsed)
+        print(f"bench_peers: boost {args.model} {args.features} run {rep + 1}/{args.repeat}: "
+              f"{elapsed:.3f} s", file=sys.stderr)
+
+    proba = np.asarray(peer.predict_proba(model, x_test), dtype=np.float64)
+    if proba.shape != (x_test.shape[0], class_count):
+        sys.exit(f"bench_peers: predicted probabilities have shape {proba.shape}, "
+                 f"expected {(x_test.shape[0], class_count)}")
+    accuracy, macro_f1, test_log_loss = metrics(proba, y_test, class_count)
+    versions = installed_versions()
+    result = {
+        "benchmark": "boost",
+        "implementation": peer.implementation(versions),
+        "model": args.model,
+        "data": args.features,
+        "train_documents": int(x_train.shape[0]),
+        "test_documents": int(x_test.shape[0]),
+        "features": int(x_train.shape[1]),
+        "classes": class_count,
+        "rounds": peer.rounds(model),
+        "threads": peer.threads,
+        "accuracy": accuracy,
+        "macro_f1": macro_f1,
+        "log_loss": test_log_loss,
+        "peak_rss_mb": peak_rss_mb(),
+        "seconds": seconds,
+        "params": peer.settings(model),
+        "median_seconds": statistics.median(seconds),
+    }
+    if args.curve:
+        result["test_log_loss_by_round"] = [log_loss(p, y_test) for p in peer.staged_proba(model, x_test)]
+        last = result["test_log_loss_by_round"][-1] if result["test_log_loss_by_round"] else None
+        if last is not None and abs(last - test_log_loss) > 1e-6 * max(1.0, test_log_loss):
+            print(f"bench_peers: warning: the curve ends at {last} but the model's log loss is "
+                  f"{test_log_loss}", file=sys.stderr)
+    print(json.dumps(result, default=str))
+
+
 def cmd_versions(_args):
     print(json.dumps(installed_versions()))
 
@@ -224,6 +499,21 @@ def build_parser():
                      help="CountVectorizer min_df: integer count or float proportion (default 1)")
     vec.add_argument("--repeat", type=positive_int, required=True, help="timed repetitions")
     vec.set_defaults(func=cmd_vectorize)
+
+    boo = sub.add_parser("boost", help="gradient-boosted trees (scikit-learn, XGBoost, LightGBM)")
+    boo.add_argument("--features", required=True,
+                     help="directory written by `triage-bench features` (train.svm, test.svm, meta.json)")
+    boo.add_argument("--model", required=True, choices=sorted(BOOST_MODELS))
+    boo.add_argument("--params", default="{}",
+                     help="JSON object of the library's own parameter names; n_estimators = rounds "
+                          "for every model")
+    boo.add_argument("--repeat", type=positive_int, required=True, help="timed fits")
+    boo.add_argument("--threads", type=positive_int, default=len(os.sched_getaffinity(0)),
+                     help="XGBoost nthread / LightGBM num_threads (default: every core); "
+                          "scikit-learn's GradientBoostingClassifier always uses one")
+    boo.add_argument("--curve", action="store_true",
+                     help="also report test_log_loss_by_round (staged prediction, not timed)")
+    boo.set_defaults(func=cmd_boost)
 
     ver = sub.add_parser("versions", help="versions of Python and the peer packages")
     ver.set_defaults(func=cmd_versions)

@@ -93,9 +93,18 @@ enum TriageBench {
         let probabilities: [[Double]]
         do { probabilities = try model.predictProbabilities(xTest, threads: threads) } catch { fail("predict: \(error)") }
         let (accuracy, macroF1, logLoss) = scores(probabilities: probabilities, truth: truth, classCount: classes.count)
+        // The test log loss after each round, computed exactly like the final one (`scores`).
         var testLossCurve: [Double] = []
         if o.flag("curve") {
-            do { testLossCurve = try model.stagedLogLoss(xTest, labels: truth.map { max($0, 0) }) } catch { fail("curve: \(error)") }
+            do {
+                try model.forEachStage(xTest) { _, raw in
+                    let s = model.scoreCount
+                    let p = (0 ..< xTest.rowCount).map { model.probabilities(fromScores: Array(raw[$0 * s ..< ($0 + 1) * s])) }
+                    testLossCurve.append(scores(probabilities: p, truth: truth, classCount: classes.count).2)
+                }
+            } catch {
+                fail("curve: \(error)")
+            }
         }
         emit([
             "benchmark": "boost", "implementation": "triage", "data": .string(data.source),

@@ -65,17 +65,17 @@ extension GradientBoostingClassifier {
         let featureSampleSize = max(1, Int((maxFeatures * Double(featureCount)).rounded(.down)))
         let seed = randomState
 
-        var g: [Double] = [], h: [Double] = []
+        var gh: [Double] = []
         let rowCount = trainRows.count
         // The update of the last round, per row and score (class-major), for backtracking.
         var delta = [Double](repeating: 0, count: rowCount * s)
         // Gradients of the current scores; their loss is a by-product.
-        var currentLoss = loss.gradients(scores: scores, labels: yTrain, weights: wTrain, threads: threads, into: &g, &h)
+        var currentLoss = loss.gradients(scores: scores, labels: yTrain, weights: wTrain, threads: threads, into: &gh)
         var round = 0
         while round < nEstimators {
             defer { round += 1 }
             let thisRound = UInt64(round)
-            let (gRound, hRound) = (g, h)
+            let ghRound = gh
             var sample = allRows
             if sampleSize < rowCount {
                 var rng = SeededGenerator(seed: seed, stream: 1, thisRound)
@@ -87,7 +87,7 @@ extension GradientBoostingClassifier {
                 ? { var m = [Bool](repeating: false, count: rowCount); for r in rowSample { m[Int(r)] = true }; return m }()
                 : nil
             var roundTrees: [Tree] = delta.withUnsafeMutableBufferPointer { deltaBuffer in
-                let update = DisjointWrites(g: deltaBuffer, h: deltaBuffer)
+                let update = DisjointWrites(deltaBuffer)
                 return Parallel.forEachChunk(chunkCount: s, states: &growers) { grower, k -> Tree in
                     var mask: [Bool]? = nil
                     if sampleFeatures {
@@ -96,29 +96,26 @@ extension GradientBoostingClassifier {
                         for f in rng.sample(featureSampleSize, from: featureCount) { m[f] = true }
                         mask = m
                     }
-                    let result = gRound.withUnsafeBufferPointer { gAll in
-                        hRound.withUnsafeBufferPointer { hAll in
-                            grower.grow(sample: rowSample, g: UnsafeBufferPointer(rebasing: gAll[k * rowCount ..< (k + 1) * rowCount]),
-                                        h: UnsafeBufferPointer(rebasing: hAll[k * rowCount ..< (k + 1) * rowCount]), mask: mask)
-                        }
+                    let result = ghRound.withUnsafeBufferPointer { all in
+                        grower.grow(sample: rowSample, gh: UnsafeBufferPointer(rebasing: all[2 * k * rowCount ..< 2 * (k + 1) * rowCount]), mask: mask)
                     }
                     // This class's update of every training row (only this worker writes this
                     // block): sampled rows by their leaf, the others by traversal.
                     let base = k * rowCount
                     for range in result.leafRanges {
                         let v = result.tree.value[Int(range.node)]
-                        for j in range.start ..< range.end { update.g[base + Int(result.rows[j])] = v }
+                        for j in range.start ..< range.end { update.buffer[base + Int(result.rows[j])] = v }
                     }
                     if let inSample {
                         for i in 0 ..< rowCount where !inSample[i] {
-                            update.g[base + i] = result.tree.value[result.tree.leaf(binned: train, row: i)]
+                            update.buffer[base + i] = result.tree.value[result.tree.leaf(binned: train, row: i)]
                         }
                     }
                     return result.tree
                 }
             }
             for j in 0 ..< scores.count { scores[j] += delta[j] }
-            var newLoss = loss.gradients(scores: scores, labels: yTrain, weights: wTrain, threads: threads, into: &g, &h)
+            var newLoss = loss.gradients(scores: scores, labels: yTrain, weights: wTrain, threads: threads, into: &gh)
 
             // Backtracking: a round may not raise the training loss. Halve its step until it
             // does not (up to 20 times); if it still does, drop the round and stop.
@@ -129,11 +126,11 @@ extension GradientBoostingClassifier {
                 alpha /= 2
                 halvings += 1
                 for j in 0 ..< scores.count { scores[j] -= alpha * delta[j] }
-                newLoss = loss.gradients(scores: scores, labels: yTrain, weights: wTrain, threads: threads, into: &g, &h)
+                newLoss = loss.gradients(scores: scores, labels: yTrain, weights: wTrain, threads: threads, into: &gh)
             }
             if !(newLoss <= limit) {
                 for j in 0 ..< scores.count { scores[j] -= alpha * delta[j] }
-                currentLoss = loss.gradients(scores: scores, labels: yTrain, weights: wTrain, threads: threads, into: &g, &h)
+                currentLoss = loss.gradients(scores: scores, labels: yTrain, weights: wTrain, threads: threads, into: &gh)
                 break
             }
             if alpha < 1 {

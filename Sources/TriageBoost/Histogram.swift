@@ -20,8 +20,8 @@ struct FeatureTotal {
 /// cost O(its rows' stored entries + its touched features' bins), never O(all features).
 ///
 /// Unsafe code (this file): `accumulate` writes `bins[slot]` for the slots of the binned matrix,
-/// which are `< layout.total == bins.count`; it reads `g[i]`, `h[i]` for row indices
-/// `i < rowCount == g.count == h.count`, and `stamps[f]`, `totals[f]` for features
+/// which are `< layout.total == bins.count`; it reads `gh[2i]`, `gh[2i + 1]` for row indices
+/// `i < rowCount == gh.count / 2`, and `stamps[f]`, `totals[f]` for features
 /// `f < featureCount == stamps.count == totals.count`. `BinnedMatrix` guarantees the slots and
 /// features; the grower the rest. `subtract`, `compactTouched` and `clear` index by the bin layout
 /// of touched features, whose slots are `< layout.total == bins.count`.
@@ -40,8 +40,9 @@ struct Histogram {
     /// Adds the stored entries of `rows` to an empty histogram and records the touched features.
     /// `stamps` is per-feature scratch; `stamp` must differ from every value in it.
     mutating func accumulate(rows: UnsafeBufferPointer<Int32>, binned: BinnedMatrix,
-                             g: UnsafeBufferPointer<Double>, h: UnsafeBufferPointer<Double>,
+                             gh: UnsafeBufferPointer<Double>,
                              stamps: inout [UInt32], stamp: UInt32) {
+        let layoutStart = binned.layout.start, layoutEnd = binned.layout.end
         var touchedFeatures: [Int32] = []
         swap(&touchedFeatures, &touched)   // moved out, not copied
         touchedFeatures.removeAll(keepingCapacity: true)
@@ -57,12 +58,16 @@ struct Histogram {
                           binned.bins.withUnsafeBufferPointer { binOf in
                             for r in rows {
                                 let i = Int(r)
-                                let gi = g[i], hi = h[i]
+                                let gi = gh[2 &* i], hi = gh[2 &* i &+ 1]
                                 for k in offsets[i] ..< offsets[i + 1] {
                                     let f = Int(features[k])
                                     if stamps[f] != stamp {
+                                        // First entry of f in this build: its bins may hold an
+                                        // earlier node's sums (lazy zeroing; see `clear`).
                                         stamps[f] = stamp
                                         touchedFeatures.append(Int32(f))
+                                        totals[f] = FeatureTotal()
+                                        for z in Int(layoutStart[f]) ..< Int(layoutEnd[f]) { hist[z] = HistBin() }
                                     }
                                     let s = Int(slots[k])
                                     hist[s].g += gi
@@ -117,41 +122,81 @@ struct Histogram {
         }
     }
 
-    /// Drops from `touched` the features left with no rows (after a subtraction), zeroing their
-    /// bins (float residue) so the buffer stays clean; later scans and clears skip them.
-    mutating func compactTouched(layout: BinLayout) {
+    /// Keeps in `touched` only the features with at least `minimumCount` stored rows: the
+    /// others cannot be split on in this node (any split leaves some of their stored rows alone
+    /// on one side) nor below it, so scans skip them. Call it only once the histogram is no
+    /// longer needed as the smaller operand of a subtraction, which must see every feature the
+    /// node touched. Dropped features' bins are never read again (bins are zeroed when a build
+    /// first touches a feature).
+    mutating func retainSplittable(minimumCount: Int) {
         var kept: [Int32] = []
         swap(&kept, &touched)
         var write = 0
-        for read in 0 ..< kept.count {
-            let f = Int(kept[read])
-            if totals[f].n > 0 {
-                kept[write] = kept[read]
-                write += 1
-            } else {
-                totals[f] = FeatureTotal()
-                for s in Int(layout.start[f]) ..< Int(layout.end[f]) { bins[s] = HistBin() }
-            }
+        for read in 0 ..< kept.count where totals[Int(kept[read])].n >= minimumCount {
+            kept[write] = kept[read]
+            write += 1
         }
         kept.removeLast(kept.count - write)
         touched = kept
     }
 
-    /// Empties the touched bins, leaving the buffer ready for reuse.
-    mutating func clear(layout: BinLayout) {
+    /// Readies the buffer for reuse: O(1). Bins are not zeroed here but when the next build
+    /// first touches each feature (`accumulate`), so a node never pays for features it lacks.
+    mutating func clear() {
+        touched.removeAll(keepingCapacity: true)
+    }
+
+    /// Column-wise build: adds, for every feature, the stored entries of the rows with
+    /// `mark[r] != 0`, walking the feature's column (rows increasing). For large nodes this
+    /// replaces scattered writes over the whole histogram by a sequential walk of the columns
+    /// with each feature's few bins in cache. Rows within a node are increasing too, so both
+    /// builds add the same values in the same order: identical sums.
+    mutating func accumulateByColumn(mark: UnsafeBufferPointer<UInt8>, binned: BinnedMatrix,
+                                     gh: UnsafeBufferPointer<Double>,
+                                     stamps: inout [UInt32], stamp: UInt32) {
+        var touchedFeatures: [Int32] = []
+        swap(&touchedFeatures, &touched)
+        touchedFeatures.removeAll(keepingCapacity: true)
         var featureTotals: [FeatureTotal] = []
         swap(&featureTotals, &totals)
         defer { swap(&featureTotals, &totals) }
+        let layoutStart = binned.layout.start
         featureTotals.withUnsafeMutableBufferPointer { totals in
             bins.withUnsafeMutableBufferPointer { hist in
-                for f32 in touched {
-                    let f = Int(f32)
-                    totals[f] = FeatureTotal()
-                    for s in Int(layout.start[f]) ..< Int(layout.end[f]) { hist[s] = HistBin() }
+                stamps.withUnsafeMutableBufferPointer { stamps in
+                    binned.columnOffsets.withUnsafeBufferPointer { offsets in
+                        binned.columnRows.withUnsafeBufferPointer { rows in
+                            binned.columnBins.withUnsafeBufferPointer { columnBins in
+                                for f in 0 ..< binned.featureCount {
+                                    let start = Int(layoutStart[f])
+                                    var total = FeatureTotal()
+                                    for k in offsets[f] ..< offsets[f + 1] {
+                                        let r = Int(rows[k])
+                                        if mark[r] == 0 { continue }
+                                        if total.n == 0 {
+                                            stamps[f] = stamp
+                                            touchedFeatures.append(Int32(f))
+                                            for z in start ..< Int(binned.layout.end[f]) { hist[z] = HistBin() }
+                                        }
+                                        let gi = gh[2 &* r], hi = gh[2 &* r &+ 1]
+                                        let s = start + Int(columnBins[k])
+                                        hist[s].g += gi
+                                        hist[s].h += hi
+                                        hist[s].n += 1
+                                        total.g += gi
+                                        total.h += hi
+                                        total.n += 1
+                                        total.occupied |= 1 &<< UInt64(columnBins[k] & 63)
+                                    }
+                                    if total.n > 0 { totals[f] = total }
+                                }
+                            }
+                        }
+                    }
                 }
             }
         }
-        touched.removeAll(keepingCapacity: true)
+        touched = touchedFeatures
     }
 }
 
@@ -173,8 +218,8 @@ struct HistogramPool {
         return buffers.count - 1
     }
 
-    mutating func release(_ i: Int, layout: BinLayout) {
-        buffers[i].clear(layout: layout)
+    mutating func release(_ i: Int) {
+        buffers[i].clear()
         free.append(i)
     }
 

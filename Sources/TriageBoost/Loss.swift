@@ -81,29 +81,27 @@ enum Loss {
         }
     }
 
-    /// From class-major raw scores (`scores[k * n + i]`), writes the gradients and hessians of
-    /// every score, class-major, into reused buffers, and returns the weighted mean log loss of
-    /// the scores. Rows go in fixed chunks on up to `threads` threads; within a chunk every loop
+    /// From class-major raw scores (`scores[k * n + i]`), writes the gradient and hessian of
+    /// every score into a reused buffer — class-major, each row's pair side by side:
+    /// `gh[2(k·n + i)]` and `gh[2(k·n + i) + 1]`, so one cache line serves a histogram's two
+    /// loads — and returns the weighted mean log loss of the scores. Rows go in fixed chunks on up to `threads` threads; within a chunk every loop
     /// runs over classes outside and rows inside, so memory is read contiguously and the loops
     /// vectorise. Each chunk writes only its own rows' entries; the loss is summed per chunk,
     /// then over chunks in order, so it does not depend on the thread count.
     func gradients(scores: [Double], labels: [Int32], weights: [Double], threads: Int,
-                   into g: inout [Double], _ h: inout [Double]) -> Double {
+                   into gh: inout [Double]) -> Double {
         let n = labels.count
         let s = scoreCount
-        if g.count != n * s { g = [Double](repeating: 0, count: n * s) }
-        if h.count != n * s { h = [Double](repeating: 0, count: n * s) }
+        if gh.count != 2 * n * s { gh = [Double](repeating: 0, count: 2 * n * s) }
         let chunks = Parallel.chunks(count: n, chunkSize: 1024)
         let loss = self
-        let partialLosses: [Double] = g.withUnsafeMutableBufferPointer { gAll in
-            h.withUnsafeMutableBufferPointer { hAll in
-                let out = DisjointWrites(g: gAll, h: hAll)
-                return Parallel.map(count: chunks.count, threads: threads) { c -> Double in
-                    let rows = chunks[c]
-                    let m = rows.count
-                    return scores.withUnsafeBufferPointer { all in
-                        loss.chunkGradients(all, n: n, rows: rows, labels: labels, weights: weights, out: out, m: m)
-                    }
+        let partialLosses: [Double] = gh.withUnsafeMutableBufferPointer { all in
+            let out = DisjointWrites(all)
+            return Parallel.map(count: chunks.count, threads: threads) { c -> Double in
+                let rows = chunks[c]
+                let m = rows.count
+                return scores.withUnsafeBufferPointer { all in
+                    loss.chunkGradients(all, n: n, rows: rows, labels: labels, weights: weights, out: out, m: m)
                 }
             }
         }
@@ -124,8 +122,8 @@ enum Loss {
                 let f = scores[i]
                 let q = 1 / (1 + triageExp(-f))
                 let y = Int(labels[i])
-                out.g[i] = weights[i] * (q - (y == 1 ? 1 : 0))
-                out.h[i] = weights[i] * max(q * (1 - q), Self.hessianFloor)
+                out.buffer[2 * i] = weights[i] * (q - (y == 1 ? 1 : 0))
+                out.buffer[2 * i + 1] = weights[i] * max(q * (1 - q), Self.hessianFloor)
                 let t = y == 1 ? f : -f
                 lossSum += weights[i] * (t > 0 ? log1p(triageExp(-t)) : -t + log1p(triageExp(t)))
             }
@@ -136,7 +134,7 @@ enum Loss {
                 sum.withUnsafeMutableBufferPointer { sm in
                     weights.withUnsafeBufferPointer { weights in
                         labels.withUnsafeBufferPointer { labels in
-                            let g = out.g, h = out.h
+                            let gh = out.buffer
                             for c in 0 ..< k {
                                 let base = c * n + a
                                 for j in 0 ..< m { mx[j] = larger(mx[j], scores[base + j]) }
@@ -146,7 +144,7 @@ enum Loss {
                                 let base = c * n + a
                                 for j in 0 ..< m {
                                     let e = triageExp(scores[base + j] - mx[j])
-                                    g[base + j] = e
+                                    gh[2 * (base + j)] = e
                                     sm[j] += e
                                 }
                             }
@@ -155,16 +153,16 @@ enum Loss {
                             for c in 0 ..< k {
                                 let base = c * n + a
                                 for j in 0 ..< m {
-                                    let q = g[base + j] * sm[j]
+                                    let q = gh[2 * (base + j)] * sm[j]
                                     let w = weights[a + j]
-                                    g[base + j] = w * q
-                                    h[base + j] = w * larger(q * (1 - q), floor)
+                                    gh[2 * (base + j)] = w * q
+                                    gh[2 * (base + j) + 1] = w * larger(q * (1 - q), floor)
                                 }
                             }
                             for j in 0 ..< m {
                                 let y = Int(labels[a + j])
                                 let w = weights[a + j]
-                                g[y * n + a + j] -= w
+                                gh[2 * (y * n + a + j)] -= w
                                 // −log p_y = log Σ exp(F − max) + max − F_y
                                 lossSum += w * (-log(sm[j]) + mx[j] - scores[y * n + a + j])
                             }
@@ -194,11 +192,9 @@ enum Loss {
 /// returns: gradient chunks write only their own rows (`k * n + i`), tree workers only their own
 /// class's scores. That disjointness is what makes the `@unchecked Sendable` sound.
 struct DisjointWrites: @unchecked Sendable {
-    let g: UnsafeMutableBufferPointer<Double>
-    let h: UnsafeMutableBufferPointer<Double>
+    let buffer: UnsafeMutableBufferPointer<Double>
 
-    init(g: UnsafeMutableBufferPointer<Double>, h: UnsafeMutableBufferPointer<Double>) {
-        self.g = g
-        self.h = h
+    init(_ buffer: UnsafeMutableBufferPointer<Double>) {
+        self.buffer = buffer
     }
 }

@@ -82,9 +82,9 @@ struct SplitRules {
                     let zeroBin = Int(zeroBins[fi])
                     // The zero bin: node totals minus the feature's stored entries.
                     let stored = totals[fi]
-                    if stored.n == 0 { continue }
-                    // Zero at either end of the order: one side of every split holds stored rows only.
-                    if (zeroBin == 0 || zeroBin == binCount - 1) && stored.n < minLeaf { continue }
+                    // Every split leaves some of the stored rows alone on one side (the side
+                    // without zero's bin): fewer than min_samples_leaf of them, no valid split.
+                    if stored.n < minLeaf || stored.n == 0 { continue }
                     let zg = totalG - stored.g, zh = totalH - stored.h, zn = count - stored.n
                     var lg = 0.0, lh = 0.0, ln = 0
 

@@ -65,37 +65,59 @@ struct TreeGrower {
         return stamp
     }
 
+    /// Builds the histogram of rows `rowIndex[begin ..< end]`: by columns when the node holds
+    /// a large share of the rows (sequential, cache-friendly), by rows otherwise (work
+    /// proportional to the node's entries). Both give the same sums.
     private mutating func build(_ histogram: Int, begin: Int, end: Int,
-                                g: UnsafeBufferPointer<Double>, h: UnsafeBufferPointer<Double>) {
+                                gh: UnsafeBufferPointer<Double>) {
         let s = nextStamp()
         let rows = rowIndex
+        if (end - begin) * Self.columnBuildDivisor >= binned.rowCount {
+            var mark: [UInt8] = []
+            swap(&mark, &rowMark)
+            defer { swap(&mark, &rowMark) }
+            mark.withUnsafeMutableBufferPointer { m in
+                rows.withUnsafeBufferPointer { r in for k in begin ..< end { m[Int(r[k])] = 1 } }
+            }
+            mark.withUnsafeBufferPointer { m in
+                pool[histogram].accumulateByColumn(mark: m, binned: binned, gh: gh, stamps: &stamps, stamp: s)
+            }
+            mark.withUnsafeMutableBufferPointer { m in
+                rows.withUnsafeBufferPointer { r in for k in begin ..< end { m[Int(r[k])] = 0 } }
+            }
+            return
+        }
         rows.withUnsafeBufferPointer { all in
             pool[histogram].accumulate(rows: UnsafeBufferPointer(rebasing: all[begin ..< end]), binned: binned,
-                                       g: g, h: h, stamps: &stamps, stamp: s)
+                                       gh: gh, stamps: &stamps, stamp: s)
         }
     }
+
+    /// Column-wise builds for nodes holding at least 1/divisor of the matrix's rows.
+    static let columnBuildDivisor = 4
 
     private func canSplitDeeper(_ depth: Int) -> Bool {
         if let maxDepth = limits.maxDepth { return depth < maxDepth }
         return true
     }
 
-    /// Grows a tree on the gradients `g`, `h` (indexed by row) of the rows `sample` (increasing),
-    /// considering only features with `mask[f]` (nil: all).
-    mutating func grow(sample: [Int32], g: UnsafeBufferPointer<Double>, h: UnsafeBufferPointer<Double>,
-                       mask: [Bool]?) -> Result {
+    /// Grows a tree on the gradients and hessians `gh` (row i: `gh[2i]`, `gh[2i + 1]`) of the
+    /// rows `sample` (increasing), considering only features with `mask[f]` (nil: all).
+    mutating func grow(sample: [Int32], gh: UnsafeBufferPointer<Double>, mask: [Bool]?) -> Result {
         rowIndex = sample
         if scratch.count < sample.count { scratch = [Int32](repeating: 0, count: sample.count) }
         var tree = Tree()
         var G = 0.0, H = 0.0
         for r in sample {
-            G += g[Int(r)]
-            H += h[Int(r)]
+            G += gh[2 * Int(r)]
+            H += gh[2 * Int(r) + 1]
         }
         let lr = limits.learningRate
         let root = tree.appendNode(value: lr * rules.step(G, H), count: sample.count, cover: H)
         let rootHistogram = pool.acquire()
-        build(rootHistogram, begin: 0, end: sample.count, g: g, h: h)
+        build(rootHistogram, begin: 0, end: sample.count, gh: gh)
+        // The root is never the smaller operand of a subtraction: filter its features now.
+        pool[rootHistogram].retainSplittable(minimumCount: max(1, rules.minSamplesLeaf))
         var open: [OpenNode] = []
         var first = OpenNode(node: root, begin: 0, end: sample.count, g: G, h: H, depth: 0, histogram: rootHistogram, split: nil)
         if canSplitDeeper(0) {
@@ -103,7 +125,7 @@ struct TreeGrower {
         }
         var leafRanges: [(start: Int, end: Int, node: Int32)] = []
         if first.split == nil {
-            pool.release(rootHistogram, layout: binned.layout)
+            pool.release(rootHistogram)
             leafRanges.append((0, sample.count, root))
         } else {
             open.append(first)
@@ -153,19 +175,18 @@ struct TreeGrower {
             var smallHistogram = -1, largeHistogram = -1
             if smallNeeds || largeNeeds {
                 smallHistogram = pool.acquire()
-                build(smallHistogram, begin: smallBegin, end: smallEnd, g: g, h: h)
+                build(smallHistogram, begin: smallBegin, end: smallEnd, gh: gh)
             }
             if largeNeeds {
                 pool.with(parent.histogram, reading: smallHistogram) { large, smaller in
                     large.subtract(smaller, layout: layout)
-                    large.compactTouched(layout: layout)
                 }
                 largeHistogram = parent.histogram
             } else {
-                pool.release(parent.histogram, layout: layout)
+                pool.release(parent.histogram)
             }
             if !smallNeeds && smallHistogram >= 0 {
-                pool.release(smallHistogram, layout: layout)
+                pool.release(smallHistogram)
                 smallHistogram = -1
             }
             let leftHistogram = smallerIsLeft ? smallHistogram : largeHistogram
@@ -175,13 +196,16 @@ struct TreeGrower {
                 OpenNode(node: leftNode, begin: parent.begin, end: mid, g: lg, h: lh, depth: childDepth, histogram: leftHistogram, split: nil),
                 OpenNode(node: rightNode, begin: mid, end: parent.end, g: rg, h: rh, depth: childDepth, histogram: rightHistogram, split: nil),
             ]
+            // Both histograms are complete: now their scans may skip unsplittable features.
+            let minimumCount = max(1, rules.minSamplesLeaf)
             for k in children.indices {
                 if children[k].histogram >= 0 {
+                    pool[children[k].histogram].retainSplittable(minimumCount: minimumCount)
                     children[k].split = rules.bestSplit(hist: pool[children[k].histogram], totalG: children[k].g, totalH: children[k].h,
                                                         count: children[k].end - children[k].begin, binned: binned, mask: mask)
                 }
                 if children[k].split == nil {
-                    if children[k].histogram >= 0 { pool.release(children[k].histogram, layout: layout) }
+                    if children[k].histogram >= 0 { pool.release(children[k].histogram) }
                     leafRanges.append((children[k].begin, children[k].end, children[k].node))
                 }
             }
@@ -190,7 +214,7 @@ struct TreeGrower {
         }
         // Nodes still open (best-first stopped at maxLeafNodes) become leaves.
         for node in open {
-            pool.release(node.histogram, layout: binned.layout)
+            pool.release(node.histogram)
             leafRanges.append((node.begin, node.end, node.node))
         }
         return Result(tree: tree, rows: rowIndex, leafRanges: leafRanges)

@@ -62,7 +62,8 @@ struct TreeGrowthTests {
         let binned = BinMapper(fitting: x, maxBins: maxBins).transform(x)
         var grower = TreeGrower(binned: binned, rules: rules, limits: limits)
         let sample = (0 ..< Int32(x.rowCount)).map { $0 }
-        return g.withUnsafeBufferPointer { gp in h.withUnsafeBufferPointer { hp in grower.grow(sample: sample, g: gp, h: hp, mask: mask).tree } }
+        let gh = zip(g, h).flatMap { [$0.0, $0.1] }
+        return gh.withUnsafeBufferPointer { grower.grow(sample: sample, gh: $0, mask: mask).tree }
     }
 
     @Test(arguments: [(1 as UInt64, 0.0, 0.0, 1), (2, 1.0, 0.0, 5), (3, 0.0, 0.05, 3), (4, 0.5, 0.3, 10)])
@@ -114,9 +115,10 @@ struct TreeGrowthTests {
         var stamps = [UInt32](repeating: 0, count: 20)
         func build(_ rows: [Int32], stamp: UInt32) -> Histogram {
             var hist = Histogram(totalBins: binned.totalBins, featureCount: 20)
-            rows.withUnsafeBufferPointer { r in g.withUnsafeBufferPointer { gp in h.withUnsafeBufferPointer { hp in
-                hist.accumulate(rows: r, binned: binned, g: gp, h: hp, stamps: &stamps, stamp: stamp)
-            } } }
+            let gh = zip(g, h).flatMap { [$0.0, $0.1] }
+            rows.withUnsafeBufferPointer { r in gh.withUnsafeBufferPointer { ghp in
+                hist.accumulate(rows: r, binned: binned, gh: ghp, stamps: &stamps, stamp: stamp)
+            } }
             return hist
         }
         var derived = build(all, stamp: 1)
