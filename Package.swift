@@ -7,6 +7,7 @@
 //   TriageText   analyzers, Snowball stemming, CountVectorizer, TF-IDF     (Foundation + libstemmer)
 //   TriageData   streaming CSV (RFC 4180, gzip) and message sources          (Foundation + zlib)
 //   TriageBoost  histogram gradient-boosted trees on sparse features         (Foundation only)
+//   TriageModel  the pipeline: text → features → classifier; predictions     (Foundation only)
 //   triage-bench the benchmark runner that scripts/bench drives
 //
 // Packages are pinned with `exact:` because Package.resolved is not committed.
@@ -17,18 +18,23 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "TriageText", targets: ["TriageText"]),
+        .library(name: "TriageModel", targets: ["TriageModel"]),
     ],
+    dependencies: [],
     targets: [
         .systemLibrary(name: "CStemmer", providers: [.apt(["libstemmer-dev"])]),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "TriageCore"),
         .target(name: "TriageText", dependencies: ["TriageCore", "CStemmer"]),
-        .target(name: "TriageData", dependencies: ["TriageCore", "CZlib"]),
+        .target(name: "TriageData", dependencies: ["TriageCore", "CZlib", "CSQLite"]),
         .target(name: "TriageBoost", dependencies: ["TriageCore"]),
+        .target(name: "TriageModel", dependencies: ["TriageCore", "TriageText", "TriageBoost", "TriageData"]),
         .executableTarget(name: "triage-bench", dependencies: ["TriageText", "TriageData", "TriageBoost"], path: "Sources/TriageBench"),
         .testTarget(name: "TriageCoreTests", dependencies: ["TriageCore"]),
         .testTarget(name: "TriageDataTests", dependencies: ["TriageData"]),
         .testTarget(name: "TriageBoostTests", dependencies: ["TriageBoost", "TriageCore"]),
+        .testTarget(name: "TriageModelTests", dependencies: ["TriageModel", "TriageText", "TriageBoost", "TriageData", "TriageCore"], exclude: ["Fixtures"]),
         .testTarget(
             name: "TriageTextTests",
             dependencies: ["TriageText", "TriageCore"],

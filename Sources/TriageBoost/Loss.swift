@@ -43,12 +43,13 @@ enum Loss {
         }
     }
 
-    /// Class probabilities of one row of raw scores, written to `out` (K entries).
+    /// Class probabilities of one row of raw scores, written to `out` (K entries). Uses
+    /// `triageExp`, so the same scores give the same bits on every machine (golden probes).
     @inline(__always)
     func probabilities(_ scores: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>) {
         switch self {
         case .logistic:
-            let p = 1 / (1 + exp(-scores[0]))
+            let p = 1 / (1 + triageExp(-scores[0]))
             out[0] = 1 - p
             out[1] = p
         case .softmax:
@@ -56,7 +57,7 @@ enum Loss {
             for s in scores { m = max(m, s) }
             var sum = 0.0
             for k in 0 ..< scores.count {
-                let e = exp(scores[k] - m)
+                let e = triageExp(scores[k] - m)
                 out[k] = e
                 sum += e
             }

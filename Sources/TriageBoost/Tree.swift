@@ -21,6 +21,11 @@ public struct Tree: Sendable, Equatable, Codable {
         feature = []; threshold = []; left = []; right = []; value = []; gain = []; count = []; cover = []; binThreshold = []
     }
 
+    enum CodingKeys: String, CodingKey {
+        case feature, threshold, left, right, value, gain, count, cover
+        case binThreshold = "bin_threshold"
+    }
+
     public var nodeCount: Int { feature.count }
     public var leafCount: Int { feature.count(where: { $0 < 0 }) }
 

@@ -16,6 +16,7 @@ public struct DataSourceError: Error, Equatable, Sendable, CustomStringConvertib
         case duplicateColumn(String)
         case emptyValue(column: String)
         case invalidJSON(String)
+        case invalidValue(String)
         case fieldTooLarge(limit: Int)
     }
 
@@ -39,7 +40,7 @@ public struct DataSourceError: Error, Equatable, Sendable, CustomStringConvertib
         switch kind {
         case let .unreadable(why): return "cannot read: \(why)"
         case let .corruptGzip(why): return "corrupt gzip data (\(why)); re-create or re-download the file"
-        case .emptyFile: return "the file is empty; expected a header line"
+        case .emptyFile: return "the file is empty; expected a CSV header line or JSON Lines"
         case .unterminatedQuote: return "a quoted field starts here and is never closed; add the closing \" (double any \" inside it)"
         case let .unexpectedAfterQuote(c): return "unexpected \(c) after a closing quote; a quoted field must end at a comma or line end (write \"\" for a quote inside quotes)"
         case .invalidUTF8: return "text is not valid UTF-8; re-save the file as UTF-8"
@@ -48,6 +49,7 @@ public struct DataSourceError: Error, Equatable, Sendable, CustomStringConvertib
         case let .duplicateColumn(name): return "column \"\(name)\" appears twice in the header"
         case let .emptyValue(column): return "empty \(column); every row needs one (or use --skip-invalid)"
         case let .invalidJSON(why): return why
+        case let .invalidValue(why): return why
         case let .fieldTooLarge(limit): return "a field longer than \(limit) bytes; is the quoting broken?"
         }
     }

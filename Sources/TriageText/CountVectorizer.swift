@@ -452,7 +452,9 @@ extension CountVectorizer {
         if maxCount < minCount {
             throw .maxDFBelowMinDF(minDF: minDF, maxDF: maxDF, minCount: minCount, maxCount: maxCount, documents: documents)
         }
-        var kept = (0 ..< featureCount).filter { Double(df[$0]) <= maxCount && Double(df[$0]) >= minCount }
+        // A term must occur in some fitted document (min_df 0 cannot admit terms of other rows
+        // of a shared corpus).
+        var kept = (0 ..< featureCount).filter { df[$0] > 0 && Double(df[$0]) <= maxCount && Double(df[$0]) >= minCount }
         if let limit = maxFeatures, kept.count > limit {
             kept.sort { tf[$0] != tf[$1] ? tf[$0] > tf[$1] : $0 < $1 }
             kept = Array(kept.prefix(limit)).sorted()

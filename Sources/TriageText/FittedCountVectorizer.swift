@@ -79,6 +79,87 @@ public struct FittedCountVectorizer: Sendable {
                             columnIndices: indices, values: values)
     }
 
+    /// Count rows of documents `rows` of a corpus tokenised with this vectorizer's analysis
+    /// settings — without tokenising them again (a grid search's validation folds).
+    public func transform(_ corpus: TokenizedCorpus, rows: [Int], threads: Int? = nil) -> SparseMatrix {
+        precondition(corpus.analyzer.settings == settings.analysis, "the corpus was tokenised with other analysis settings")
+        let range = settings.ngramRange
+        let index = self.index
+        let chunks = Parallel.chunks(count: rows.count, chunkSize: TokenizedCorpus.chunkSize)
+        let results: [([Int32], [Int32], [Int])]
+        switch corpus.storage {
+        case let .words(seq):
+            // Column of every term of the corpus's table (unigrams), looked up once.
+            let termColumn = (0 ..< Int32(seq.terms.count)).map { t in seq.terms.withBytes(of: t) { index.find($0) } ?? -1 }
+            results = Parallel.map(count: chunks.count, threads: Parallel.threadCount(threads)) { c -> ([Int32], [Int32], [Int]) in
+                var features: [Int32] = [], counts: [Int32] = [], lengths: [Int] = []
+                var columns: [Int32] = []
+                var key: [UInt8] = []
+                for r in chunks[c] {
+                    columns.removeAll(keepingCapacity: true)
+                    let doc = seq.document(rows[r])
+                    let n0 = doc.startIndex
+                    for n in range.min ... range.max where n <= doc.count {
+                        for i in 0 ... (doc.count - n) {
+                            if n == 1 {
+                                let col = termColumn[Int(doc[n0 + i])]
+                                if col >= 0 { columns.append(col) }
+                                continue
+                            }
+                            key.removeAll(keepingCapacity: true)
+                            for k in 0 ..< n {
+                                if k > 0 { key.append(0x20) }
+                                seq.terms.withBytes(of: doc[n0 + i + k]) { key.append(contentsOf: $0) }
+                            }
+                            if let col = index.find(key) { columns.append(col) }
+                        }
+                    }
+                    let before = features.count
+                    appendCountedRow(&columns, features: &features, counts: &counts)
+                    lengths.append(features.count - before)
+                }
+                return (features, counts, lengths)
+            }
+        case let .texts(texts):
+            let wordBoundaries = settings.analyzer == .charWB
+            results = Parallel.map(count: chunks.count, threads: Parallel.threadCount(threads)) { c -> ([Int32], [Int32], [Int]) in
+                var features: [Int32] = [], counts: [Int32] = [], lengths: [Int] = []
+                var columns: [Int32] = []
+                var starts: [Int] = []
+                texts.bytes.withUnsafeBufferPointer { all in
+                    for r in chunks[c] {
+                        columns.removeAll(keepingCapacity: true)
+                        let d = rows[r]
+                        let text = UnsafeBufferPointer(rebasing: all[texts.offsets[d] ..< texts.offsets[d + 1]])
+                        if wordBoundaries {
+                            forEachWord(text) { word in
+                                forEachPaddedWordNgram(word, range) { gram in if let col = index.find(gram) { columns.append(col) } }
+                            }
+                        } else {
+                            scalarStarts(text, into: &starts)
+                            forEachCharNgram(text, starts: starts, range) { gram in if let col = index.find(gram) { columns.append(col) } }
+                        }
+                        let before = features.count
+                        appendCountedRow(&columns, features: &features, counts: &counts)
+                        lengths.append(features.count - before)
+                    }
+                }
+                return (features, counts, lengths)
+            }
+        }
+        var offsets = [0]
+        offsets.reserveCapacity(rows.count + 1)
+        var indices: [Int32] = []
+        var values: [Double] = []
+        for (features, counts, lengths) in results {
+            indices.append(contentsOf: features)
+            values.append(contentsOf: counts.map { settings.binary ? 1 : Double($0) })
+            for length in lengths { offsets.append(offsets[offsets.count - 1] + length) }
+        }
+        return SparseMatrix(unchecked: rows.count, columnCount: vocabulary.count, rowOffsets: offsets,
+                            columnIndices: indices, values: values)
+    }
+
     /// A reusable single-thread transformer, for callers that transform one message at a time
     /// (a server thread keeps one: it caches stems and lookups across calls).
     public func makeWorker() -> Worker { Worker(TransformWorker(self)) }

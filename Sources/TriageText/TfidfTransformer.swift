@@ -96,7 +96,7 @@ public struct FittedTfidfTransformer: Hashable, Sendable {
         return transformUnchecked(counts)
     }
 
-    func transformUnchecked(_ counts: SparseMatrix) -> SparseMatrix {
+    package func transformUnchecked(_ counts: SparseMatrix) -> SparseMatrix {
         var x = counts
         let sublinear = settings.sublinearTF
         let norm = settings.norm

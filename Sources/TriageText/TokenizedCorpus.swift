@@ -31,6 +31,37 @@ public struct TokenizedCorpus: Sendable {
         }
     }
 
+    private init(analyzer: PreparedAnalyzer, documentCount: Int, storage: Storage) {
+        self.analyzer = analyzer
+        self.documentCount = documentCount
+        self.storage = storage
+    }
+
+    /// The documents `rows`, in that order, sharing this corpus's term table (a cross-validation
+    /// fold: fit on one subset, transform another, tokenising nothing again).
+    public func subset(_ rows: [Int]) -> TokenizedCorpus {
+        switch storage {
+        case let .words(w):
+            var offsets = [0]
+            offsets.reserveCapacity(rows.count + 1)
+            var ids: [Int32] = []
+            for r in rows {
+                ids.append(contentsOf: w.document(r))
+                offsets.append(ids.count)
+            }
+            return TokenizedCorpus(analyzer: analyzer, documentCount: rows.count,
+                                   storage: .words(WordSequences(terms: w.terms, offsets: offsets, ids: ids, separatorSafe: w.separatorSafe)))
+        case let .texts(t):
+            var offsets = [0]
+            var bytes: [UInt8] = []
+            for r in rows {
+                bytes.append(contentsOf: t.bytes[t.offsets[r] ..< t.offsets[r + 1]])
+                offsets.append(bytes.count)
+            }
+            return TokenizedCorpus(analyzer: analyzer, documentCount: rows.count, storage: .texts(NormalisedTexts(bytes: bytes, offsets: offsets)))
+        }
+    }
+
     /// Number of distinct terms (word analyzer) or total bytes of text (character analyzers).
     public var size: Int {
         switch storage {
@@ -48,6 +79,13 @@ struct WordSequences: Sendable {
     /// True when no term contains a byte ≤ 0x20 (space or control): then comparing n-grams as
     /// sequences of term ranks gives exactly the code point order of their space-joined strings.
     var separatorSafe: Bool
+
+    init(terms: ByteInterner, offsets: [Int], ids: [Int32], separatorSafe: Bool) {
+        self.terms = terms
+        self.offsets = offsets
+        self.ids = ids
+        self.separatorSafe = separatorSafe
+    }
 
     init(_ documents: [String], analyzer: PreparedAnalyzer, threads: Int) {
         let chunks = Parallel.chunks(count: documents.count, chunkSize: TokenizedCorpus.chunkSize)
@@ -116,6 +154,11 @@ struct WordSequences: Sendable {
 struct NormalisedTexts: Sendable {
     var bytes: [UInt8]
     var offsets: [Int]
+
+    init(bytes: [UInt8], offsets: [Int]) {
+        self.bytes = bytes
+        self.offsets = offsets
+    }
 
     init(_ documents: [String], analyzer: PreparedAnalyzer, threads: Int) {
         let chunks = Parallel.chunks(count: documents.count, chunkSize: TokenizedCorpus.chunkSize)

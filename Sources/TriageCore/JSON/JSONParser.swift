@@ -33,7 +33,10 @@ public struct JSONSyntaxError: Error, Equatable, CustomStringConvertible {
     public let column: Int
     public let path: String
 
-    public var description: String {
+    public var description: String { "invalid JSON at line \(line), column \(column) (\(path)): \(what)" }
+
+    /// What is wrong, without the place.
+    public var what: String {
         let what: String
         switch kind {
         case let .tooLarge(bytes, limit): what = "document of \(bytes) bytes exceeds the limit of \(limit) bytes"
@@ -45,7 +48,7 @@ public struct JSONSyntaxError: Error, Equatable, CustomStringConvertible {
         case .unexpectedEnd: what = "unexpected end of document"
         case .trailingData: what = "unexpected data after the JSON value"
         }
-        return "invalid JSON at line \(line), column \(column) (\(path)): \(what)"
+        return what
     }
 }
 

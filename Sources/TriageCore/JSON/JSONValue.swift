@@ -28,6 +28,15 @@ public enum JSONValue: Sendable, Equatable {
     public var numberValue: JSONNumber? { if case let .number(n) = self { return n } else { return nil } }
     public var boolValue: Bool? { if case let .bool(b) = self { return b } else { return nil } }
     public var isNull: Bool { if case .null = self { return true } else { return false } }
+
+    /// The member `key` of an object (nil for other values or a missing member).
+    public subscript(key: String) -> JSONValue? { objectValue?[key] }
+
+    /// Element `index` of an array (nil for other values or out of range).
+    public subscript(index: Int) -> JSONValue? {
+        guard let a = arrayValue, a.indices.contains(index) else { return nil }
+        return a[index]
+    }
 }
 
 /// A JSON number: its literal text (valid JSON number grammar, finite) and its value.
