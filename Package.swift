@@ -8,6 +8,7 @@
 //   TriageData   streaming CSV (RFC 4180, gzip) and message sources          (Foundation + zlib)
 //   TriageBoost  histogram gradient-boosted trees on sparse features         (Foundation only)
 //   TriageModel  the pipeline: text → features → classifier; predictions     (Foundation only)
+//   TriageArtifact  signed JSON model files (Ed25519); the only user of swift-crypto
 //   triage-bench the benchmark runner that scripts/bench drives
 //
 // Packages are pinned with `exact:` because Package.resolved is not committed.
@@ -19,8 +20,12 @@ let package = Package(
     products: [
         .library(name: "TriageText", targets: ["TriageText"]),
         .library(name: "TriageModel", targets: ["TriageModel"]),
+        .library(name: "TriageArtifact", targets: ["TriageArtifact"]),
     ],
-    dependencies: [],
+    dependencies: [
+        // Pinned exactly (no Package.resolved); the version Hummingbird's graph resolves too.
+        .package(url: "https://github.com/apple/swift-crypto", exact: "4.5.2"),
+    ],
     targets: [
         .systemLibrary(name: "CStemmer", providers: [.apt(["libstemmer-dev"])]),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
@@ -30,11 +35,23 @@ let package = Package(
         .target(name: "TriageData", dependencies: ["TriageCore", "CZlib", "CSQLite"]),
         .target(name: "TriageBoost", dependencies: ["TriageCore"]),
         .target(name: "TriageModel", dependencies: ["TriageCore", "TriageText", "TriageBoost", "TriageData"]),
+        .target(name: "TriageArtifact", dependencies: [
+            "TriageModel", "TriageCore", "TriageText", "TriageBoost", "TriageData",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .target(name: "TriageFuzzing", dependencies: ["TriageArtifact"]),
+        // A C main: libFuzzer's driver under scripts/fuzz, a file replayer otherwise.
+        .executableTarget(name: "triage-fuzz", dependencies: ["TriageFuzzing"]),
         .executableTarget(name: "triage-bench", dependencies: ["TriageText", "TriageData", "TriageBoost"], path: "Sources/TriageBench"),
         .testTarget(name: "TriageCoreTests", dependencies: ["TriageCore"]),
         .testTarget(name: "TriageDataTests", dependencies: ["TriageData"]),
         .testTarget(name: "TriageBoostTests", dependencies: ["TriageBoost", "TriageCore"]),
         .testTarget(name: "TriageModelTests", dependencies: ["TriageModel", "TriageText", "TriageBoost", "TriageData", "TriageCore"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "TriageArtifactTests",
+            dependencies: ["TriageArtifact", "TriageModel", "TriageBoost", "TriageData", "TriageCore"],
+            exclude: ["Fixtures"]
+        ),
         .testTarget(
             name: "TriageTextTests",
             dependencies: ["TriageText", "TriageCore"],

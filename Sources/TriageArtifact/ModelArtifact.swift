@@ -1,0 +1,304 @@
+import Foundation
+import TriageBoost
+import TriageCore
+import TriageModel
+import TriageText
+
+/// The signed model file (format "triage-model", payload version 1; models/FORMAT.md).
+///
+/// Envelope, a JSON object with exactly these members:
+/// `{"format": "triage-model", "keyId": <hex SHA-256 of the public key>,
+///   "payload": <base64 of the canonical payload bytes>, "signature": <base64 Ed25519 signature
+///   of those bytes>}`. There is no algorithm field to downgrade: the format fixes Ed25519.
+///
+/// Loading, in order, each step a named `ArtifactError`: size cap (before reading) → strict
+/// envelope parse → key id selects one of the pinned trusted keys (never trusted by itself) →
+/// strict base64 → signature verified over the payload bytes → only then the payload is parsed
+/// (strictly: duplicate keys, non-finite numbers, depth) and decoded against the closed schema
+/// (unknown fields) → format version → semantic checks (indices, trees, labels) → the pipeline is
+/// rebuilt → every golden probe is re-predicted and must match within `probeTolerance`.
+public enum ModelArtifact {
+    public static let format = "triage-model"
+    public static let formatVersion = 1
+
+    /// Limits and tolerances of `load`.
+    public struct LoadOptions: Sendable {
+        /// Largest artifact accepted, in bytes; checked before reading.
+        public var maxBytes: Int = 256 << 20
+        /// Deepest JSON nesting accepted in the payload.
+        public var maxDepth: Int = 32
+        /// Largest accepted |p − p_saved| for a golden probe. Triage predicts probes bit for bit
+        /// (its own exp, fixed summation order), so the default is 0.
+        public var probeTolerance: Double = 0
+
+        public init() {}
+    }
+
+    /// A loaded, verified model.
+    public struct Loaded: Sendable {
+        public let pipeline: FittedPipeline
+        /// SHA-256 of the payload bytes: the model's identity.
+        public let id: String
+        /// The id of the trusted key that signed it.
+        public let keyId: String
+        public let created: String?
+        public let unsureThreshold: Double
+        public let provenance: Provenance
+        public let probes: [Probe]
+        public let formatVersion: Int
+        /// Largest |p − p_saved| over all probes (0 when bit-identical).
+        public let probeMaxDifference: Double
+    }
+
+    // MARK: Saving
+
+    /// The artifact bytes: canonical payload, signed, in a canonical envelope. Deterministic:
+    /// the same model, provenance, probes and key give the same bytes (Ed25519 signatures are
+    /// deterministic; `created` comes from `SOURCE_DATE_EPOCH` when set, else is absent).
+    public static func encode(_ pipeline: FittedPipeline, provenance: Provenance, probes: [Message] = ProbeMessages.standard,
+                              unsureThreshold: Double = 0.5, signingKey: SigningKey,
+                              created: String? = sourceDateEpoch()) throws(ArtifactError) -> [UInt8] {
+        guard (0 ... 1).contains(unsureThreshold) else {
+            throw .invalid(path: "$.unsure_threshold", reason: "\(unsureThreshold) is not a probability")
+        }
+        let probeResults = zip(probes, pipeline.predictProbabilities(probes, threads: 1)).map {
+            Probe(subject: $0.0.subject, body: $0.0.body, probabilities: $0.1)
+        }
+        let model: ModelPayload
+        switch pipeline.classifier {
+        case let .gradientBoosting(m): model = .gradientBoosting(m)
+        }
+        let payload = PayloadV1(formatVersion: formatVersion, created: created, pipeline: pipeline.settings, labels: pipeline.labels,
+                                unsureThreshold: unsureThreshold, stopWords: pipeline.vectorizer.stopWords,
+                                vocabulary: pipeline.vectorizer.vocabulary, idf: pipeline.tfidf.idf, model: model,
+                                provenance: provenance, probes: probeResults)
+        let payloadBytes: [UInt8]
+        do { payloadBytes = try JSONValueEncoder().canonicalBytes(payload) } catch { throw .invalid(path: error.path, reason: error.reason) }
+        let signature: [UInt8]
+        do { signature = try signingKey.signature(for: payloadBytes) } catch { throw .key(error) }
+        let envelope: JSONValue = [
+            "format": .string(format),
+            "keyId": .string(signingKey.verifyingKey.id),
+            "payload": .string(Base64.encode(payloadBytes)),
+            "signature": .string(Base64.encode(signature)),
+        ]
+        return JSONWriter.bytes(envelope)
+    }
+
+    /// Writes an artifact atomically: a temporary file in the same directory, fsync, rename,
+    /// fsync of the directory — a reader sees the old file or the new one, never a part.
+    public static func save(_ pipeline: FittedPipeline, to path: String, provenance: Provenance,
+                            probes: [Message] = ProbeMessages.standard, unsureThreshold: Double = 0.5,
+                            signingKey: SigningKey) throws(ArtifactError) {
+        let bytes = try encode(pipeline, provenance: provenance, probes: probes, unsureThreshold: unsureThreshold, signingKey: signingKey)
+        try AtomicFile.write(bytes, to: path)
+    }
+
+    /// `SOURCE_DATE_EPOCH` (reproducible-builds.org) as an ISO 8601 UTC time, or nil.
+    public static func sourceDateEpoch() -> String? {
+        guard let text = ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"], let seconds = Int(text) else { return nil }
+        let formatter = ISO8601DateFormatter()
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
+    }
+
+    // MARK: Loading
+
+    /// Loads and verifies the artifact at `path` against the pinned `trusted` keys.
+    public static func load(path: String, trusted: [VerifyingKey], options: LoadOptions = LoadOptions()) throws(ArtifactError) -> Loaded {
+        try decode(readFile(path, options: options), trusted: trusted, options: options)
+    }
+
+    /// Reads and decodes an artifact WITHOUT checking its signature (for `triage inspect
+    /// --unverified` on a machine without the public key). The content is still parsed
+    /// strictly and validated — parsing cannot execute anything — but nothing says who made it.
+    public static func loadUnverified(path: String, options: LoadOptions = LoadOptions()) throws(ArtifactError) -> Loaded {
+        let bytes = try readFile(path, options: options)
+        let envelope = try Envelope(bytes, options: options)
+        return try decodeVerifiedPayload(envelope.payload, keyId: envelope.keyId, options: options)
+    }
+
+    static func readFile(_ path: String, options: LoadOptions) throws(ArtifactError) -> [UInt8] {
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { throw .unreadable(path: path, reason: "not a regular file") }
+        guard Int(info.st_size) <= options.maxBytes else { throw .tooLarge(bytes: Int(info.st_size), limit: options.maxBytes) }
+        do { return Array(try Data(contentsOf: URL(fileURLWithPath: path))) } catch {
+            throw .unreadable(path: path, reason: (error as NSError).localizedDescription)
+        }
+    }
+
+    /// The envelope's members, checked for shape only.
+    struct Envelope {
+        let keyId: String
+        let payload: [UInt8]
+        let signature: [UInt8]
+
+        init(_ bytes: [UInt8], options: LoadOptions) throws(ArtifactError) {
+            guard bytes.count <= options.maxBytes else { throw .tooLarge(bytes: bytes.count, limit: options.maxBytes) }
+            let envelope: JSONObject
+            do {
+                guard let object = try JSONParser.parse(bytes, limits: JSONLimits(maxDepth: 2, maxBytes: options.maxBytes)).objectValue else {
+                    throw ArtifactError.notAnArtifact("the file is not a JSON object")
+                }
+                envelope = object
+            } catch let error as ArtifactError {
+                throw error
+            } catch let error as JSONSyntaxError {
+                throw .notAnArtifact(error.description)
+            } catch {
+                throw .notAnArtifact("\(error)")
+            }
+            let expected = ["format", "keyId", "payload", "signature"]
+            if let extra = envelope.keys.first(where: { !expected.contains($0) }) { throw .notAnArtifact("unknown envelope member \"\(extra)\"") }
+            func member(_ name: String) throws(ArtifactError) -> String {
+                guard let value = envelope[name] else { throw .notAnArtifact("the envelope has no \"\(name)\"") }
+                guard let text = value.stringValue else { throw .notAnArtifact("\"\(name)\" must be a string") }
+                return text
+            }
+            let formatName = try member("format")
+            guard formatName == format else { throw .notAnArtifact("format is \"\(formatName)\", expected \"\(format)\"") }
+            keyId = try member("keyId")
+            guard let payload = Base64.decode(try member("payload")) else { throw .invalidBase64("payload") }
+            guard let signature = Base64.decode(try member("signature")) else { throw .invalidBase64("signature") }
+            self.payload = payload
+            self.signature = signature
+        }
+    }
+
+    /// Verifies and decodes artifact bytes: (1) size, (2) envelope shape, (3) the key id selects
+    /// a pinned key — it is never trusted by itself, (4) the Ed25519 signature over the exact
+    /// payload bytes, before any parsing of them, then strict decoding, semantic checks and the
+    /// golden probes.
+    public static func decode(_ bytes: [UInt8], trusted: [VerifyingKey], options: LoadOptions = LoadOptions()) throws(ArtifactError) -> Loaded {
+        guard !trusted.isEmpty else { throw .noTrustedKeys }
+        let envelope = try Envelope(bytes, options: options)
+        guard let key = trusted.first(where: { $0.id == envelope.keyId }) else {
+            throw .unknownKeyId(envelope.keyId, trusted: trusted.map(\.id))
+        }
+        guard envelope.signature.count == 64, key.isValidSignature(envelope.signature, for: envelope.payload) else {
+            throw .badSignature(keyId: envelope.keyId)
+        }
+        return try decodeVerifiedPayload(envelope.payload, keyId: envelope.keyId, options: options)
+    }
+
+    /// Steps after the signature: strict parse and decode, semantics, probes. Exposed inside the
+    /// package for the fuzzer, which feeds it payloads directly (behind a signature, mutated
+    /// input would never get this far).
+    package static func decodeVerifiedPayload(_ payloadBytes: [UInt8], keyId: String, options: LoadOptions) throws(ArtifactError) -> Loaded {
+        // 4. Strict parse and decode of the (now authenticated) payload.
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(payloadBytes, limits: JSONLimits(maxDepth: options.maxDepth, maxBytes: options.maxBytes))
+        } catch {
+            throw .payloadSyntax(error)
+        }
+        let lenient = StrictJSONDecoder(allowUnknownFields: true)
+        let version: Int
+        do { version = try lenient.decode(PayloadVersion.self, from: value).formatVersion } catch { throw .payload(error) }
+        guard version == formatVersion else { throw .unsupportedVersion(version, supported: [formatVersion]) }
+        let payload: PayloadV1
+        do { payload = try StrictJSONDecoder().decode(PayloadV1.self, from: value) } catch { throw .payload(error) }
+
+        // 5. Semantics, then the pipeline.
+        let pipeline = try ArtifactValidation.pipeline(from: payload)
+
+        // 6. Golden probes.
+        let messages = payload.probes.map { Message(subject: $0.subject, body: $0.body) }
+        let predicted = pipeline.predictProbabilities(messages, threads: 1)
+        var maxDifference = 0.0
+        for (i, (probe, p)) in zip(payload.probes, predicted).enumerated() {
+            guard probe.probabilities.count == p.count else {
+                throw .invalid(path: "$.probes[\(i)].probabilities", reason: "\(probe.probabilities.count) probabilities for \(p.count) labels")
+            }
+            let difference = zip(probe.probabilities, p).map { abs($0 - $1) }.max() ?? 0
+            maxDifference = max(maxDifference, difference)
+            if !(difference <= options.probeTolerance) {
+                throw .probeMismatch(index: i, difference: difference, tolerance: options.probeTolerance)
+            }
+        }
+        return Loaded(pipeline: pipeline, id: sha256Hex(payloadBytes), keyId: keyId, created: payload.created,
+                      unsureThreshold: payload.unsureThreshold, provenance: payload.provenance, probes: payload.probes,
+                      formatVersion: version, probeMaxDifference: maxDifference)
+    }
+}
+
+/// Why an artifact was refused. Every case names what is wrong and, where it applies, where.
+public enum ArtifactError: Error, Equatable, Sendable, CustomStringConvertible {
+    case noTrustedKeys
+    case unreadable(path: String, reason: String)
+    case tooLarge(bytes: Int, limit: Int)
+    case notAnArtifact(String)
+    case unknownKeyId(String, trusted: [String])
+    case invalidBase64(String)
+    case badSignature(keyId: String)
+    case payloadSyntax(JSONSyntaxError)
+    case payload(JSONDecodingError)
+    case unsupportedVersion(Int, supported: [Int])
+    case invalid(path: String, reason: String)
+    case probeMismatch(index: Int, difference: Double, tolerance: Double)
+    case key(KeyError)
+    case write(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .noTrustedKeys: return "no trusted public key given: pin the key that signed the model (--trusted-key)"
+        case let .unreadable(path, reason): return "cannot read model \(path): \(reason)"
+        case let .tooLarge(bytes, limit): return "model file of \(bytes) bytes exceeds the limit of \(limit) bytes"
+        case let .notAnArtifact(why): return "not a Triage model artifact: \(why)"
+        case let .unknownKeyId(id, trusted):
+            return "the model was signed by key \(id), which is not among the trusted keys (\(trusted.joined(separator: ", "))); pin its public key"
+        case let .invalidBase64(field): return "the envelope's \(field) is not canonical base64"
+        case let .badSignature(keyId): return "signature check failed for key \(keyId): the model was altered or signed by another key"
+        case let .payloadSyntax(e): return "signed payload is not valid JSON: \(e.description)"
+        case let .payload(e): return "signed payload does not match the schema: \(e.description)"
+        case let .unsupportedVersion(v, supported):
+            return "payload format version \(v) is not supported (this Triage reads \(supported.map(String.init).joined(separator: ", "))); upgrade Triage or re-train"
+        case let .invalid(path, reason): return "invalid model at \(path): \(reason)"
+        case let .probeMismatch(index, difference, tolerance):
+            return "golden probe \(index) predicts differently here (difference \(difference), tolerance \(tolerance)): "
+                + "the stemmer, stop words or Triage version differ from the machine that trained the model"
+        case let .key(e): return e.description
+        case let .write(path, reason): return "cannot write \(path): \(reason)"
+        }
+    }
+}
+
+/// Atomic replacement of a file.
+enum AtomicFile {
+    static func write(_ bytes: [UInt8], to path: String) throws(ArtifactError) {
+        let url = URL(fileURLWithPath: path)
+        let directory = url.deletingLastPathComponent().path
+        var template = Array((directory + "/." + url.lastPathComponent + ".tmp-XXXXXX").utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw .write(path: path, reason: String(cString: strerror(errno))) }
+        let temporary = String(decoding: template.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        var ok = false
+        defer { if !ok { unlink(temporary) } }
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { raw -> Int in
+                guard let base = raw.baseAddress else { return 0 }
+                return Glibc.write(fd, base + offset, raw.count - offset)
+            }
+            guard n > 0 else {
+                close(fd)
+                throw .write(path: path, reason: String(cString: strerror(errno)))
+            }
+            offset += n
+        }
+        fchmod(fd, 0o644)
+        guard fsync(fd) == 0 else {
+            close(fd)
+            throw .write(path: path, reason: String(cString: strerror(errno)))
+        }
+        close(fd)
+        guard rename(temporary, path) == 0 else { throw .write(path: path, reason: String(cString: strerror(errno))) }
+        ok = true
+        let dirFD = open(directory.isEmpty ? "." : directory, O_RDONLY)
+        if dirFD >= 0 {
+            fsync(dirFD)
+            close(dirFD)
+        }
+    }
+}

@@ -1,0 +1,188 @@
+import Foundation
+import TriageBoost
+import TriageCore
+import TriageData
+import TriageModel
+import TriageText
+
+/// Where a model came from: enough to reproduce it and to tell two models apart.
+public struct Provenance: Hashable, Sendable, Codable {
+    /// SHA-256 of the training messages in canonical form (see `trainingDataHash`).
+    public var dataSHA256: String
+    public var rows: Int
+    public var labelCounts: [String: Int]
+    public var triageVersion: String
+    public var gitCommit: String?
+    public var swiftVersion: String
+    /// The Snowball algorithm, and SHA-256 of the stop words in effect (one per line, sorted).
+    public var stemmer: String?
+    public var stopWordsSHA256: String?
+    /// The seed of every random choice (the classifier's `random_state`).
+    public var seed: UInt64
+    /// Evaluation metrics (e.g. held-out accuracy), name → value.
+    public var metrics: [String: Double]
+    /// Free-form notes (the training command, data file names).
+    public var notes: [String: String]
+
+    enum CodingKeys: String, CodingKey {
+        case rows, stemmer, seed, metrics, notes
+        case dataSHA256 = "data_sha256"
+        case labelCounts = "label_counts"
+        case triageVersion = "triage_version"
+        case gitCommit = "git_commit"
+        case swiftVersion = "swift_version"
+        case stopWordsSHA256 = "stop_words_sha256"
+    }
+
+    public init(dataSHA256: String, rows: Int, labelCounts: [String: Int], triageVersion: String = TriageVersion.current,
+                gitCommit: String? = TriageVersion.gitCommit, swiftVersion: String = TriageVersion.swift,
+                stemmer: String?, stopWordsSHA256: String?, seed: UInt64, metrics: [String: Double] = [:], notes: [String: String] = [:]) {
+        self.dataSHA256 = dataSHA256
+        self.rows = rows
+        self.labelCounts = labelCounts
+        self.triageVersion = triageVersion
+        self.gitCommit = gitCommit
+        self.swiftVersion = swiftVersion
+        self.stemmer = stemmer
+        self.stopWordsSHA256 = stopWordsSHA256
+        self.seed = seed
+        self.metrics = metrics
+        self.notes = notes
+    }
+
+    /// The provenance of `pipeline` fitted on `messages`.
+    public init(pipeline: FittedPipeline, messages: [LabeledMessage], metrics: [String: Double] = [:], notes: [String: String] = [:]) {
+        var counts: [String: Int] = [:]
+        for m in messages { counts[m.label ?? "", default: 0] += 1 }
+        let stops = pipeline.vectorizer.stopWords
+        let seed: UInt64
+        switch pipeline.settings.clf {
+        case let .gradientBoosting(s): seed = s.randomState
+        }
+        self.init(dataSHA256: trainingDataHash(messages), rows: messages.count, labelCounts: counts,
+                  stemmer: pipeline.settings.vect.stemmer,
+                  stopWordsSHA256: stops.isEmpty ? nil : sha256Hex(Array(stops.joined(separator: "\n").utf8)),
+                  seed: seed, metrics: metrics, notes: notes)
+    }
+}
+
+/// SHA-256 of labelled messages, independent of the file format they came from: each message
+/// as the canonical JSON array `[id, subject, body, label]` followed by a newline.
+public func trainingDataHash(_ messages: [LabeledMessage]) -> String {
+    var bytes: [UInt8] = []
+    for m in messages {
+        let row: JSONValue = [.string(m.id), .string(m.subject), .string(m.body), m.label.map { .string($0) } ?? .null]
+        bytes += JSONWriter.bytes(row)
+        bytes.append(0x0A)
+    }
+    return sha256Hex(bytes)
+}
+
+/// A golden probe: a message and the probabilities the model gave it when it was saved. Loading
+/// re-predicts every probe and refuses the model if an answer moved (a different stemmer or
+/// library on the serving machine).
+public struct Probe: Hashable, Sendable, Codable {
+    public var subject: String
+    public var body: String
+    public var probabilities: [Double]
+}
+
+/// The signed content of an artifact, format version 1 (documented in models/FORMAT.md).
+/// A closed schema: the strict decoder refuses any other member.
+struct PayloadV1: Codable {
+    var formatVersion: Int
+    var created: String?
+    var pipeline: PipelineSettings
+    var labels: [String]
+    var unsureThreshold: Double
+    var stopWords: [String]
+    var vocabulary: [String]
+    var idf: [Double]?
+    var model: ModelPayload
+    var provenance: Provenance
+    var probes: [Probe]
+
+    enum CodingKeys: String, CodingKey {
+        case created, pipeline, labels, vocabulary, idf, model, provenance, probes
+        case formatVersion = "format_version"
+        case unsureThreshold = "unsure_threshold"
+        case stopWords = "stop_words"
+    }
+}
+
+/// Just the version, read first so a newer format gets a clear error rather than a field error.
+struct PayloadVersion: Decodable {
+    var formatVersion: Int
+    enum CodingKeys: String, CodingKey { case formatVersion = "format_version" }
+}
+
+/// The fitted classifier. JSON: `{"type": "gradient_boosting", …the model's fields}`.
+enum ModelPayload: Codable {
+    case gradientBoosting(FittedGradientBoosting)
+
+    private enum TypeKey: String, CodingKey { case type }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: TypeKey.self)
+        let type = try c.decode(String.self, forKey: .type)
+        switch type {
+        case "gradient_boosting": self = .gradientBoosting(try FittedGradientBoosting(from: decoder))
+        default:
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath + [TypeKey.type],
+                debugDescription: "unknown model type \"\(type)\""))
+        }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        switch self {
+        case let .gradientBoosting(model):
+            try model.encode(to: encoder)
+            var c = encoder.container(keyedBy: TypeKey.self)
+            try c.encode("gradient_boosting", forKey: .type)
+        }
+    }
+}
+
+/// Triage's version, the git commit it was built from when known, and the Swift compiler.
+public enum TriageVersion {
+    public static let current = "0.1.0"
+
+    /// The commit of the checkout the running executable was built in, read from `.git` next to
+    /// it (nil for an installed binary).
+    public static let gitCommit: String? = {
+        guard let exe = Bundle.main.executablePath ?? CommandLine.arguments.first else { return nil }
+        var dir = URL(fileURLWithPath: exe).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0 ..< 8 {
+            let git = dir.appendingPathComponent(".git")
+            if let head = try? String(contentsOf: git.appendingPathComponent("HEAD"), encoding: .utf8) {
+                let line = head.trimmingCharacters(in: .whitespacesAndNewlines)
+                if line.hasPrefix("ref: ") {
+                    let ref = String(line.dropFirst(5))
+                    if let hash = try? String(contentsOf: git.appendingPathComponent(ref), encoding: .utf8) {
+                        return hash.trimmingCharacters(in: .whitespacesAndNewlines)
+                    }
+                    if let packed = try? String(contentsOf: git.appendingPathComponent("packed-refs"), encoding: .utf8),
+                       let entry = packed.split(separator: "\n").first(where: { $0.hasSuffix(" " + ref) }) {
+                        return String(entry.prefix(while: { $0 != " " }))
+                    }
+                    return nil
+                }
+                return line.isEmpty ? nil : line
+            }
+            dir = dir.deletingLastPathComponent()
+        }
+        return nil
+    }()
+
+    public static let swift: String = {
+        #if compiler(>=6.4)
+        return "6.4 or later"
+        #elseif compiler(>=6.3)
+        return "6.3"
+        #elseif compiler(>=6.2)
+        return "6.2"
+        #else
+        return "6.1 or earlier"
+        #endif
+    }()
+}

@@ -1,0 +1,31 @@
+import Foundation
+import TriageArtifact
+
+/// libFuzzer entry point for the model loader (built by scripts/fuzz).
+///
+/// `TRIAGE_FUZZ_MODE=payload` (the default) feeds the input to the payload decoder as if its
+/// signature had verified — strict JSON, the closed schema, the semantic checks, the pipeline
+/// and the golden probes; `TRIAGE_FUZZ_MODE=envelope` feeds it to the whole loader, envelope and
+/// signature first. Any error is fine; only a crash, a hang or a sanitizer report is a finding.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func triageFuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
+    var options = ModelArtifact.LoadOptions()
+    options.maxBytes = 1 << 20
+    if FuzzConfiguration.envelope {
+        _ = try? ModelArtifact.decode(bytes, trusted: [FuzzConfiguration.key], options: options)
+    } else {
+        _ = try? ModelArtifact.decodeVerifiedPayload(bytes, keyId: FuzzConfiguration.key.id, options: options)
+    }
+    return 0
+}
+
+enum FuzzConfiguration {
+    static let envelope = ProcessInfo.processInfo.environment["TRIAGE_FUZZ_MODE"] == "envelope"
+    /// The test fixtures' public key (Tests/TriageArtifactTests/Fixtures/test-public.pem), so
+    /// seeds signed with it get past the signature in envelope mode.
+    static let key: VerifyingKey = {
+        let pem = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEATHPRSxAIRG4lAvbDB3iiPKNlfbHAmRcyuPTeuscaG3o=\n-----END PUBLIC KEY-----\n"
+        do { return try VerifyingKey(pem: pem) } catch { fatalError("the built-in fuzz key does not parse: \(error)") }
+    }()
+}

@@ -1,0 +1,213 @@
+import Foundation
+import Testing
+import TriageCore
+import TriageData
+import TriageModel
+@testable import TriageArtifact
+
+enum ArtifactFixtures {
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The committed test-only key pair (it signs nothing but these fixtures).
+    static var signingKey: SigningKey {
+        get throws { try SigningKey(pem: String(contentsOf: directory.appendingPathComponent("test-private.pem"), encoding: .utf8)) }
+    }
+
+    /// A small corpus: the first messages of the demo corpus, three labels.
+    static func messages(_ count: Int) throws -> [LabeledMessage] {
+        let batch = try MessageReader.readCSV(path: repository.appendingPathComponent("corpora/demo/train.csv").path)
+        let keep = Set(["card_loss_fraud", "payments", "account_access"])
+        return Array(batch.messages.filter { keep.contains($0.label ?? "") }.prefix(count))
+    }
+
+    static func settings(rounds: Int = 3, depth: Int = 2) -> PipelineSettings {
+        var s = PipelineSettings()
+        s.vect.stemmer = "english"
+        s.tfidf.sublinearTF = true
+        var clf = TriageBoost.GradientBoostingClassifier()
+        clf.nEstimators = rounds
+        clf.maxDepth = depth
+        clf.minSamplesLeaf = 2
+        s.clf = .gradientBoosting(clf)
+        return s
+    }
+
+    static func smallArtifact() throws -> (bytes: [UInt8], pipeline: FittedPipeline) {
+        let data = try messages(24)
+        let pipeline = try settings(rounds: 2, depth: 1).fit(data, threads: 1)
+        let bytes = try ModelArtifact.encode(pipeline, provenance: Provenance(pipeline: pipeline, messages: data),
+                                             probes: Array(ProbeMessages.standard.prefix(2)), signingKey: signingKey, created: nil)
+        return (bytes, pipeline)
+    }
+}
+
+import TriageBoost
+
+@Suite("Signed artifact")
+struct ArtifactTests {
+    @Test func roundTripPredictsBitIdentically() throws {
+        let data = try ArtifactFixtures.messages(120)
+        let pipeline = try ArtifactFixtures.settings(rounds: 6).fit(data, threads: 2)
+        let key = try ArtifactFixtures.signingKey
+        let bytes = try ModelArtifact.encode(pipeline, provenance: Provenance(pipeline: pipeline, messages: data), signingKey: key, created: nil)
+        let loaded = try ModelArtifact.decode(bytes, trusted: [key.verifyingKey])
+        #expect(loaded.probeMaxDifference == 0)
+        #expect(loaded.keyId == key.verifyingKey.id)
+        #expect(loaded.pipeline.labels == pipeline.labels)
+        let probes = ProbeMessages.standard
+        #expect(loaded.pipeline.predictProbabilities(probes) == pipeline.predictProbabilities(probes))
+        let predictor = loaded.pipeline.makePredictor()
+        for m in probes { #expect(predictor.probabilities(m) == pipeline.predictProbabilities([m])[0]) }
+        #expect(loaded.provenance.rows == 120 && loaded.provenance.stemmer == "english")
+        #expect(loaded.provenance.dataSHA256 == trainingDataHash(data))
+    }
+
+    @Test func sameDataSettingsSeedAndKeyGiveTheSameBytesOnAnyThreadCount() throws {
+        let data = try ArtifactFixtures.messages(80)
+        let key = try ArtifactFixtures.signingKey
+        func bytes(threads: Int) throws -> [UInt8] {
+            let p = try ArtifactFixtures.settings(rounds: 4).fit(data, threads: threads)
+            return try ModelArtifact.encode(p, provenance: Provenance(pipeline: p, messages: data, metrics: ["a": 1]), signingKey: key,
+                                            created: "2026-01-01T00:00:00Z")
+        }
+        let one = try bytes(threads: 1)
+        #expect(one == (try bytes(threads: 2)))
+        #expect(one == (try bytes(threads: 3)))
+    }
+
+    @Test func tamperSweepRejectsEveryFlippedByteAndSignatureBit() throws {
+        let (bytes, _) = try ArtifactFixtures.smallArtifact()
+        let trusted = [try ArtifactFixtures.signingKey.verifyingKey]
+        #expect(throws: Never.self) { try ModelArtifact.decode(bytes, trusted: trusted) }
+        var accepted: [Int] = []
+        for i in bytes.indices {
+            var tampered = bytes
+            tampered[i] ^= 0xFF
+            if (try? ModelArtifact.decode(tampered, trusted: trusted)) != nil { accepted.append(i) }
+            tampered[i] = bytes[i] ^ 0x01
+            if (try? ModelArtifact.decode(tampered, trusted: trusted)) != nil { accepted.append(i) }
+        }
+        #expect(accepted.isEmpty, "accepted after flipping bytes \(accepted.prefix(10))")
+        // Every bit of the decoded signature.
+        let envelope = try #require(try JSONParser.parse(bytes).objectValue)
+        let signature = try #require(Base64.decode(envelope["signature"]?.stringValue ?? ""))
+        for bit in 0 ..< signature.count * 8 {
+            var flipped = signature
+            flipped[bit / 8] ^= UInt8(1 << (bit % 8))
+            var e = envelope
+            e["signature"] = .string(Base64.encode(flipped))
+            #expect(throws: ArtifactError.badSignature(keyId: trusted[0].id)) {
+                try ModelArtifact.decode(JSONWriter.bytes(.object(e)), trusted: trusted)
+            }
+        }
+    }
+
+    @Test func sizeCapIsCheckedBeforeReading() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("triage-huge-\(UUID().uuidString).json").path
+        let fd = open(path, O_WRONLY | O_CREAT, 0o644)
+        #expect(fd >= 0)
+        ftruncate(fd, 1 << 30)   // a sparse 1 GiB file: nothing is written, nothing need be read
+        close(fd)
+        defer { unlink(path) }
+        #expect(throws: ArtifactError.tooLarge(bytes: 1 << 30, limit: 256 << 20)) {
+            try ModelArtifact.load(path: path, trusted: [try ArtifactFixtures.signingKey.verifyingKey])
+        }
+        var small = ModelArtifact.LoadOptions()
+        small.maxBytes = 100
+        let (bytes, _) = try ArtifactFixtures.smallArtifact()
+        #expect(throws: ArtifactError.tooLarge(bytes: bytes.count, limit: 100)) {
+            try ModelArtifact.decode(bytes, trusted: [try ArtifactFixtures.signingKey.verifyingKey], options: small)
+        }
+    }
+
+    @Test func keysAreStandardPEMAndThePrivateOneIsProtected() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("triage-keys-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (privatePath, publicPath, key) = try generateKeyPair(in: dir)
+        var info = stat()
+        stat(privatePath, &info)
+        #expect(info.st_mode & 0o777 == 0o600)
+        #expect(try SigningKey(path: privatePath).verifyingKey == key.verifyingKey)
+        #expect(try VerifyingKey(path: publicPath) == key.verifyingKey)
+        #expect(throws: KeyError.exists(path: privatePath)) { try generateKeyPair(in: dir) }
+        chmod(privatePath, 0o644)
+        #expect(throws: KeyError.tooOpen(path: privatePath, mode: "644")) { try SigningKey(path: privatePath) }
+        #expect(throws: KeyError.self) { try VerifyingKey(pem: key.pem) }           // a private key is not a public key
+        #expect(throws: KeyError.self) { try VerifyingKey(pem: "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n") }
+        // OpenSSL reads the same keys (when it is installed).
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl") {
+            chmod(privatePath, 0o600)
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+            p.arguments = ["pkey", "-in", privatePath, "-pubout"]
+            let pipe = Pipe()
+            p.standardOutput = pipe
+            try p.run()
+            p.waitUntilExit()
+            let derived = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            #expect(derived == key.verifyingKey.pem)
+        }
+    }
+
+    @Test func probesCatchAnAnalyzerThatDrifted() throws {
+        let (bytes, _) = try ArtifactFixtures.smallArtifact()
+        let key = try ArtifactFixtures.signingKey
+        // Re-sign a payload whose first probe claims other probabilities: what a model trained with
+        // another stemmer version would look like on this machine.
+        let envelope = try #require(try JSONParser.parse(bytes).objectValue)
+        let payloadBytes = try #require(Base64.decode(envelope["payload"]?.stringValue ?? ""))
+        var payload = try #require(try JSONParser.parse(payloadBytes).objectValue)
+        var probes = try #require(payload["probes"]?.arrayValue)
+        var first = try #require(probes[0].objectValue)
+        var p = try #require(first["probabilities"]?.arrayValue).compactMap(\.numberValue?.doubleValue)
+        p[0] += 1e-9
+        p[1] -= 1e-9
+        first["probabilities"] = .array(p.compactMap { JSONValue.double($0) })
+        probes[0] = .object(first)
+        payload["probes"] = .array(probes)
+        let drifted = try AttackCorpus.sign(JSONWriter.bytes(.object(payload)), key: key)
+        do {
+            _ = try ModelArtifact.decode(drifted, trusted: [key.verifyingKey])
+            Issue.record("accepted")
+        } catch {
+            guard case let .probeMismatch(index, difference, _) = error else { Issue.record("\(error)"); return }
+            #expect(index == 0 && difference > 0)
+        }
+        var lenient = ModelArtifact.LoadOptions()
+        lenient.probeTolerance = 1e-6
+        #expect(throws: Never.self) { try ModelArtifact.decode(drifted, trusted: [key.verifyingKey], options: lenient) }
+    }
+
+    @Test func saveIsAtomicAndLeavesNoTemporaryFiles() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("triage-save-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = try ArtifactFixtures.messages(30)
+        let pipeline = try ArtifactFixtures.settings(rounds: 2).fit(data, threads: 1)
+        let path = dir.appendingPathComponent("m.triage.json").path
+        let key = try ArtifactFixtures.signingKey
+        try ModelArtifact.save(pipeline, to: path, provenance: Provenance(pipeline: pipeline, messages: data), signingKey: key)
+        let first = try Data(contentsOf: URL(fileURLWithPath: path))
+        try ModelArtifact.save(pipeline, to: path, provenance: Provenance(pipeline: pipeline, messages: data), signingKey: key)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == first)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["m.triage.json"])
+        #expect(throws: Never.self) { try ModelArtifact.load(path: path, trusted: [key.verifyingKey]) }
+        #expect(throws: ArtifactError.noTrustedKeys) { try ModelArtifact.load(path: path, trusted: []) }
+    }
+
+    @Test func base64IsStrict() {
+        for n in 0 ..< 40 {
+            let bytes = (0 ..< n).map { UInt8(truncatingIfNeeded: $0 * 37 + 11) }
+            #expect(Base64.decode(Base64.encode(bytes)) == bytes)
+            #expect(Base64.encode(bytes) == Data(bytes).base64EncodedString())
+        }
+        #expect(Base64.decode("QQ==") == [0x41])
+        #expect(Base64.decode("QR==") == nil)      // unused bits set
+        #expect(Base64.decode("QUI=") == [0x41, 0x42])
+        #expect(Base64.decode("QUJ=") == nil)
+        #expect(Base64.decode("QQ") == nil)        // padding required
+        #expect(Base64.decode("Q Q==") == nil)
+        #expect(Base64.decode("=QQQ") == nil)
+    }
+}
