@@ -9,6 +9,7 @@
 //   TriageBoost  histogram gradient-boosted trees on sparse features         (Foundation only)
 //   TriageModel  the pipeline: text → features → classifier; predictions     (Foundation only)
 //   TriageArtifact  signed JSON model files (Ed25519); the only user of swift-crypto
+//   TriageServer the HTTP endpoint (Hummingbird 2) and the SQLite prediction log
 //   triage-bench the benchmark runner that scripts/bench drives
 //
 // Packages are pinned with `exact:` because Package.resolved is not committed.
@@ -23,8 +24,13 @@ let package = Package(
         .library(name: "TriageArtifact", targets: ["TriageArtifact"]),
     ],
     dependencies: [
-        // Pinned exactly (no Package.resolved); the version Hummingbird's graph resolves too.
+        // Hummingbird's graph resolves swift-crypto 4.5.2 too; pinned exactly (no Package.resolved).
         .package(url: "https://github.com/apple/swift-crypto", exact: "4.5.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        // Already in Hummingbird's graph; named because TriageServer uses their types directly.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         .systemLibrary(name: "CStemmer", providers: [.apt(["libstemmer-dev"])]),
@@ -40,6 +46,13 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "TriageFuzzing", dependencies: ["TriageArtifact"]),
+        .target(name: "TriageServer", dependencies: [
+            "TriageArtifact", "TriageModel", "TriageData", "TriageCore",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+        ]),
         // A C main: libFuzzer's driver under scripts/fuzz, a file replayer otherwise.
         .executableTarget(name: "triage-fuzz", dependencies: ["TriageFuzzing"]),
         .executableTarget(name: "triage-bench", dependencies: ["TriageText", "TriageData", "TriageBoost"], path: "Sources/TriageBench"),
@@ -52,6 +65,9 @@ let package = Package(
             dependencies: ["TriageArtifact", "TriageModel", "TriageBoost", "TriageData", "TriageCore"],
             exclude: ["Fixtures"]
         ),
+        // Test helpers shared by test targets (a raw HTTP/1.1 client over a real socket).
+        .target(name: "TriageTestSupport", dependencies: ["TriageCore"], path: "Tests/TriageTestSupport"),
+        .testTarget(name: "TriageServerTests", dependencies: ["TriageServer", "TriageArtifact", "TriageModel", "TriageBoost", "TriageData", "TriageCore", "TriageTestSupport"]),
         .testTarget(
             name: "TriageTextTests",
             dependencies: ["TriageText", "TriageCore"],

@@ -1,0 +1,151 @@
+import Foundation
+import TriageCore
+import TriageModel
+
+/// An error answered as `{"error": {"status", "message", "field"?}}`.
+public struct APIError: Error, Sendable, Equatable {
+    public var status: Int
+    public var message: String
+    /// The request field at fault, e.g. `messages[2].body`.
+    public var field: String?
+    /// Extra headers (e.g. `Allow` on 405).
+    public var headers: [(String, String)] = []
+
+    public init(_ status: Int, _ message: String, field: String? = nil, headers: [(String, String)] = []) {
+        self.status = status
+        self.message = message
+        self.field = field
+        self.headers = headers
+    }
+
+    public static func == (a: APIError, b: APIError) -> Bool { a.status == b.status && a.message == b.message && a.field == b.field }
+
+    public var json: JSONValue {
+        var e = JSONObject()
+        e["status"] = .number(JSONNumber(status))
+        e["message"] = .string(message)
+        if let field { e["field"] = .string(field) }
+        return ["error": .object(e)]
+    }
+}
+
+/// Limits on requests; every one is configurable (`triage serve --help`).
+public struct RequestLimits: Sendable {
+    /// Largest request body, in bytes (413 above).
+    public var maxBodyBytes = 1 << 20
+    /// Most messages in one POST /messages (422 above).
+    public var maxMessages = 256
+    /// Longest message: subject plus body, in UTF-8 bytes (422 above).
+    public var maxMessageBytes = 64 << 10
+    /// Longest message id, in UTF-8 bytes (422 above).
+    public var maxIDBytes = 256
+    /// A request body must arrive within this many seconds of the request (408 otherwise).
+    public var bodyTimeoutSeconds = 10.0
+
+    public init() {}
+}
+
+/// Parsing and validating request bodies (pure functions: unit-tested without a socket).
+public enum RequestParsing {
+    /// The messages of a `POST /messages` body. Unknown members are ignored (clients may send
+    /// metadata); known ones must have the documented types.
+    public static func messages(_ body: [UInt8], limits: RequestLimits) throws(APIError) -> [Message] {
+        let root = try parse(body, limits: limits)
+        guard case let .object(o) = root else { throw APIError(400, "the body must be a JSON object {\"messages\": [...]}", field: "$") }
+        guard let list = o["messages"] else { throw APIError(400, "missing field \"messages\": a list of {\"id\", \"subject\", \"body\"}", field: "messages") }
+        guard case let .array(items) = list else { throw APIError(400, "\"messages\" must be a list", field: "messages") }
+        guard !items.isEmpty else { throw APIError(400, "\"messages\" is empty: send at least one message", field: "messages") }
+        guard items.count <= limits.maxMessages else {
+            throw APIError(422, "\(items.count) messages in one request; the limit is \(limits.maxMessages): split the batch", field: "messages")
+        }
+        var out: [Message] = []
+        out.reserveCapacity(items.count)
+        for (i, item) in items.enumerated() {
+            let at = "messages[\(i)]"
+            guard case let .object(m) = item else { throw APIError(400, "\(at) must be an object {\"id\", \"subject\", \"body\"}", field: at) }
+            let id: String
+            switch m["id"] {
+            case let .string(s)?: id = s
+            case let .number(n)? where n.isInteger: id = n.literal
+            case nil: throw APIError(400, "\(at) has no \"id\"", field: "\(at).id")
+            default: throw APIError(400, "\(at).id must be a string", field: "\(at).id")
+            }
+            guard !id.isEmpty else { throw APIError(400, "\(at).id is empty", field: "\(at).id") }
+            guard id.utf8.count <= limits.maxIDBytes else { throw APIError(422, "\(at).id is longer than \(limits.maxIDBytes) bytes", field: "\(at).id") }
+            var subject = ""
+            switch m["subject"] {
+            case let .string(s)?: subject = s
+            case nil, .null?: break
+            default: throw APIError(400, "\(at).subject must be a string", field: "\(at).subject")
+            }
+            guard case let .string(body)? = m["body"] else {
+                throw APIError(400, m["body"] == nil ? "\(at) has no \"body\"" : "\(at).body must be a string", field: "\(at).body")
+            }
+            guard subject.utf8.count + body.utf8.count <= limits.maxMessageBytes else {
+                throw APIError(422, "\(at) is \(subject.utf8.count + body.utf8.count) bytes; the limit is \(limits.maxMessageBytes) (subject + body)", field: "\(at).body")
+            }
+            out.append(Message(id: id, subject: subject, body: body))
+        }
+        return out
+    }
+
+    /// A `POST /messages/{id}/label` body: the label and, optionally, who set it.
+    public static func label(_ body: [UInt8], limits: RequestLimits) throws(APIError) -> (label: String, agent: String?) {
+        let root = try parse(body, limits: limits)
+        guard case let .object(o) = root else { throw APIError(400, "the body must be a JSON object {\"label\": ...}", field: "$") }
+        guard let value = o["label"] else { throw APIError(400, "missing field \"label\"", field: "label") }
+        guard case let .string(label) = value, !label.isEmpty else { throw APIError(400, "\"label\" must be a non-empty string", field: "label") }
+        var agent: String?
+        switch o["agent"] {
+        case let .string(s)?: agent = s
+        case nil, .null?: break
+        default: throw APIError(400, "\"agent\" must be a string", field: "agent")
+        }
+        return (label, agent)
+    }
+
+    static func parse(_ body: [UInt8], limits: RequestLimits) throws(APIError) -> JSONValue {
+        guard !body.isEmpty else { throw APIError(400, "the body is empty; send JSON", field: "$") }
+        do { return try JSONParser.parse(body, limits: JSONLimits(maxDepth: 16, maxBytes: limits.maxBodyBytes)) } catch {
+            throw APIError(400, "malformed JSON at line \(error.line), column \(error.column): \(error.what)", field: error.path == "$" ? nil : error.path)
+        }
+    }
+}
+
+/// Response bodies.
+enum ResponseJSON {
+    static func predictions(_ predictions: [Prediction], model: ServedModel) -> JSONValue {
+        var m = JSONObject()
+        m["id"] = .string(model.id)
+        m["version"] = .string(model.loaded.created ?? String(model.id.prefix(12)))
+        let rows: [JSONValue] = predictions.map { p in
+            var o = JSONObject()
+            o["id"] = .string(p.id)
+            o["category"] = .string(p.label)
+            o["probability"] = JSONValue.double(p.probability) ?? .null
+            o["top"] = .array(p.top.map { ["category": .string($0.label), "probability": JSONValue.double($0.probability) ?? .null] })
+            o["unsure"] = .bool(p.unsure)
+            return .object(o)
+        }
+        return ["model": .object(m), "predictions": .array(rows)]
+    }
+
+    static func model(_ model: ServedModel, threshold: Double) -> JSONValue {
+        let l = model.loaded
+        var o = JSONObject()
+        o["id"] = .string(l.id)
+        o["key_id"] = .string(l.keyId)
+        o["path"] = .string(model.path)
+        o["format_version"] = .number(JSONNumber(l.formatVersion))
+        o["created"] = l.created.map { .string($0) } ?? .null
+        o["labels"] = .array(l.pipeline.labels.map { .string($0) })
+        o["parameters"] = (try? JSONValueEncoder().encode(l.pipeline.settings)) ?? .null
+        o["metrics"] = .object(JSONObject(l.provenance.metrics.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.double($0.value) ?? .null) }))
+        o["provenance"] = (try? JSONValueEncoder().encode(l.provenance)) ?? .null
+        o["unsure_threshold"] = JSONValue.double(threshold) ?? .null
+        o["vocabulary"] = .number(JSONNumber(l.pipeline.vectorizer.vocabulary.count))
+        let formatter = ISO8601DateFormatter()
+        o["loaded_at"] = .string(formatter.string(from: model.loadedAt))
+        return .object(o)
+    }
+}

@@ -1,0 +1,124 @@
+/// The OpenAPI 3.1 description of the server's routes, served at `GET /openapi.json`.
+enum OpenAPI {
+    static let document = #"""
+{
+  "openapi": "3.1.0",
+  "info": {
+    "title": "Triage",
+    "version": "1",
+    "description": "Routes customer-service messages to queues. Errors are {\"error\": {\"status\", \"message\", \"field\"?}}."
+  },
+  "paths": {
+    "/messages": {
+      "post": {
+        "summary": "Classify a batch of messages",
+        "requestBody": {
+          "required": true,
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MessagesRequest"}}}
+        },
+        "responses": {
+          "200": {"description": "One prediction per message, in order", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MessagesResponse"}}}},
+          "400": {"$ref": "#/components/responses/Error"},
+          "405": {"$ref": "#/components/responses/Error"},
+          "408": {"$ref": "#/components/responses/Error"},
+          "413": {"$ref": "#/components/responses/Error"},
+          "415": {"$ref": "#/components/responses/Error"},
+          "422": {"$ref": "#/components/responses/Error"},
+          "503": {"$ref": "#/components/responses/Error"}
+        }
+      }
+    },
+    "/messages/{id}/label": {
+      "post": {
+        "summary": "Record a human re-classification of the latest prediction of a message",
+        "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+        "requestBody": {
+          "required": true,
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/LabelRequest"}}}
+        },
+        "responses": {
+          "200": {"description": "Recorded", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/LabelResponse"}}}},
+          "400": {"$ref": "#/components/responses/Error"},
+          "404": {"$ref": "#/components/responses/Error"},
+          "415": {"$ref": "#/components/responses/Error"},
+          "422": {"$ref": "#/components/responses/Error"},
+          "503": {"$ref": "#/components/responses/Error"}
+        }
+      }
+    },
+    "/health": {"get": {"summary": "The process is alive", "responses": {"200": {"description": "Alive", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+    "/ready": {"get": {"summary": "The model is loaded, its self-test passed, and the log is writable", "responses": {
+      "200": {"description": "Ready", "content": {"application/json": {"schema": {"type": "object"}}}},
+      "503": {"description": "Not ready", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+    "/model": {"get": {"summary": "Labels, parameters, metrics, provenance and key id of the model being served", "responses": {"200": {"description": "The model", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+    "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "Text exposition format 0.0.4", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+    "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+    "/admin/reload": {"post": {"summary": "Reload the model from its file (loopback clients only); a model that fails verification is refused and the old one keeps serving", "responses": {
+      "200": {"description": "Reloaded", "content": {"application/json": {"schema": {"type": "object"}}}},
+      "403": {"$ref": "#/components/responses/Error"},
+      "422": {"$ref": "#/components/responses/Error"}}}}
+  },
+  "components": {
+    "schemas": {
+      "Message": {
+        "type": "object",
+        "required": ["id", "body"],
+        "properties": {
+          "id": {"type": "string", "minLength": 1, "maxLength": 256},
+          "subject": {"type": ["string", "null"]},
+          "body": {"type": "string"}
+        }
+      },
+      "MessagesRequest": {
+        "type": "object",
+        "required": ["messages"],
+        "properties": {"messages": {"type": "array", "minItems": 1, "maxItems": 256, "items": {"$ref": "#/components/schemas/Message"}}}
+      },
+      "Scored": {
+        "type": "object",
+        "required": ["category", "probability"],
+        "properties": {"category": {"type": "string"}, "probability": {"type": "number"}}
+      },
+      "Prediction": {
+        "type": "object",
+        "required": ["id", "category", "probability", "top", "unsure"],
+        "properties": {
+          "id": {"type": "string"},
+          "category": {"type": "string"},
+          "probability": {"type": "number"},
+          "top": {"type": "array", "items": {"$ref": "#/components/schemas/Scored"}},
+          "unsure": {"type": "boolean"}
+        }
+      },
+      "MessagesResponse": {
+        "type": "object",
+        "required": ["model", "predictions"],
+        "properties": {
+          "model": {"type": "object", "required": ["id", "version"], "properties": {"id": {"type": "string"}, "version": {"type": "string"}}},
+          "predictions": {"type": "array", "items": {"$ref": "#/components/schemas/Prediction"}}
+        }
+      },
+      "LabelRequest": {
+        "type": "object",
+        "required": ["label"],
+        "properties": {"label": {"type": "string", "minLength": 1}, "agent": {"type": ["string", "null"]}}
+      },
+      "LabelResponse": {
+        "type": "object",
+        "required": ["id", "label", "prediction"],
+        "properties": {"id": {"type": "string"}, "label": {"type": "string"}, "prediction": {"type": "integer"}}
+      },
+      "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {"error": {"type": "object", "required": ["status", "message"], "properties": {
+          "status": {"type": "integer"}, "message": {"type": "string"}, "field": {"type": "string"}}}}
+      }
+    },
+    "responses": {
+      "Error": {"description": "An error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    }
+  }
+}
+"""#
+}

@@ -1,0 +1,296 @@
+import Foundation
+import TriageCore
+import TriageData
+
+/// One served prediction, as logged.
+public struct LoggedPrediction: Sendable {
+    public var messageID: String
+    /// Seconds since 1970 when the request arrived.
+    public var receivedAt: Double
+    public var modelID: String
+    /// Nil when text is not stored (`--no-store-text`).
+    public var subject: String?
+    public var body: String?
+    /// SHA-256 of subject + "\n" + body: always stored, to match messages without their text.
+    public var textSHA256: String
+    public var category: String
+    public var probability: Double
+    public var top: [(category: String, probability: Double)]
+    public var unsure: Bool
+    public var latencyMilliseconds: Double
+}
+
+/// Why the log could not take a write.
+public enum LogError: Error, Sendable, CustomStringConvertible {
+    case sqlite(SQLiteError)
+    case closed
+
+    public var description: String {
+        switch self {
+        case let .sqlite(e): return "prediction log: \(e)"
+        case .closed: return "prediction log is closed (the server is shutting down)"
+        }
+    }
+}
+
+/// The result of recording a human re-classification.
+public enum RelabelOutcome: Sendable, Equatable {
+    /// Recorded against the latest prediction of the message.
+    case recorded(predictionSeq: Int64)
+    case unknownMessage
+}
+
+/// The SQLite log of predictions and human re-classifications (WAL mode).
+///
+/// Writes go through one writer thread that commits whatever is queued as one transaction
+/// (group commit), then resumes every waiting request: a caller's `await` returns only once its
+/// rows are committed, so a response sent after it is never lost to a crash of the server
+/// (`kill -9`). With `synchronous = NORMAL` (the default) a commit survives a process crash but
+/// the last commits may be lost on power failure; `FULL` also fsyncs every commit.
+public final class PredictionLog: @unchecked Sendable {
+    public enum Durability: String, Sendable, CaseIterable {
+        /// Survives a crash of the server process (kill -9); fsync at checkpoints.
+        case normal
+        /// Survives power loss: fsync on every commit (slower).
+        case full
+    }
+
+    private enum Operation {
+        case insert([LoggedPrediction], CheckedContinuation<Void, any Error>)
+        case relabel(messageID: String, label: String, agent: String?, at: Double, modelID: String, CheckedContinuation<RelabelOutcome, any Error>)
+    }
+
+    public let path: String
+    private let condition = NSCondition()
+    private var queue: [Operation] = []
+    private var closing = false
+    private var finished = false
+    private var thread: Thread?
+    private let database: SQLiteDatabase
+    /// The last write error (cleared by a successful commit): /ready reports it.
+    public private(set) var lastError: String?
+    /// Rows committed since start.
+    public private(set) var committedRows = 0
+
+    public init(path: String, durability: Durability = .normal) throws(LogError) {
+        self.path = path
+        do {
+            database = try SQLiteDatabase(path: path)
+            try database.execute("PRAGMA journal_mode = WAL")
+            try database.execute("PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
+            try database.execute(Self.schema)
+        } catch {
+            throw .sqlite(error)
+        }
+        let thread = Thread { [unowned self] in self.writerLoop() }
+        thread.name = "triage-log-writer"
+        self.thread = thread
+        thread.start()
+    }
+
+    /// Version 1 of the schema. `predictions.seq` orders rows; a message id may repeat (the
+    /// latest prediction is the one a label applies to).
+    static let schema = """
+        CREATE TABLE IF NOT EXISTS predictions (
+            seq INTEGER PRIMARY KEY,
+            message_id TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            model_id TEXT NOT NULL,
+            subject TEXT,
+            body TEXT,
+            text_sha256 TEXT NOT NULL,
+            category TEXT NOT NULL,
+            probability REAL NOT NULL,
+            top_json TEXT NOT NULL,
+            unsure INTEGER NOT NULL,
+            latency_ms REAL NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS predictions_by_message ON predictions (message_id, seq);
+        CREATE TABLE IF NOT EXISTS labels (
+            seq INTEGER PRIMARY KEY,
+            prediction_seq INTEGER NOT NULL REFERENCES predictions (seq),
+            message_id TEXT NOT NULL,
+            label TEXT NOT NULL,
+            agent TEXT,
+            labelled_at TEXT NOT NULL,
+            model_id TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS labels_by_prediction ON labels (prediction_seq, seq);
+        PRAGMA user_version = 1;
+        """
+
+    /// Queues rows and returns once they are committed.
+    public func record(_ rows: [LoggedPrediction]) async throws {
+        guard !rows.isEmpty else { return }
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            enqueue(.insert(rows, continuation)) { continuation.resume(throwing: LogError.closed) }
+        }
+    }
+
+    /// Records a re-classification of the latest prediction of `messageID`.
+    public func relabel(messageID: String, label: String, agent: String?, modelID: String) async throws -> RelabelOutcome {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<RelabelOutcome, any Error>) in
+            enqueue(.relabel(messageID: messageID, label: label, agent: agent, at: Date().timeIntervalSince1970, modelID: modelID, continuation)) {
+                continuation.resume(throwing: LogError.closed)
+            }
+        }
+    }
+
+    private func enqueue(_ op: Operation, ifClosed: () -> Void) {
+        condition.lock()
+        if closing {
+            condition.unlock()
+            ifClosed()
+            return
+        }
+        queue.append(op)
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Commits what is queued, stops the writer and closes the file.
+    public func close() {
+        condition.lock()
+        closing = true
+        condition.broadcast()
+        while !finished { condition.wait() }
+        condition.unlock()
+    }
+
+    // MARK: Writer
+
+    private func writerLoop() {
+        let timestamps = ISO8601DateFormatter()
+        timestamps.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        timestamps.timeZone = TimeZone(identifier: "UTC")
+        var insert: SQLiteStatement?, latest: SQLiteStatement?, addLabel: SQLiteStatement?
+        do {
+            insert = try database.prepare("""
+                INSERT INTO predictions (message_id, received_at, model_id, subject, body, text_sha256, category, probability, top_json, unsure, latency_ms)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            latest = try database.prepare("SELECT seq FROM predictions WHERE message_id = ? ORDER BY seq DESC LIMIT 1")
+            addLabel = try database.prepare("INSERT INTO labels (prediction_seq, message_id, label, agent, labelled_at, model_id) VALUES (?, ?, ?, ?, ?, ?)")
+        } catch {
+            lastError = "\(error)"
+        }
+        while true {
+            condition.lock()
+            while queue.isEmpty && !closing { condition.wait() }
+            let batch = queue
+            queue.removeAll(keepingCapacity: true)
+            let stop = closing && batch.isEmpty
+            condition.unlock()
+            if stop { break }
+            // One transaction for the whole batch: the group commit.
+            var outcomes: [Result<RelabelOutcome?, any Error>] = []
+            var failure: (any Error)?
+            do {
+                guard let insert, let latest, let addLabel else { throw LogError.sqlite(SQLiteError(code: 1, message: lastError ?? "statements not prepared", context: path)) }
+                try database.execute("BEGIN IMMEDIATE")
+                var rows = 0
+                for op in batch {
+                    switch op {
+                    case let .insert(predictions, _):
+                        for p in predictions {
+                            let top = JSONWriter.string(.array(p.top.map { [.string($0.category), JSONValue.double($0.probability) ?? .null] }))
+                            try insert.run([
+                                .text(p.messageID), .text(timestamps.string(from: Date(timeIntervalSince1970: p.receivedAt))), .text(p.modelID),
+                                p.subject.map { .text($0) } ?? .null, p.body.map { .text($0) } ?? .null, .text(p.textSHA256),
+                                .text(p.category), .real(p.probability), .text(top), .integer(p.unsure ? 1 : 0), .real(p.latencyMilliseconds),
+                            ])
+                            rows += 1
+                        }
+                        outcomes.append(.success(nil))
+                    case let .relabel(messageID, label, agent, at, modelID, _):
+                        try latest.bind([.text(messageID)])
+                        if try latest.step(), case let .integer(seq) = latest.value(0) {
+                            try latest.bind([])
+                            try addLabel.run([.integer(seq), .text(messageID), .text(label), agent.map { .text($0) } ?? .null,
+                                              .text(timestamps.string(from: Date(timeIntervalSince1970: at))), .text(modelID)])
+                            outcomes.append(.success(.recorded(predictionSeq: seq)))
+                        } else {
+                            try latest.bind([])
+                            outcomes.append(.success(.unknownMessage))
+                        }
+                    }
+                }
+                try database.execute("COMMIT")
+                committedRows += rows
+                lastError = nil
+            } catch {
+                try? database.execute("ROLLBACK")
+                failure = error
+                lastError = "\(error)"
+            }
+            for (i, op) in batch.enumerated() {
+                switch op {
+                case let .insert(_, continuation):
+                    if let failure { continuation.resume(throwing: failure) } else { continuation.resume() }
+                case let .relabel(_, _, _, _, _, continuation):
+                    if let failure {
+                        continuation.resume(throwing: failure)
+                    } else if case let .success(outcome?) = outcomes[i] {
+                        continuation.resume(returning: outcome)
+                    } else {
+                        continuation.resume(returning: .unknownMessage)
+                    }
+                }
+            }
+        }
+        insert = nil
+        latest = nil
+        addLabel = nil
+        try? database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        condition.lock()
+        finished = true
+        condition.broadcast()
+        condition.unlock()
+    }
+}
+
+/// Writing relabelled messages back out as training data.
+public enum FeedbackExport {
+    public struct Summary: Sendable, Equatable {
+        public var exported: Int
+        /// Relabelled predictions whose text was not stored (served with --no-store-text).
+        public var withoutText: Int
+    }
+
+    /// Writes `id,subject,body,label` (RFC 4180, the training format) for every prediction with
+    /// a human label, taking the latest label of each.
+    public static func export(database path: String, to out: String) throws -> Summary {
+        guard FileManager.default.fileExists(atPath: path) else { throw SQLiteError(code: 14, message: "no such database file", context: path) }
+        let db = try SQLiteDatabase(path: path, mode: .readOnly)
+        let statement = try db.prepare("""
+            SELECT p.message_id, p.subject, p.body, l.label
+            FROM labels l JOIN predictions p ON p.seq = l.prediction_seq
+            WHERE l.seq = (SELECT MAX(l2.seq) FROM labels l2 WHERE l2.prediction_seq = l.prediction_seq)
+            ORDER BY l.prediction_seq
+            """)
+        var csv = "id,subject,body,label\r\n"
+        var summary = Summary(exported: 0, withoutText: 0)
+        func field(_ s: String) -> String {
+            s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+        }
+        func text(_ v: SQLiteValue) -> String? {
+            if case let .text(s) = v { return s }
+            return nil
+        }
+        while try statement.step() {
+            guard let body = text(statement.value(2)) else {
+                summary.withoutText += 1
+                continue
+            }
+            let row = [text(statement.value(0)) ?? "", text(statement.value(1)) ?? "", body, text(statement.value(3)) ?? ""]
+            csv += row.map(field).joined(separator: ",") + "\r\n"
+            summary.exported += 1
+        }
+        if out == "-" {
+            FileHandle.standardOutput.write(Data(csv.utf8))
+        } else {
+            try Data(csv.utf8).write(to: URL(fileURLWithPath: out), options: .atomic)
+        }
+        return summary
+    }
+}

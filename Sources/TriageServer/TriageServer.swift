@@ -1,0 +1,342 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import TriageArtifact
+import TriageCore
+import TriageModel
+
+/// Everything `triage serve` is configured with.
+public struct ServerConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    public var modelPath: String
+    public var trustedKeys: [VerifyingKey]
+    public var loadOptions = ModelArtifact.LoadOptions()
+    /// SQLite log of predictions and labels; nil: no log.
+    public var databasePath: String?
+    public var durability: PredictionLog.Durability = .normal
+    /// Store subjects and bodies in the log (else only their SHA-256).
+    public var storeText = true
+    /// Unsure below this probability; nil: the model's own threshold.
+    public var threshold: Double?
+    /// Categories listed per prediction.
+    public var top = 3
+    public var limits = RequestLimits()
+    /// Seconds a connection may stay idle (no bytes read) before it is closed.
+    public var idleTimeoutSeconds = 30.0
+    /// Reload the model on SIGHUP.
+    public var reloadOnSIGHUP = true
+
+    public init(modelPath: String, trustedKeys: [VerifyingKey]) {
+        self.modelPath = modelPath
+        self.trustedKeys = trustedKeys
+    }
+}
+
+/// The request context: Hummingbird's, plus the peer address (admin routes are loopback-only).
+public struct ServerContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let remoteAddress: SocketAddress?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+    }
+
+    public var maxUploadSize: Int { 1 << 20 }
+
+    var isLoopback: Bool {
+        guard let remoteAddress else { return false }
+        if case .unixDomainSocket = remoteAddress { return true }
+        let ip = remoteAddress.ipAddress ?? ""
+        return ip.hasPrefix("127.") || ip == "::1" || ip.hasPrefix("::ffff:127.")
+    }
+}
+
+/// The HTTP server: routes, model store, log, metrics.
+public final class TriageServer: @unchecked Sendable {
+    public let configuration: ServerConfiguration
+    public let store: ModelStore
+    public let log: PredictionLog?
+    public let metrics = ServerMetrics()
+    public let logger: Logger
+    private let boundPort = NIOLockedPort()
+
+    /// Loads and verifies the model and opens the log; throws before anything listens.
+    public init(configuration: ServerConfiguration, logger: Logger = Logger(label: "triage.serve")) throws {
+        self.configuration = configuration
+        self.logger = logger
+        store = try ModelStore(path: configuration.modelPath, trusted: configuration.trustedKeys, options: configuration.loadOptions)
+        log = try configuration.databasePath.map { try PredictionLog(path: $0, durability: configuration.durability) }
+    }
+
+    /// The port the server listens on, once it does (useful with port 0).
+    public var port: Int? { boundPort.value }
+
+    /// Serves until SIGTERM or SIGINT, then drains in-flight requests and closes the log.
+    /// `onRunning` is called with the bound port.
+    public func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        let router = Router(context: ServerContext.self)
+        router.addMiddleware { MetricsMiddleware(metrics: metrics) }
+        router.addMiddleware { ErrorMiddleware(logger: logger) }
+        addRoutes(router)
+        var hangup: DispatchSourceSignal?
+        if configuration.reloadOnSIGHUP {
+            signal(SIGHUP, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "triage.sighup"))
+            source.setEventHandler { [weak self] in self?.reloadFromSignal() }
+            source.resume()
+            hangup = source
+        }
+        defer { hangup?.cancel() }
+        let app = Application(
+            router: router,
+            server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(configuration.idleTimeoutSeconds * 1000)))),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "triage"),
+            onServerRunning: { [boundPort, logger, store, configuration] channel in
+                let port = channel.localAddress?.port ?? configuration.port
+                boundPort.set(port)
+                logger.info("serving", metadata: ["host": "\(configuration.host)", "port": "\(port)", "model": "\(store.current.id)",
+                                                 "log": "\(configuration.databasePath ?? "off")"])
+                await onRunning(port)
+            },
+            logger: logger
+        )
+        do {
+            try await app.runService()   // SIGTERM and SIGINT: graceful shutdown, in-flight requests drained
+        } catch {
+            log?.close()
+            throw error
+        }
+        log?.close()
+        logger.info("stopped: in-flight requests drained, log closed")
+    }
+
+    private func reloadFromSignal() {
+        logger.info("SIGHUP: reloading the model", metadata: ["path": "\(configuration.modelPath)"])
+        do {
+            let model = try store.reload()
+            logger.info("model reloaded", metadata: ["model": "\(model.id)"])
+        } catch {
+            logger.error("reload refused; the old model keeps serving", metadata: ["error": "\(error)"])
+        }
+    }
+
+    var threshold: Double { configuration.threshold ?? store.current.loaded.unsureThreshold }
+
+    // MARK: Routes
+
+    static let allMethods: [HTTPRequest.Method] = [.get, .head, .post, .put, .delete, .patch, .options]
+
+    private func addRoutes(_ router: Router<ServerContext>) {
+        func only(_ path: RouterPath, _ allowed: [HTTPRequest.Method]) {
+            let allow = allowed.map(\.rawValue).joined(separator: ", ")
+            for m in Self.allMethods where !allowed.contains(m) {
+                router.on(path, method: m) { _, _ -> Response in
+                    throw APIError(405, "\(m.rawValue) is not allowed here; use \(allow)", headers: [("Allow", allow)])
+                }
+            }
+        }
+        router.post("messages") { [self] request, context in try await self.postMessages(request, context) }
+        only("messages", [.post])
+        router.post("messages/:id/label") { [self] request, context in try await self.postLabel(request, context) }
+        only("messages/:id/label", [.post])
+        router.get("health") { _, _ in Self.json(["status": "alive"]) }
+        only("health", [.get, .head])
+        router.get("ready") { [self] _, _ in self.ready() }
+        only("ready", [.get, .head])
+        router.get("model") { [self] _, _ in Self.json(ResponseJSON.model(self.store.current, threshold: self.threshold)) }
+        only("model", [.get, .head])
+        router.get("metrics") { [self] _, _ in
+            let text = self.metrics.render(model: self.store.current, store: self.store, log: self.log)
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(string: text)))
+        }
+        only("metrics", [.get, .head])
+        router.get("openapi.json") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: OpenAPI.document)))
+        }
+        only("openapi.json", [.get, .head])
+        router.post("admin/reload") { [self] _, context in try await self.adminReload(context) }
+        only("admin/reload", [.post])
+    }
+
+    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+        var buffer = ByteBuffer()
+        buffer.writeBytes(JSONWriter.bytes(value))
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
+    }
+
+    /// Reads the body within the size and time limits.
+    private func body(_ request: Request) async throws -> [UInt8] {
+        let limits = configuration.limits
+        if let type = request.headers[.contentType] {
+            let media = type.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+            guard media == "application/json" || media.hasSuffix("+json") else {
+                throw APIError(415, "Content-Type is \(type); send application/json")
+            }
+        } else {
+            throw APIError(415, "no Content-Type; send application/json")
+        }
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limits.maxBodyBytes {
+            throw APIError(413, "the body is \(length) bytes; the limit is \(limits.maxBodyBytes)")
+        }
+        let deadline = ContinuousClock.now + .milliseconds(Int64(limits.bodyTimeoutSeconds * 1000))
+        var bytes: [UInt8] = []
+        for try await chunk in request.body {
+            if bytes.count + chunk.readableBytes > limits.maxBodyBytes {
+                throw APIError(413, "the body exceeds the limit of \(limits.maxBodyBytes) bytes")
+            }
+            bytes.append(contentsOf: chunk.readableBytesView)
+            if ContinuousClock.now > deadline {
+                throw APIError(408, "the body took longer than \(limits.bodyTimeoutSeconds) s to arrive")
+            }
+        }
+        return bytes
+    }
+
+    private func postMessages(_ request: Request, _ context: ServerContext) async throws -> Response {
+        let started = Date()
+        let clock = ContinuousClock.now
+        let messages = try RequestParsing.messages(try await body(request), limits: configuration.limits)
+        let model = store.current
+        let threshold = self.threshold
+        let top = configuration.top
+        let predictions = model.withPredictor { predictor in messages.map { predictor.predict($0, top: top, threshold: threshold) } }
+        let elapsed = (ContinuousClock.now - clock)
+        let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) * 1e-15
+        if let log {
+            let store = configuration.storeText
+            let rows = zip(messages, predictions).map { m, p in
+                LoggedPrediction(messageID: m.id, receivedAt: started.timeIntervalSince1970, modelID: model.id,
+                                 subject: store ? m.subject : nil, body: store ? m.body : nil,
+                                 textSHA256: sha256Hex(Array((m.subject + "\n" + m.body).utf8)),
+                                 category: p.label, probability: p.probability, top: p.top.map { ($0.label, $0.probability) },
+                                 unsure: p.unsure, latencyMilliseconds: milliseconds / Double(messages.count))
+            }
+            do { try await log.record(rows) } catch {
+                logger.error("prediction log write failed", metadata: ["error": "\(error)"])
+                throw APIError(503, "the prediction log cannot be written (\(error)); the prediction was not recorded, retry later")
+            }
+        }
+        metrics.predicted(categories: predictions.map(\.label), unsure: predictions.filter(\.unsure).count)
+        return Self.json(ResponseJSON.predictions(predictions, model: model))
+    }
+
+    private func postLabel(_ request: Request, _ context: ServerContext) async throws -> Response {
+        guard let id = context.parameters.get("id"), !id.isEmpty else { throw APIError(400, "missing message id in the path") }
+        let (label, agent) = try RequestParsing.label(try await body(request), limits: configuration.limits)
+        let model = store.current
+        guard model.labelSet.contains(label) else {
+            let some = model.labels.prefix(10).joined(separator: ", ")
+            throw APIError(422, "unknown label \"\(label)\"; the model's labels are: \(some)\(model.labels.count > 10 ? ", … (GET /model)" : "")", field: "label")
+        }
+        guard let log else { throw APIError(503, "the server runs without a prediction log (start it with --db): nothing to relabel") }
+        let outcome: RelabelOutcome
+        do { outcome = try await log.relabel(messageID: id, label: label, agent: agent, modelID: model.id) } catch {
+            throw APIError(503, "the prediction log cannot be written (\(error)); retry later")
+        }
+        switch outcome {
+        case .unknownMessage: throw APIError(404, "no prediction was logged for message id \"\(id)\"")
+        case let .recorded(seq):
+            return Self.json(["id": .string(id), "label": .string(label), "prediction": .number(JSONNumber(Int(seq)))])
+        }
+    }
+
+    private func ready() -> Response {
+        let model = store.current
+        var o = JSONObject()
+        o["model"] = .string(model.id)
+        o["self_test"] = .string("passed: \(model.loaded.probes.count) golden probes re-predicted, max difference \(model.loaded.probeMaxDifference)")
+        if let error = log?.lastError {
+            o["status"] = "not ready"
+            o["log"] = .string(error)
+            return Self.json(.object(o), status: .serviceUnavailable)
+        }
+        o["status"] = "ready"
+        return Self.json(.object(o))
+    }
+
+    private func adminReload(_ context: ServerContext) async throws -> Response {
+        guard context.isLoopback else { throw APIError(403, "reload is allowed from loopback only") }
+        let store = self.store
+        let result: Result<ServedModel, ArtifactError> = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                do throws(ArtifactError) { continuation.resume(returning: .success(try store.reload())) } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+        }
+        switch result {
+        case let .success(model):
+            logger.info("model reloaded (admin)", metadata: ["model": "\(model.id)"])
+            return Self.json(["status": "reloaded", "model": .string(model.id)])
+        case let .failure(error):
+            logger.error("reload refused; the old model keeps serving", metadata: ["error": "\(error)"])
+            throw APIError(422, "reload refused, the old model keeps serving: \(error)")
+        }
+    }
+}
+
+/// Turns every error into the JSON error shape; an unexpected error is a 500 that is logged.
+struct ErrorMiddleware: RouterMiddleware {
+    typealias Context = ServerContext
+    let logger: Logger
+
+    func handle(_ request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as APIError {
+            return response(error)
+        } catch let error as HTTPError {
+            let message = error.body ?? (error.status == .notFound ? "no route \(request.method.rawValue) \(request.uri.path); see GET /openapi.json" : error.status.reasonPhrase)
+            return response(APIError(error.status.code, message))
+        } catch is NIOTooManyBytesError {
+            return response(APIError(413, "the body exceeds the size limit"))
+        } catch {
+            logger.error("unexpected error", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
+            return response(APIError(500, "internal error"))
+        }
+    }
+
+    func response(_ error: APIError) -> Response {
+        var r = TriageServer.json(error.json, status: HTTPResponse.Status(code: error.status))
+        for (name, value) in error.headers {
+            if let field = HTTPField.Name(name) { r.headers[field] = value }
+        }
+        return r
+    }
+}
+
+/// Counts requests by route and status, with latency.
+struct MetricsMiddleware: RouterMiddleware {
+    typealias Context = ServerContext
+    let metrics: ServerMetrics
+
+    func handle(_ request: Request, context: ServerContext, next: (Request, ServerContext) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        let response = try await next(request, context)
+        let d = ContinuousClock.now - start
+        let route = context.endpointPath ?? "unmatched"
+        metrics.request(route: route, status: response.status.code, seconds: Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18)
+        return response
+    }
+}
+
+/// A port set once from the server's channel.
+final class NIOLockedPort: @unchecked Sendable {
+    private let lock = NSLock()
+    private var port: Int?
+    var value: Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        return port
+    }
+    func set(_ p: Int) {
+        lock.lock()
+        port = p
+        lock.unlock()
+    }
+}

@@ -1,0 +1,285 @@
+import Foundation
+import Testing
+import TriageArtifact
+import TriageBoost
+import TriageCore
+import TriageData
+import TriageModel
+@testable import TriageServer
+import TriageTestSupport
+
+/// A model trained once on the demo corpus and signed with a fresh key, in a temporary directory.
+final class Fixture: @unchecked Sendable {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let directory: URL
+    let key: SigningKey
+    let modelPath: String
+    let otherModelBytes: [UInt8]
+    let modelBytes: [UInt8]
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("triage-server-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        key = SigningKey()
+        let messages = try MessageReader.readCSV(path: Self.repository.appendingPathComponent("corpora/demo/train.csv").path).messages
+        var settings = PipelineSettings.recommended
+        var clf = GradientBoostingClassifier()
+        clf.nEstimators = 10
+        settings.clf = .gradientBoosting(clf)
+        let stopwords = [Self.repository.appendingPathComponent("stopwords").path]
+        let pipeline = try settings.fit(messages, threads: 2, stopWordDirectories: stopwords)
+        modelBytes = try ModelArtifact.encode(pipeline, provenance: Provenance(pipeline: pipeline, messages: messages), signingKey: key)
+        clf.nEstimators = 5
+        settings.clf = .gradientBoosting(clf)
+        let other = try settings.fit(messages, threads: 2, stopWordDirectories: stopwords)
+        otherModelBytes = try ModelArtifact.encode(other, provenance: Provenance(pipeline: other, messages: messages), signingKey: key)
+        modelPath = directory.appendingPathComponent("model.triage.json").path
+        try Data(modelBytes).write(to: URL(fileURLWithPath: modelPath))
+    }
+
+    static let shared = Result { try Fixture() }
+
+    /// Starts a server on a free loopback port; `body` runs with it; the server stops after.
+    func withServer(_ adjust: (inout ServerConfiguration) -> Void = { _ in }, _ body: (TriageServer, Int) async throws -> Void) async throws {
+        var configuration = ServerConfiguration(modelPath: modelPath, trustedKeys: [key.verifyingKey])
+        configuration.port = 0
+        configuration.reloadOnSIGHUP = false
+        configuration.databasePath = directory.appendingPathComponent("log-\(UUID().uuidString).sqlite").path
+        adjust(&configuration)
+        let server = try TriageServer(configuration: configuration)
+        let (stream, continuation) = AsyncStream<Int>.makeStream()
+        let task = Task { try await server.run { port in continuation.yield(port) } }
+        var iterator = stream.makeAsyncIterator()
+        guard let port = await iterator.next() else { throw HTTPConnection.Failure(description: "server did not start") }
+        do {
+            try await body(server, port)
+        } catch {
+            task.cancel()
+            _ = try? await task.value
+            throw error
+        }
+        task.cancel()
+        _ = try? await task.value
+    }
+}
+
+@Suite("HTTP server", .serialized)
+struct ServerTests {
+    func fixture() throws -> Fixture { try Fixture.shared.get() }
+
+    @Test func predictsBatchesAndLogsEveryPrediction() async throws {
+        let f = try fixture()
+        try await f.withServer { server, port in
+            let c = try HTTPConnection(port: port)
+            let r = try c.post("/messages", json: #"{"messages": [{"id": "m1", "subject": "Card stolen", "body": "my card was stolen"}, {"id": "m2", "body": "cannot log in"}, {"id": 3, "subject": null, "body": ""}]}"#)
+            #expect(r.status == 200, "\(r.text)")
+            #expect(r.headers["content-type"] == "application/json")
+            let predictions = try #require(r.json?["predictions"]?.arrayValue)
+            #expect(predictions.map { $0["id"]?.stringValue } == ["m1", "m2", "3"])
+            for p in predictions {
+                #expect(p["top"]?.arrayValue?.count == 3 && p["unsure"]?.boolValue != nil)
+                #expect(p["category"]?.stringValue == p["top"]?.arrayValue?[0]["category"]?.stringValue)
+            }
+            #expect(r.json?["model"]?["id"]?.stringValue == server.store.current.id)
+            // Same answer as the pipeline itself.
+            let direct = server.store.current.loaded.pipeline.predict([Message(subject: "Card stolen", body: "my card was stolen")])[0]
+            #expect(predictions[0]["category"]?.stringValue == direct.label)
+            #expect(predictions[0]["probability"]?.numberValue?.doubleValue == direct.probability)
+            // Logged before the response: the rows are there now.
+            let db = try SQLiteDatabase(path: try #require(server.configuration.databasePath), mode: .readOnly)
+            let count = try db.prepare("SELECT COUNT(*), MIN(subject), MAX(text_sha256) FROM predictions")
+            #expect(try count.step() && count.value(0) == .integer(3))
+        }
+    }
+
+    @Test func everyErrorStatusIsJSONNamingTheProblem() async throws {
+        let f = try fixture()
+        try await f.withServer({ c in
+            c.limits.maxBodyBytes = 4096
+            c.limits.maxMessages = 5
+            c.limits.maxMessageBytes = 200
+        }) { _, port in
+            let c = try HTTPConnection(port: port)
+            // 405 with Allow.
+            let get = try c.get("/messages")
+            #expect(get.status == 405 && get.headers["allow"] == "POST" && get.errorMessage != nil)
+            // 415.
+            #expect(try c.post("/messages", json: #"{"messages": []}"#, contentType: "text/plain").status == 415)
+            #expect(try c.post("/messages", json: #"{"messages": []}"#, contentType: nil).status == 415)
+            // 400: malformed JSON with its place; missing and mistyped fields named.
+            let malformed = try c.post("/messages", json: #"{"messages": [{"id": "1", "body": "x"}"#)
+            #expect(malformed.status == 400 && (malformed.errorMessage ?? "").contains("malformed JSON at line 1"), "\(malformed.text)")
+            #expect(try c.post("/messages", json: #"{"msgs": []}"#).errorField == "messages")
+            #expect(try c.post("/messages", json: #"{"messages": {}}"#).errorField == "messages")
+            #expect(try c.post("/messages", json: #"{"messages": []}"#).status == 400)
+            #expect(try c.post("/messages", json: "[1, 2]").status == 400)
+            #expect(try c.post("/messages", json: "").status == 400)
+            // A batch with one bad message is refused whole, naming its index.
+            let mixed = try c.post("/messages", json: #"{"messages": [{"id": "a", "body": "ok"}, {"id": "b", "body": "ok"}, {"id": "c", "body": 42}]}"#)
+            #expect(mixed.status == 400 && mixed.errorField == "messages[2].body", "\(mixed.text)")
+            #expect(try c.post("/messages", json: #"{"messages": [{"body": "no id"}]}"#).errorField == "messages[0].id")
+            #expect(try c.post("/messages", json: #"{"messages": [{"id": "x", "subject": 1, "body": "b"}]}"#).errorField == "messages[0].subject")
+            // 413 over the body limit (declared or streamed).
+            let big = "{\"messages\": [{\"id\": \"1\", \"body\": \"" + String(repeating: "a", count: 5000) + "\"}]}"
+            #expect(try c.post("/messages", json: big).status == 413)
+            // 422: too many messages, over-long message.
+            let six = "{\"messages\": [" + (0 ..< 6).map { "{\"id\": \"\($0)\", \"body\": \"hi\"}" }.joined(separator: ",") + "]}"
+            let tooMany = try c.post("/messages", json: six)
+            #expect(tooMany.status == 422 && tooMany.errorField == "messages")
+            let long = "{\"messages\": [{\"id\": \"1\", \"body\": \"" + String(repeating: "b", count: 300) + "\"}]}"
+            #expect(try c.post("/messages", json: long).status == 422)
+            // 404 as JSON.
+            let missing = try c.get("/nope")
+            #expect(missing.status == 404 && missing.json?["error"]?["status"]?.numberValue?.intValue == 404)
+            // The connection survived all of it.
+            #expect(try c.get("/health").status == 200)
+        }
+    }
+
+    @Test func relabelRoundTripIntoTheExport() async throws {
+        let f = try fixture()
+        try await f.withServer { server, port in
+            let c = try HTTPConnection(port: port)
+            _ = try c.post("/messages", json: #"{"messages": [{"id": "chat-9", "subject": "Help", "body": "my card, was \"lost\"\nyesterday"}, {"id": "chat-10", "body": "hello"}]}"#)
+            let label = server.store.current.labels[1]
+            let ok = try c.post("/messages/chat-9/label", json: "{\"label\": \"\(label)\", \"agent\": \"ana\"}")
+            #expect(ok.status == 200, "\(ok.text)")
+            #expect(try c.post("/messages/unknown/label", json: "{\"label\": \"\(label)\"}").status == 404)
+            let bad = try c.post("/messages/chat-9/label", json: #"{"label": "no-such-queue"}"#)
+            #expect(bad.status == 422 && bad.errorField == "label")
+            #expect(try c.post("/messages/chat-9/label", json: #"{"agent": "x"}"#).errorField == "label")
+            #expect(try c.get("/messages/chat-9/label").status == 405)
+            let out = f.directory.appendingPathComponent("corrections-\(UUID().uuidString).csv").path
+            let summary = try FeedbackExport.export(database: try #require(server.configuration.databasePath), to: out)
+            #expect(summary == FeedbackExport.Summary(exported: 1, withoutText: 0))
+            let exported = try MessageReader.readCSV(path: out).messages
+            #expect(exported.count == 1 && exported[0].id == "chat-9" && exported[0].body == "my card, was \"lost\"\nyesterday" && exported[0].label == label)
+        }
+    }
+
+    @Test func withoutStoredTextOnlyHashesAreLogged() async throws {
+        let f = try fixture()
+        try await f.withServer({ $0.storeText = false }) { server, port in
+            let c = try HTTPConnection(port: port)
+            #expect(try c.post("/messages", json: #"{"messages": [{"id": "p1", "subject": "secret", "body": "my IBAN is DE00"}]}"#).status == 200)
+            let db = try SQLiteDatabase(path: try #require(server.configuration.databasePath), mode: .readOnly)
+            let row = try db.prepare("SELECT subject, body, text_sha256 FROM predictions")
+            #expect(try row.step())
+            #expect(row.value(0) == .null && row.value(1) == .null)
+            #expect(row.value(2) == .text(sha256Hex(Array("secret\nmy IBAN is DE00".utf8))))
+        }
+    }
+
+    @Test func informationRoutes() async throws {
+        let f = try fixture()
+        try await f.withServer { server, port in
+            let c = try HTTPConnection(port: port)
+            #expect(try c.get("/health").json?["status"]?.stringValue == "alive")
+            let ready = try c.get("/ready")
+            #expect(ready.status == 200 && ready.json?["status"]?.stringValue == "ready")
+            let model = try c.get("/model")
+            #expect(model.json?["labels"]?.arrayValue?.count == 8 && model.json?["key_id"]?.stringValue == f.key.verifyingKey.id)
+            #expect(model.json?["parameters"]?["vect"]?["stemmer"]?.stringValue == "english")
+            _ = try c.post("/messages", json: #"{"messages": [{"id": "1", "body": "my card was stolen"}]}"#)
+            let metrics = try c.get("/metrics")
+            #expect(metrics.headers["content-type"]?.hasPrefix("text/plain") == true)
+            #expect(metrics.text.contains("triage_http_requests_total{route=\"/messages\",status=\"200\"} 1"), "\(metrics.text)")
+            #expect(metrics.text.contains("triage_http_request_duration_seconds_bucket{route=\"/messages\",le=\"+Inf\"} 1"))
+            #expect(metrics.text.contains("triage_predictions_total{category="))
+            #expect(metrics.text.contains("triage_model_info{model_id=\"\(server.store.current.id)\""))
+            let openapi = try c.get("/openapi.json")
+            let paths = try #require(openapi.json?["paths"]?.objectValue)
+            #expect(Set(paths.keys) == ["/messages", "/messages/{id}/label", "/health", "/ready", "/model", "/metrics", "/openapi.json", "/admin/reload"])
+        }
+    }
+
+    @Test func reloadUnderConcurrentRequestsFailsNone() async throws {
+        let f = try fixture()
+        try await f.withServer { server, port in
+            let first = server.store.current.id
+            let failures = Counter(), served = Counter()
+            let stop = Counter()
+            let clients = (0 ..< 4).map { i in
+                Thread {
+                    guard let c = try? HTTPConnection(port: port) else { failures.add(); return }
+                    var n = 0
+                    while stop.value == 0 || n < 50 {
+                        n += 1
+                        let r = try? c.post("/messages", json: "{\"messages\": [{\"id\": \"t\(i)-\(n)\", \"body\": \"my card was stolen \(n)\"}]}")
+                        if r?.status == 200 { served.add() } else { failures.add() }
+                    }
+                }
+            }
+            clients.forEach { $0.start() }
+            let admin = try HTTPConnection(port: port)
+            var ids = Set<String>()
+            for round in 0 ..< 6 {
+                // Swap the file atomically between two valid models, then reload.
+                let bytes = round % 2 == 0 ? f.otherModelBytes : f.modelBytes
+                let temporary = f.modelPath + ".tmp"
+                try Data(bytes).write(to: URL(fileURLWithPath: temporary))
+                _ = rename(temporary, f.modelPath)
+                let r = try admin.request("POST", "/admin/reload", contentType: nil)
+                #expect(r.status == 200, "\(r.text)")
+                ids.insert(server.store.current.id)
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            stop.add()
+            while clients.contains(where: { !$0.isFinished }) { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(failures.value == 0)
+            #expect(served.value >= 200)
+            #expect(ids.count == 2 && ids.contains(first))
+            #expect(server.store.reloads == 6)
+            try Data(f.modelBytes).write(to: URL(fileURLWithPath: f.modelPath))
+        }
+    }
+
+    @Test func tamperedArtifactIsRefusedAndTheOldModelKeepsServing() async throws {
+        let f = try fixture()
+        try await f.withServer { server, port in
+            let before = server.store.current.id
+            var bytes = f.modelBytes
+            bytes[bytes.count / 2] = bytes[bytes.count / 2] == UInt8(ascii: "Q") ? UInt8(ascii: "R") : UInt8(ascii: "Q")
+            try Data(bytes).write(to: URL(fileURLWithPath: f.modelPath))
+            defer { try? Data(f.modelBytes).write(to: URL(fileURLWithPath: f.modelPath)) }
+            let c = try HTTPConnection(port: port)
+            let r = try c.request("POST", "/admin/reload", contentType: nil)
+            #expect(r.status == 422 && (r.errorMessage ?? "").contains("old model keeps serving"), "\(r.text)")
+            #expect(server.store.current.id == before && server.store.refusedReloads == 1)
+            #expect(try c.post("/messages", json: #"{"messages": [{"id": "1", "body": "hello"}]}"#).status == 200)
+            #expect(try c.get("/model").json?["id"]?.stringValue == before)
+        }
+    }
+
+    @Test func slowAndIdleClientsAreCutOff() async throws {
+        let f = try fixture()
+        try await f.withServer({ c in
+            c.idleTimeoutSeconds = 1
+            c.limits.bodyTimeoutSeconds = 1
+        }) { _, port in
+            // Idle: connected, sends nothing.
+            let idle = try HTTPConnection(port: port, timeoutSeconds: 10)
+            let start = Date()
+            #expect(idle.isClosedByServer())
+            #expect(Date().timeIntervalSince(start) < 8)
+            // Trickling a body, a byte every 0.4 s (never idle for 1 s): 408 once the body is late.
+            let slow = try HTTPConnection(port: port, timeoutSeconds: 10)
+            let body = Array(#"{"messages": [{"id": "1", "body": "hello there"}]}"#.utf8)
+            try slow.send(Array("POST /messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n".utf8))
+            // Six bytes over 2.4 s: past the 1 s body deadline but never idle for 1 s.
+            for b in body.prefix(6) {
+                try slow.send([b])
+                try await Task.sleep(for: .milliseconds(400))
+            }
+            let status = (try? slow.readResponse())?.status
+            #expect(status == 408, "status \(String(describing: status))")
+        }
+    }
+}
+
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var n = 0
+    func add() { lock.lock(); n += 1; lock.unlock() }
+    var value: Int { lock.lock(); defer { lock.unlock() }; return n }
+}
