@@ -10,6 +10,7 @@
 //   TriageModel  the pipeline: text → features → classifier; predictions     (Foundation only)
 //   TriageArtifact  signed JSON model files (Ed25519); the only user of swift-crypto
 //   TriageServer the HTTP endpoint (Hummingbird 2) and the SQLite prediction log
+//   triage       the command line (swift-argument-parser)
 //   triage-bench the benchmark runner that scripts/bench drives
 //
 // Packages are pinned with `exact:` because Package.resolved is not committed.
@@ -26,6 +27,7 @@ let package = Package(
     dependencies: [
         // Hummingbird's graph resolves swift-crypto 4.5.2 too; pinned exactly (no Package.resolved).
         .package(url: "https://github.com/apple/swift-crypto", exact: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
         // Already in Hummingbird's graph; named because TriageServer uses their types directly.
@@ -53,6 +55,11 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
+        .executableTarget(name: "triage", dependencies: [
+            "TriageArtifact", "TriageModel", "TriageData", "TriageCore", "TriageServer",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // A C main: libFuzzer's driver under scripts/fuzz, a file replayer otherwise.
         .executableTarget(name: "triage-fuzz", dependencies: ["TriageFuzzing"]),
         .executableTarget(name: "triage-bench", dependencies: ["TriageText", "TriageData", "TriageBoost"], path: "Sources/TriageBench"),
@@ -68,6 +75,8 @@ let package = Package(
         // Test helpers shared by test targets (a raw HTTP/1.1 client over a real socket).
         .target(name: "TriageTestSupport", dependencies: ["TriageCore"], path: "Tests/TriageTestSupport"),
         .testTarget(name: "TriageServerTests", dependencies: ["TriageServer", "TriageArtifact", "TriageModel", "TriageBoost", "TriageData", "TriageCore", "TriageTestSupport"]),
+        // End-to-end: runs the built `triage` binary on files the tests write.
+        .testTarget(name: "TriageCLITests", dependencies: ["triage", "TriageCore", "TriageData", "TriageTestSupport"], exclude: ["Fixtures"]),
         .testTarget(
             name: "TriageTextTests",
             dependencies: ["TriageText", "TriageCore"],

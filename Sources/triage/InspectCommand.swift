@@ -1,0 +1,124 @@
+import ArgumentParser
+import Foundation
+import TriageArtifact
+import TriageCore
+import TriageModel
+
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show what a model is and what it learned: provenance, labels, trees, top n-grams per label.",
+        discussion: """
+            Example:
+              triage inspect --model models/demo.triage.json --trusted-key models/demo.public.pem --terms 8
+
+            The top n-grams of a label are those whose splits reduced its loss most (gain); the
+            arrow says whether the n-gram's presence pushes towards (↑) or away from (↓) the label.
+            Without a trusted key, pass --unverified to read a model whose signer is unknown: its
+            content is still checked, but nothing vouches for who made it.
+            """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("The model artifact.", valueName: "file"))
+    var model: String
+
+    @Option(name: .customLong("trusted-key"), help: ArgumentHelp("Pinned public key(s) to verify the signature with.", valueName: "file"))
+    var trustedKeys: [String] = []
+
+    @Flag(name: .long, help: "Read the model without verifying its signature.")
+    var unverified = false
+
+    @Option(name: .long, help: ArgumentHelp("N-grams to list per label.", valueName: "n"))
+    var terms: Int = 10
+
+    @Option(name: .long, help: ArgumentHelp("Only these labels (repeatable).", valueName: "label"))
+    var label: [String] = []
+
+    @Flag(name: .long, help: "Print as JSON.")
+    var json = false
+
+    func validate() throws {
+        if trustedKeys.isEmpty && !unverified && ProcessInfo.processInfo.environment["TRIAGE_TRUSTED_KEYS"] == nil {
+            throw ValidationError("give --trusted-key FILE to verify the model, or --unverified to inspect it anyway")
+        }
+        if terms < 0 { throw ValidationError("--terms must be ≥ 0") }
+    }
+
+    func run() throws {
+        let loaded: ModelArtifact.Loaded
+        var verified = false
+        if unverified && trustedKeys.isEmpty {
+            do { loaded = try ModelArtifact.loadUnverified(path: model) } catch { throw CLIFailure(message: "\(model): \(error)") }
+        } else {
+            var options = try ModelOptions.parse(["--model", model] + trustedKeys.flatMap { ["--trusted-key", $0] })
+            options.model = model
+            loaded = try options.load()
+            verified = true
+        }
+        let p = loaded.pipeline
+        for l in label where !p.labels.contains(l) {
+            throw CLIFailure(message: "--label \"\(l)\": the model has no such label (labels: \(p.labels.prefix(20).joined(separator: ", "))\(p.labels.count > 20 ? ", …" : ""))")
+        }
+        let top = p.topTerms(limit: terms).filter { label.isEmpty || label.contains($0.label) }
+        let stats = p.treeStatistics
+        let prov = loaded.provenance
+        let settings = (try? JSONValueEncoder().encode(p.settings)) ?? .null
+        if json {
+            var o = JSONObject()
+            o["model"] = .string(model)
+            o["id"] = .string(loaded.id)
+            o["key_id"] = .string(loaded.keyId)
+            o["signature_verified"] = .bool(verified)
+            o["format_version"] = .number(JSONNumber(loaded.formatVersion))
+            o["created"] = loaded.created.map { .string($0) } ?? .null
+            o["settings"] = settings
+            o["provenance"] = (try? JSONValueEncoder().encode(prov)) ?? .null
+            o["vocabulary"] = .number(JSONNumber(p.vectorizer.vocabulary.count))
+            o["unsure_threshold"] = JSONValue.double(loaded.unsureThreshold) ?? .null
+            o["trees"] = [
+                "rounds": .number(JSONNumber(stats.rounds)), "trees": .number(JSONNumber(stats.trees)),
+                "leaves": .number(JSONNumber(stats.leaves)), "max_depth": .number(JSONNumber(stats.maxDepth)),
+                "terms_used": .number(JSONNumber(stats.termsUsed)),
+            ]
+            var labels = JSONObject()
+            for (l, t) in top {
+                labels[l] = [
+                    "training_messages": .number(JSONNumber(prov.labelCounts[l] ?? 0)),
+                    "top_terms": .array(t.map { ["term": .string($0.term), "gain": JSONValue.double($0.gain) ?? .null,
+                                                 "direction": JSONValue.double($0.direction) ?? .null, "splits": .number(JSONNumber($0.splits))] }),
+                ]
+            }
+            o["labels"] = .object(labels)
+            print(Output.json(.object(o)), terminator: "")
+            return
+        }
+        var lines: [String] = []
+        lines.append("model         \(model)")
+        lines.append("id            \(loaded.id)")
+        lines.append("signed by     \(loaded.keyId)\(verified ? " (verified)" : " (NOT verified: --unverified)")")
+        lines.append("format        triage-model v\(loaded.formatVersion)\(loaded.created.map { ", created \($0)" } ?? "")")
+        lines.append("trained on    \(prov.rows) messages, data sha256 \(prov.dataSHA256.prefix(16))…")
+        lines.append("triage        \(prov.triageVersion)\(prov.gitCommit.map { " (\($0.prefix(12)))" } ?? ""), \(prov.swiftVersion)")
+        lines.append("stemmer       \(prov.stemmer ?? "none"); stop words \(prov.stopWordsSHA256.map { "sha256 \($0.prefix(16))…" } ?? "none")")
+        lines.append("settings      \(JSONWriter.string(settings))")
+        if !prov.metrics.isEmpty {
+            lines.append("metrics       " + prov.metrics.keys.sorted().map { "\($0) \(String(format: "%.4f", prov.metrics[$0] ?? 0))" }.joined(separator: ", "))
+        }
+        for (k, v) in prov.notes.sorted(by: { $0.key < $1.key }) { lines.append("note          \(k): \(v)") }
+        lines.append("vocabulary    \(p.vectorizer.vocabulary.count) terms, \(stats.termsUsed) used by the trees")
+        lines.append(String(format: "trees         %d (%d rounds × %d), %d leaves (%.1f per tree), max depth %d",
+                            stats.trees, stats.rounds, stats.rounds == 0 ? 0 : stats.trees / max(1, stats.rounds), stats.leaves, stats.meanLeaves, stats.maxDepth))
+        lines.append("unsure below  \(loaded.unsureThreshold)")
+        lines.append("")
+        lines.append("labels (\(p.labels.count)), training messages, and top n-grams by gain (↑ towards the label, ↓ away):")
+        for (l, t) in top {
+            lines.append("")
+            lines.append("\(l)  (\(prov.labelCounts[l] ?? 0) messages)")
+            for term in t {
+                let arrow = term.direction > 0.2 ? "↑" : (term.direction < -0.2 ? "↓" : "↕")
+                let name = term.term.count >= 28 ? term.term : term.term + String(repeating: " ", count: 28 - term.term.count)
+                lines.append("  \(arrow) \(name) " + String(format: "gain %9.3f  splits %d", term.gain, term.splits))
+            }
+        }
+        print(lines.joined(separator: "\n"))
+    }
+}

@@ -1,0 +1,205 @@
+import ArgumentParser
+import Foundation
+import TriageArtifact
+import TriageCore
+import TriageData
+import TriageModel
+
+/// Where messages come from: a CSV / gzipped CSV / JSON Lines file, or a SQL query.
+struct DataOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Messages: CSV (RFC 4180, optionally gzipped) or JSON Lines (.jsonl); '-' reads standard input.", valueName: "file"))
+    var data: String?
+
+    @Option(name: .long, help: ArgumentHelp("A SQLite database to read messages from with --sql.", valueName: "file"))
+    var db: String?
+
+    @Option(name: .long, help: ArgumentHelp("The query for --db; name its columns id, subject, body (or text) and label, e.g. \"SELECT title AS subject, text AS body, category AS label FROM chats\".", valueName: "query"))
+    var sql: String?
+
+    @Option(name: .customLong("id-column"), help: ArgumentHelp("Column (or JSON field) holding the message id (default: id, else the line number).", valueName: "name"))
+    var idColumn: String?
+
+    @Option(name: .customLong("subject-column"), help: ArgumentHelp("Column holding the subject (default: subject; none: empty subjects).", valueName: "name"))
+    var subjectColumn: String?
+
+    @Option(name: .customLong("body-column"), help: ArgumentHelp("Column holding the body (default: body, or text).", valueName: "name"))
+    var bodyColumn: String?
+
+    @Option(name: .customLong("label-column"), help: ArgumentHelp("Column holding the label.", valueName: "name"))
+    var labelColumn: String = "label"
+
+    @Flag(name: .customLong("skip-invalid"), help: "Skip malformed rows (wrong field count, invalid UTF-8, missing label) and report them, instead of stopping at the first.")
+    var skipInvalid = false
+
+    func validate() throws {
+        if db != nil && data != nil { throw ValidationError("give either --data or --db with --sql, not both") }
+        if db != nil && sql == nil { throw ValidationError("--db needs --sql \"SELECT … FROM …\"") }
+        if sql != nil && db == nil { throw ValidationError("--sql needs --db FILE") }
+    }
+
+    var columns: ColumnMapping { ColumnMapping(id: idColumn, subject: subjectColumn, body: bodyColumn, label: labelColumn) }
+
+    var isGiven: Bool { data != nil || db != nil }
+
+    /// Reads the messages, reporting skipped rows on stderr.
+    func load(requireLabels: Bool = true) throws -> MessageBatch {
+        let batch: MessageBatch
+        do {
+            if let db, let sql {
+                batch = try MessageReader.readSQL(database: db, query: sql, columns: columns, requireLabels: requireLabels, skipInvalid: skipInvalid)
+            } else if let data {
+                batch = try MessageReader.read(path: data, columns: columns, requireLabels: requireLabels, skipInvalid: skipInvalid)
+            } else {
+                throw CLIFailure(message: "no messages given: use --data FILE (or --db FILE --sql QUERY)", code: 2)
+            }
+        } catch let error as DataSourceError {
+            throw CLIFailure(message: error.description + (skipInvalid ? "" : ""))
+        }
+        if !batch.skipped.isEmpty {
+            let lines = batch.skipped.prefix(10).map { "line \($0.line)" }.joined(separator: ", ")
+            Console.warning("skipped \(batch.skipped.count) invalid row(s) of \(batch.source) (--skip-invalid): \(lines)\(batch.skipped.count > 10 ? ", …" : "")")
+            for row in batch.skipped.prefix(10) { Console.info("  \(batch.source):\(row.line): \(row.reason)") }
+        }
+        if batch.messages.isEmpty { throw CLIFailure(message: "\(batch.source): no messages to use") }
+        return batch
+    }
+}
+
+/// A signed model and the keys it must be signed with.
+struct ModelOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The signed model artifact (.triage.json).", valueName: "file"))
+    var model: String
+
+    @Option(name: .customLong("trusted-key"), help: ArgumentHelp("A pinned public key (PEM) the model may be signed with; repeat for several. Also: TRIAGE_TRUSTED_KEYS (colon-separated paths).", valueName: "file"))
+    var trustedKeys: [String] = []
+
+    @Option(name: .customLong("max-model-bytes"), help: ArgumentHelp("Refuse model files larger than this.", valueName: "bytes"))
+    var maxModelBytes: Int = 256 << 20
+
+    func validate() throws {
+        if maxModelBytes <= 0 { throw ValidationError("--max-model-bytes must be positive") }
+    }
+
+    var keyPaths: [String] {
+        var paths = trustedKeys
+        if let env = ProcessInfo.processInfo.environment["TRIAGE_TRUSTED_KEYS"], !env.isEmpty {
+            paths += env.split(separator: ":").map(String.init)
+        }
+        return paths
+    }
+
+    func keys() throws -> [VerifyingKey] {
+        let paths = keyPaths
+        guard !paths.isEmpty else {
+            throw CLIFailure(message: "no trusted key: pin the public key that signed the model with --trusted-key FILE (see triage keygen)", code: 2)
+        }
+        var keys: [VerifyingKey] = []
+        for path in paths {
+            do { keys.append(try VerifyingKey(path: path)) } catch { throw CLIFailure(message: "\(path): \(error)") }
+        }
+        return keys
+    }
+
+    var loadOptions: ModelArtifact.LoadOptions {
+        var options = ModelArtifact.LoadOptions()
+        options.maxBytes = maxModelBytes
+        return options
+    }
+
+    /// Loads and verifies the model (signature, schema, golden probes).
+    func load() throws -> ModelArtifact.Loaded {
+        let keys = try keys()
+        do { return try ModelArtifact.load(path: model, trusted: keys, options: loadOptions) } catch {
+            throw CLIFailure(message: "\(model): \(error)")
+        }
+    }
+}
+
+/// Threads, output and stop-word locations.
+struct RuntimeOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Worker threads (default: all cores). Results do not depend on it.", valueName: "n"))
+    var threads: Int?
+
+    @Flag(name: .shortAndLong, help: "Print only results and errors.")
+    var quiet = false
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+
+    func apply() { Console.quiet = quiet }
+}
+
+/// A pipeline's settings: a JSON config file, then `--set name=value` overrides with
+/// scikit-learn's names.
+struct PipelineOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Pipeline settings as JSON ({\"text\": …, \"vect\": …, \"tfidf\": …, \"clf\": …}); default: the recommended settings (see README).", valueName: "file"))
+    var config: String?
+
+    @Option(name: .customLong("set"), help: ArgumentHelp("Set a parameter by its scikit-learn name, the value in JSON: --set vect.ngram_range=[1,2] --set clf.learning_rate=0.3 (repeatable).", valueName: "name=value"))
+    var overrides: [String] = []
+
+    @Option(name: .customLong("stopwords-dir"), help: ArgumentHelp("Directory of stop-word lists (default: the repository's stopwords/, or TRIAGE_STOPWORDS_DIR).", valueName: "dir"))
+    var stopwordsDirectory: String?
+
+    var stopWordDirectories: [String]? { stopwordsDirectory.map { [$0] } }
+
+    func validate() throws {
+        for o in overrides where !o.contains("=") {
+            throw ValidationError("--set \(o): write name=value, e.g. --set vect.min_df=2")
+        }
+    }
+
+    /// The settings: the file (or the recommended defaults), then the overrides.
+    func settings() throws -> PipelineSettings {
+        var settings = PipelineSettings.recommended
+        if let config {
+            let bytes: [UInt8]
+            do { bytes = Array(try Data(contentsOf: URL(fileURLWithPath: config))) } catch {
+                throw CLIFailure(message: "\(config): cannot read: \((error as NSError).localizedDescription)")
+            }
+            do { settings = try StrictJSONDecoder().decode(PipelineSettings.self, from: bytes) } catch {
+                throw CLIFailure(message: "\(config): \(error)")
+            }
+        }
+        var parameters: [String: JSONValue] = [:]
+        for o in overrides {
+            let parts = o.split(separator: "=", maxSplits: 1).map(String.init)
+            let name = parts[0], text = parts.count > 1 ? parts[1] : ""
+            // A bare word that is not JSON is taken as a string: --set vect.stop_words=english.
+            let value = (try? JSONParser.parse(text)) ?? .string(text)
+            parameters[name] = value
+        }
+        do { settings = try PipelineParameters.apply(parameters, to: settings) } catch {
+            throw CLIFailure(message: "--set: \(error)", code: 2)
+        }
+        do { try settings.validate() } catch { throw CLIFailure(message: "settings: \(error)", code: 2) }
+        return settings
+    }
+}
+
+/// Files written by commands.
+enum Output {
+    /// Writes text to a path ('-': stdout).
+    static func write(_ text: String, to path: String) throws {
+        if path == "-" {
+            FileHandle.standardOutput.write(Data(text.utf8))
+            return
+        }
+        do { try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+            throw CLIFailure(message: "\(path): cannot write: \((error as NSError).localizedDescription)")
+        }
+    }
+
+    static func json(_ value: JSONValue) -> String { JSONWriter.string(value, options: .init(pretty: true)) }
+}
+
+extension Double {
+    /// A duration for people: 0.42 s, 12.3 s, 4 min 05 s, 1 h 02 min.
+    var humanDuration: String {
+        if self < 10 { return String(format: "%.2f s", self) }
+        if self < 60 { return String(format: "%.1f s", self) }
+        if self < 3600 { return String(format: "%d min %02d s", Int(self) / 60, Int(self) % 60) }
+        return String(format: "%d h %02d min", Int(self) / 3600, Int(self) % 3600 / 60)
+    }
+}

@@ -1,0 +1,96 @@
+import ArgumentParser
+import Foundation
+import TriageCore
+import TriageData
+import TriageModel
+
+struct Predict: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Classify messages: JSON Lines in, JSON Lines out.",
+        discussion: """
+            Examples:
+              echo '{"id": "m1", "subject": "Card stolen", "body": "Please block my card"}' | \\
+                  triage predict --model models/demo.triage.json --trusted-key models/demo.public.pem
+              triage predict --model M --trusted-key K --subject "Card stolen" --body "Please block it"
+
+            Each output line: {"id", "category", "probability", "top": [{"category", "probability"}…],
+            "unsure"}; with --explain N also the N n-grams that moved the score most. Lines are
+            answered as they arrive, so the command can sit in a pipe.
+            """
+    )
+
+    @OptionGroup var model: ModelOptions
+
+    @Option(name: .long, help: ArgumentHelp("Read JSON Lines from this file instead of standard input.", valueName: "file"))
+    var input: String?
+
+    @Option(name: .long, help: ArgumentHelp("Classify one message with this subject (with --body).", valueName: "text"))
+    var subject: String?
+
+    @Option(name: .long, help: ArgumentHelp("Classify one message with this body.", valueName: "text"))
+    var body: String?
+
+    @Option(name: .long, help: ArgumentHelp("How many categories to list per message.", valueName: "k"))
+    var top: Int = 3
+
+    @Option(name: .long, help: ArgumentHelp("Mark predictions below this probability unsure (default: the model's).", valueName: "p"))
+    var threshold: Double?
+
+    @Option(name: .long, help: ArgumentHelp("Add the N n-grams that contributed most to the predicted category.", valueName: "n"))
+    var explain: Int = 0
+
+    @Flag(name: .customLong("skip-invalid"), help: "Report invalid input lines on stderr and go on, instead of stopping.")
+    var skipInvalid = false
+
+    func validate() throws {
+        if top < 1 { throw ValidationError("--top must be at least 1") }
+        if let threshold, !(0 ... 1).contains(threshold) { throw ValidationError("--threshold must be in [0, 1]") }
+        if explain < 0 { throw ValidationError("--explain must be ≥ 0") }
+        if subject != nil && body == nil { throw ValidationError("--subject needs --body") }
+        if body != nil && input != nil { throw ValidationError("give --body or --input, not both") }
+    }
+
+    func run() throws {
+        let loaded = try model.load()
+        let pipeline = loaded.pipeline
+        let predictor = pipeline.makePredictor()
+        let threshold = self.threshold ?? loaded.unsureThreshold
+        func answer(_ message: Message) -> [UInt8] {
+            let p = predictor.predict(message, top: top, threshold: threshold)
+            var o = JSONObject()
+            o["id"] = .string(p.id)
+            o["category"] = .string(p.label)
+            o["probability"] = JSONValue.double(p.probability) ?? .null
+            o["top"] = .array(p.top.map { ["category": .string($0.label), "probability": JSONValue.double($0.probability) ?? .null] })
+            o["unsure"] = .bool(p.unsure)
+            if explain > 0 {
+                let e = pipeline.explain(message, label: p.label, limit: explain)
+                o["explanation"] = .array(e.terms.map { ["term": .string($0.term), "contribution": JSONValue.double($0.contribution) ?? .null] })
+            }
+            return JSONWriter.bytes(.object(o)) + [0x0A]
+        }
+        if let body {
+            FileHandle.standardOutput.write(Data(answer(Message(id: "1", subject: subject ?? "", body: body))))
+            return
+        }
+        let reader: LineReader
+        do { reader = try LineReader(path: input ?? "-") } catch { throw CLIFailure(message: "\(error)") }
+        var skipped = 0
+        while true {
+            let line: ArraySlice<UInt8>?
+            do { line = try reader.next() } catch { throw CLIFailure(message: "\(error)") }
+            guard let line else { break }
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+            do {
+                guard let m = try MessageReader.parseJSONLine(Array(line), line: reader.line) else { continue }
+                FileHandle.standardOutput.write(Data(answer(Message(id: m.id, subject: m.subject, body: m.body))))
+            } catch {
+                let where_ = "\(reader.name):\(reader.line)"
+                guard skipInvalid else { throw CLIFailure(message: "\(where_): \(error.problem)") }
+                skipped += 1
+                Console.warning("\(where_): \(error.problem) (skipped)")
+            }
+        }
+        if skipped > 0 { Console.warning("skipped \(skipped) invalid line(s)") }
+    }
+}

@@ -1,0 +1,183 @@
+import ArgumentParser
+import Foundation
+import TriageArtifact
+import TriageCore
+import TriageData
+import TriageModel
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Fit a pipeline on labelled messages and write a signed model.",
+        discussion: """
+            Example:
+              triage train --data corpora/demo/train.csv --key keys/private.pem \\
+                  --set clf.n_estimators=200 --test-size 0.2 --out models/demo.triage.json
+
+            Without --config the recommended settings are used (triage train --show-config prints
+            them). With --test-size, a stratified part of the data is held out, the model is fitted
+            on the rest and its held-out metrics are printed and stored in the artifact.
+            Same data, settings and key give a byte-identical file (set SOURCE_DATE_EPOCH to
+            record a creation time).
+            """
+    )
+
+    @OptionGroup var data: DataOptions
+    @OptionGroup var pipeline: PipelineOptions
+    @OptionGroup var runtime: RuntimeOptions
+
+    @Option(name: .long, help: ArgumentHelp("The private signing key (PEM, mode 0600; see triage keygen).", valueName: "file"))
+    var key: String?
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the signed model.", valueName: "file"))
+    var out: String?
+
+    @Option(name: .customLong("test-size"), help: ArgumentHelp("Hold out this fraction (stratified) to measure the model.", valueName: "fraction"))
+    var testSize: Double?
+
+    @Option(name: .long, help: ArgumentHelp("Seed of the held-out split.", valueName: "n"))
+    var seed: UInt64 = 0
+
+    @Option(name: .customLong("unsure-threshold"), help: ArgumentHelp("Predictions below this probability are marked unsure (stored in the model; the server may override).", valueName: "p"))
+    var unsureThreshold: Double = 0.5
+
+    @Option(name: .customLong("small-classes"), help: ArgumentHelp("With --test-size: a class too small to split is an 'error' or is 'drop'ped (reported).", valueName: "policy"))
+    var smallClasses: SmallClassPolicy = .error
+
+    @Flag(name: .customLong("show-config"), help: "Print the resolved settings as JSON and exit.")
+    var showConfig = false
+
+    @Flag(name: .long, help: "Print the summary as JSON on stdout.")
+    var json = false
+
+    func validate() throws {
+        if let testSize, !(testSize > 0 && testSize < 1) { throw ValidationError("--test-size must be a fraction in (0, 1), got \(testSize)") }
+        if !(0 ... 1).contains(unsureThreshold) { throw ValidationError("--unsure-threshold must be in [0, 1]") }
+        if !showConfig {
+            if !data.isGiven { throw ValidationError("missing --data FILE (or --db FILE --sql QUERY)") }
+            if key == nil { throw ValidationError("missing --key FILE: the private key that signs the model (create one with triage keygen)") }
+            if out == nil { throw ValidationError("missing --out FILE: where to write the model") }
+        }
+    }
+
+    func run() throws {
+        runtime.apply()
+        let settings = try pipeline.settings()
+        if showConfig {
+            print(Output.json((try? JSONValueEncoder().encode(settings)) ?? .null), terminator: "")
+            return
+        }
+        guard let key, let out else { return }
+        // Read the key first: a wrong key path should not cost a training run.
+        let signingKey: SigningKey
+        do { signingKey = try SigningKey(path: key) } catch { throw CLIFailure(message: "\(key): \(error)") }
+        let batch = try data.load()
+        var training = batch.messages
+        var heldOut: [LabeledMessage] = []
+        if let testSize {
+            let labels = Array(Set(training.compactMap(\.label))).sorted()
+            let index = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
+            let y = training.map { index[$0.label ?? ""] ?? 0 }
+            do {
+                let split = try StratifiedSplit.trainTest(labels: y, labelNames: labels, testSize: testSize, seed: seed, smallClasses: smallClasses)
+                for d in split.dropped { Console.warning("class \"\(d.label)\" has \(d.rows.count) row(s), too few to split: dropped (--small-classes drop)") }
+                heldOut = split.test.map { training[$0] }
+                training = split.train.map { training[$0] }
+            } catch { throw CLIFailure(message: "--test-size: \(error)") }
+        }
+        Console.info("training on \(training.count) messages from \(batch.source)\(heldOut.isEmpty ? "" : ", holding out \(heldOut.count)")")
+        let clock = ContinuousClock()
+        let start = clock.now
+        let fitted: FittedPipeline
+        do { fitted = try settings.fit(training, threads: runtime.threads, stopWordDirectories: pipeline.stopWordDirectories) } catch {
+            throw CLIFailure(message: "training failed: \(error)")
+        }
+        let fitSeconds = (clock.now - start).seconds
+        var metrics: [String: Double] = [:]
+        var report: ClassificationReport?
+        if !heldOut.isEmpty {
+            let r = Evaluation.report(fitted, on: heldOut, threads: runtime.threads)
+            report = r
+            metrics = r.scores.filter { $0.key != "neg_log_loss" }
+            if let loss = r.logLoss { metrics["log_loss"] = loss }
+        }
+        let provenance = Provenance(pipeline: fitted, messages: training, metrics: metrics,
+                                    notes: heldOut.isEmpty ? [:] : ["held_out": "\(heldOut.count) messages, test_size \(testSize ?? 0), seed \(seed)"])
+        do {
+            try ModelArtifact.save(fitted, to: out, provenance: provenance, unsureThreshold: unsureThreshold, signingKey: signingKey)
+        } catch { throw CLIFailure(message: "\(error)") }
+        let summary = Summary(pipeline: fitted, messages: training.count, fitSeconds: fitSeconds, out: out, keyId: signingKey.verifyingKey.id)
+        if json {
+            var o = summary.json
+            if let report { o["held_out"] = report.json }
+            print(Output.json(.object(o)), terminator: "")
+        } else {
+            print(summary.text, terminator: "")
+            if let report {
+                print("\nheld-out evaluation (\(heldOut.count) messages):\n")
+                print(report.text(), terminator: "")
+            }
+        }
+    }
+
+    struct Summary {
+        let pipeline: FittedPipeline
+        let messages: Int
+        let fitSeconds: Double
+        let out: String
+        let keyId: String
+
+        var trees: (rounds: Int, count: Int, leaves: Int) {
+            switch pipeline.classifier {
+            case let .gradientBoosting(m):
+                let all = m.trees.flatMap { $0 }
+                return (m.roundCount, all.count, all.reduce(0) { $0 + $1.leafCount })
+            }
+        }
+
+        var text: String {
+            let t = trees
+            return """
+                model        \(out)
+                labels       \(pipeline.labels.count)
+                messages     \(messages)
+                vocabulary   \(pipeline.vectorizer.vocabulary.count) terms
+                trees        \(t.count) (\(t.rounds) rounds, \(t.leaves) leaves)
+                fit time     \(fitSeconds.humanDuration)
+                signed by    \(keyId)
+
+                """
+        }
+
+        var json: JSONObject {
+            let t = trees
+            var o = JSONObject()
+            o["model"] = .string(out)
+            o["labels"] = .array(pipeline.labels.map { .string($0) })
+            o["messages"] = .number(JSONNumber(messages))
+            o["vocabulary"] = .number(JSONNumber(pipeline.vectorizer.vocabulary.count))
+            o["rounds"] = .number(JSONNumber(t.rounds))
+            o["trees"] = .number(JSONNumber(t.count))
+            o["leaves"] = .number(JSONNumber(t.leaves))
+            o["fit_seconds"] = JSONValue.double(fitSeconds) ?? .null
+            o["key_id"] = .string(keyId)
+            return o
+        }
+    }
+}
+
+extension SmallClassPolicy: ExpressibleByArgument {}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
+}
+
+/// Evaluating a fitted pipeline on labelled messages.
+enum Evaluation {
+    static func report(_ pipeline: FittedPipeline, on messages: [LabeledMessage], threads: Int?) -> ClassificationReport {
+        let index = Dictionary(uniqueKeysWithValues: pipeline.labels.enumerated().map { ($1, $0) })
+        let truth = messages.map { index[$0.label ?? ""] ?? -1 }
+        let p = pipeline.predictProbabilities(messages.map { Message(id: $0.id, subject: $0.subject, body: $0.body) }, threads: threads)
+        let predicted = p.map { row in row.indices.max { row[$0] != row[$1] ? row[$0] < row[$1] : $0 > $1 } ?? 0 }
+        return ClassificationReport(labels: pipeline.labels, truth: truth, predicted: predicted, probabilities: p)
+    }
+}

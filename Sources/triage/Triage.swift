@@ -1,0 +1,90 @@
+import ArgumentParser
+import Foundation
+
+/// `triage`: train, evaluate, search, predict, inspect, serve, keygen, verify.
+///
+/// Exit codes: 0 success; 1 failure (bad data, refused model, I/O); 2 usage error (unknown
+/// option, invalid value); 3 `verify`: the model was refused; 130 interrupted.
+@main
+struct Triage: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "triage",
+        abstract: "Route customer-service messages to queues with explainable classical models.",
+        discussion: """
+            Typical flow:
+              triage keygen --out keys/
+              triage train --data train.csv --key keys/private.pem --out models/support.triage.json
+              triage evaluate --model models/support.triage.json --trusted-key keys/public.pem --data test.csv
+              triage serve --model models/support.triage.json --trusted-key keys/public.pem
+
+            Exit codes: 0 ok, 1 failure (data, model or I/O), 2 usage error, 3 model refused (verify).
+            """,
+        version: TriageInfo.version,
+        subcommands: [Train.self, Evaluate.self, Search.self, Predict.self, Inspect.self, Serve.self, Feedback.self,
+                      Keygen.self, Verify.self]
+    )
+
+    static func main() async {
+        // Swift runtime's default SIGPIPE would kill us silently when a pipe closes (`| head`).
+        signal(SIGPIPE, SIG_IGN)
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let failure as CLIFailure {
+            Console.error(failure.message)
+            Foundation.exit(failure.code)
+        } catch let code as ExitCode {
+            Foundation.exit(code.rawValue)
+        } catch {
+            switch exitCode(for: error) {
+            case .success:
+                // --help, --version.
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            case .validationFailure:
+                // Unknown option, missing or invalid value: ArgumentParser's message and usage.
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            default:
+                Console.error("\(error)")
+                Foundation.exit(1)
+            }
+        }
+    }
+}
+
+enum TriageInfo {
+    static let version = "0.1.0"
+}
+
+/// A failure with its exit code and a one-line message saying what to do.
+struct CLIFailure: Error {
+    var message: String
+    var code: Int32 = 1
+}
+
+/// Standard error output, respecting `--quiet` for information but never for errors.
+enum Console {
+    nonisolated(unsafe) static var quiet = false
+
+    static func error(_ message: String) {
+        let line = message.replacingOccurrences(of: "\n", with: " ")
+        FileHandle.standardError.write(Data("triage: error: \(line)\n".utf8))
+    }
+
+    static func warning(_ message: String) {
+        FileHandle.standardError.write(Data("triage: warning: \(message)\n".utf8))
+    }
+
+    /// Information on stderr (suppressed by --quiet), so stdout stays data.
+    static func info(_ message: String) {
+        guard !quiet else { return }
+        FileHandle.standardError.write(Data((message + "\n").utf8))
+    }
+
+    static var stderrIsTerminal: Bool { isatty(2) == 1 }
+}

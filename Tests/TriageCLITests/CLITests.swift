@@ -1,0 +1,221 @@
+import Foundation
+import Testing
+import TriageCore
+import TriageData
+
+@Suite("triage command line", .serialized)
+struct CLITests {
+    func workspace() throws -> Workspace { try Workspace.shared.get() }
+
+    @Test func keygenWritesAPrivateKeyOnlyTheOwnerCanRead() throws {
+        let w = try workspace()
+        let attributes = try FileManager.default.attributesOfItem(atPath: w.privateKey)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        let again = try CLI.run(["keygen", "--out", URL(fileURLWithPath: w.privateKey).deletingLastPathComponent().path])
+        #expect(again.status == 1 && again.stderr.contains("exist"), "\(again.stderr)")
+    }
+
+    @Test func trainEvaluatePredictInspectVerifyRoundTrip() throws {
+        let w = try workspace()
+        // evaluate: scikit-learn's report layout and a confusion matrix.
+        let evaluation = try CLI.run(["evaluate", "--model", w.model, "--trusted-key", w.publicKey, "--data", CLI.demoTest])
+        #expect(evaluation.status == 0, "\(evaluation.stderr)")
+        #expect(evaluation.stdout.contains("precision    recall  f1-score   support"))
+        #expect(evaluation.stdout.contains("confusion matrix"))
+        let json = try CLI.run(["evaluate", "--model", w.model, "--trusted-key", w.publicKey, "--data", CLI.demoTest, "--json"])
+        let report = try JSONParser.parse(json.stdout)
+        let accuracy = try #require(report["accuracy"]?.numberValue?.doubleValue)
+        #expect(accuracy > 0.5, "demo accuracy \(accuracy)")
+
+        // predict: JSON Lines in, one line out per message, ids kept.
+        let input = """
+            {"id": "a1", "subject": "Card stolen", "body": "Someone took my wallet, please block my card"}
+            {"id": 7, "body": "The app shows an error when I log in"}
+
+            {"subject": "", "text": "How do I open a savings account?"}
+            """
+        let predicted = try CLI.run(["predict", "--model", w.model, "--trusted-key", w.publicKey, "--top", "2", "--explain", "3"], input: input)
+        #expect(predicted.status == 0, "\(predicted.stderr)")
+        let lines = predicted.stdout.split(separator: "\n").map { try? JSONParser.parse(String($0)) }
+        #expect(lines.count == 3)
+        #expect(lines.map { $0?["id"]?.stringValue } == ["a1", "7", "line-4"])
+        for line in lines {
+            #expect(line?["top"]?.arrayValue?.count == 2)
+            #expect(line?["category"]?.stringValue == line?["top"]?.arrayValue?.first?["category"]?.stringValue)
+            #expect(line?["explanation"]?.arrayValue?.isEmpty == false)
+            #expect(line?["unsure"]?.boolValue != nil)
+        }
+        let single = try CLI.run(["predict", "--model", w.model, "--trusted-key", w.publicKey, "--subject", "Lost card", "--body", "I lost my card yesterday"])
+        #expect(single.status == 0 && single.stdout.contains("\"category\""))
+
+        // inspect: provenance, trees, top n-grams per label.
+        let inspect = try CLI.run(["inspect", "--model", w.model, "--trusted-key", w.publicKey, "--terms", "5"])
+        #expect(inspect.status == 0, "\(inspect.stderr)")
+        #expect(inspect.stdout.contains("(verified)") && inspect.stdout.contains("top n-grams") && inspect.stdout.contains("vocabulary"))
+        let inspectJSON = try JSONParser.parse(try CLI.run(["inspect", "--model", w.model, "--unverified", "--json"]).stdout)
+        #expect(inspectJSON["signature_verified"]?.boolValue == false)
+        #expect(inspectJSON["labels"]?.objectValue?.count == 8)
+
+        // verify: 0 when good.
+        let verify = try CLI.run(["verify", "--model", w.model, "--trusted-key", w.publicKey])
+        #expect(verify.status == 0 && verify.stdout.hasPrefix("ok: "), "\(verify.stderr)")
+    }
+
+    @Test func verifyRefusesTamperedModelsAndOtherKeys() throws {
+        let w = try workspace()
+        var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: w.model)))
+        // Change one base64 character in the middle of the payload.
+        let middle = bytes.count / 2
+        bytes[middle] = bytes[middle] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
+        let tampered = w.path("tampered.triage.json")
+        try Data(bytes).write(to: URL(fileURLWithPath: tampered))
+        let bad = try CLI.run(["verify", "--model", tampered, "--trusted-key", w.publicKey])
+        #expect(bad.status == 3 && bad.stderr.contains("refused"), "\(bad.stderr)")
+        let other = try CLI.temporaryDirectory().appendingPathComponent("other")
+        #expect(try CLI.run(["keygen", "--out", other.path]).status == 0)
+        let wrongKey = try CLI.run(["verify", "--model", w.model, "--trusted-key", other.appendingPathComponent("public.pem").path])
+        #expect(wrongKey.status == 3 && wrongKey.stderr.contains("not among the trusted keys"), "\(wrongKey.stderr)")
+        // Other commands refuse the tampered model too (exit 1), and without a key at all.
+        let predict = try CLI.run(["predict", "--model", tampered, "--trusted-key", w.publicKey, "--body", "hello"])
+        #expect(predict.status == 1 && predict.stdout.isEmpty)
+        let noKey = try CLI.run(["predict", "--model", w.model, "--body", "hello"])
+        #expect(noKey.status == 2 && noKey.stderr.contains("--trusted-key"))
+    }
+
+    @Test func trainingIsReproducibleByteForByte() throws {
+        let w = try workspace()
+        var outputs: [Data] = []
+        for threads in ["1", "2"] {
+            let out = w.path("repro-\(threads).triage.json")
+            let r = try CLI.run(["train", "--data", CLI.demoTrain, "--key", w.privateKey, "--out", out, "--set", "clf.n_estimators=15",
+                                 "--threads", threads, "--quiet"])
+            #expect(r.status == 0, "\(r.stderr)")
+            outputs.append(try Data(contentsOf: URL(fileURLWithPath: out)))
+        }
+        #expect(outputs[0] == outputs[1])
+        #expect(outputs[0] == (try Data(contentsOf: URL(fileURLWithPath: w.model))))
+    }
+
+    @Test func trainWithHeldOutDataReportsMetrics() throws {
+        let w = try workspace()
+        let out = w.path("held.triage.json")
+        let r = try CLI.run(["train", "--data", CLI.demoTrain, "--key", w.privateKey, "--out", out, "--set", "clf.n_estimators=10",
+                             "--test-size", "0.25", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let summary = try JSONParser.parse(r.stdout)
+        #expect(summary["held_out"]?["accuracy"]?.numberValue?.doubleValue != nil)
+        #expect(summary["labels"]?.arrayValue?.count == 8)
+        let inspect = try JSONParser.parse(try CLI.run(["inspect", "--model", out, "--trusted-key", w.publicKey, "--json"]).stdout)
+        #expect(inspect["provenance"]?["metrics"]?["accuracy"] != nil)
+    }
+
+    @Test func malformedCSVNamesFileLineAndProblem() throws {
+        let w = try workspace()
+        let cases: [(name: String, content: [UInt8], expect: [String])] = [
+            ("unterminated.csv", Array("id,subject,body,label\n1,hi,\"never closed,card\n2,a,b,c\n".utf8), ["unterminated.csv:2", "never closed"]),
+            ("columns.csv", Array("id,subject,body,label\n1,hi,there,card\n2,too,many,fields,here\n".utf8), ["columns.csv:3", "5 fields", "header has 4"]),
+            ("utf8.csv", Array("id,subject,body,label\n1,hi,".utf8) + [0xC3, 0x28] + Array(",card\n".utf8), ["utf8.csv:2", "UTF-8"]),
+            ("missing.csv", Array("id,subject,message,label\n1,hi,there,card\n".utf8), ["missing.csv:1", "no column \"body\" or \"text\""]),
+            ("empty.csv", [], ["empty.csv", "empty"]),
+            ("nolabel.csv", Array("id,subject,body,label\n1,hi,there,\n".utf8), ["nolabel.csv:2", "empty label"]),
+        ]
+        for c in cases {
+            let path = w.path(c.name)
+            try Data(c.content).write(to: URL(fileURLWithPath: path))
+            let r = try CLI.run(["train", "--data", path, "--key", w.privateKey, "--out", w.path("x.triage.json")])
+            #expect(r.status == 1, "\(c.name): exit \(r.status)")
+            #expect(r.stderr.hasPrefix("triage: error: ") && r.stderr.split(separator: "\n").count == 1, "\(c.name): \(r.stderr)")
+            for e in c.expect { #expect(r.stderr.contains(e), "\(c.name): \(r.stderr)") }
+        }
+        // --skip-invalid skips and reports, never silently.
+        let mixed = try w.write("mixed.csv", "id,subject,body,label\n1,a,my card was stolen,card\n2,b,c\n3,c,log in fails,access\n4,d,card gone,card\n5,e,cannot log in,access\n")
+        let skipped = try CLI.run(["train", "--data", mixed, "--key", w.privateKey, "--out", w.path("mixed.triage.json"), "--skip-invalid",
+                                   "--set", "vect.min_df=1", "--set", "clf.n_estimators=2", "--set", "clf.min_samples_leaf=1"])
+        #expect(skipped.status == 0, "\(skipped.stderr)")
+        #expect(skipped.stderr.contains("skipped 1 invalid row") && skipped.stderr.contains("line 3"), "\(skipped.stderr)")
+    }
+
+    @Test func jsonlAndGzipAndSQLiteSources() throws {
+        let w = try workspace()
+        // JSON Lines with a bad line: named by line.
+        let jsonl = try w.write("bad.jsonl", "{\"body\": \"hello\", \"label\": \"a\"}\n{\"body\": 3, \"label\": \"b\"}\n")
+        let bad = try CLI.run(["evaluate", "--model", w.model, "--trusted-key", w.publicKey, "--data", jsonl])
+        #expect(bad.status == 1 && bad.stderr.contains("bad.jsonl:2") && bad.stderr.contains("\"body\" must be a string"), "\(bad.stderr)")
+
+        // SQLite, as pandas.read_sql: columns aliased in the query.
+        let dbPath = w.path("chats.sqlite")
+        let db = try SQLiteDatabase(path: dbPath)
+        try db.execute("CREATE TABLE chats (ref TEXT, title TEXT, text TEXT, category TEXT)")
+        let csv = try MessageReader.readCSV(path: CLI.demoTest)
+        let insert = try db.prepare("INSERT INTO chats VALUES (?, ?, ?, ?)")
+        for m in csv.messages { try insert.run([.text(m.id), .text(m.subject), .text(m.body), .text(m.label ?? "")]) }
+        let fromSQL = try CLI.run(["evaluate", "--model", w.model, "--trusted-key", w.publicKey, "--db", dbPath,
+                                   "--sql", "SELECT ref AS id, title AS subject, text AS body, category AS label FROM chats", "--json"])
+        let fromCSV = try CLI.run(["evaluate", "--model", w.model, "--trusted-key", w.publicKey, "--data", CLI.demoTest, "--json"])
+        #expect(fromSQL.status == 0, "\(fromSQL.stderr)")
+        #expect(try JSONParser.parse(fromSQL.stdout)["accuracy"] == JSONParser.parse(fromCSV.stdout)["accuracy"])
+        let badSQL = try CLI.run(["evaluate", "--model", w.model, "--trusted-key", w.publicKey, "--db", dbPath, "--sql", "SELECT nope FROM chats"])
+        #expect(badSQL.status == 1 && badSQL.stderr.contains("no such column"), "\(badSQL.stderr)")
+    }
+
+    @Test func usageErrorsExitTwo() throws {
+        #expect(try CLI.run(["train", "--no-such-flag"]).status == 2)
+        let missing = try CLI.run(["train", "--key", "k", "--out", "o"])
+        #expect(missing.status == 2 && missing.stderr.contains("--data"))
+        #expect(try CLI.run(["search", "--grid", "g.json", "--data", "d.csv", "--shard", "3/2", "--ledger", "l"]).status == 2)
+        #expect(try CLI.run(["train", "--data", "x.csv", "--key", "k", "--out", "o", "--test-size", "1.5"]).status == 2)
+        let unknownParameter = try CLI.run(["train", "--show-config", "--set", "clf.n_estimator=3"])
+        #expect(unknownParameter.status == 2 && unknownParameter.stderr.contains("clf.n_estimators"), "\(unknownParameter.stderr)")
+        #expect(try CLI.run(["frobnicate"]).status == 2)
+        #expect(try CLI.run(["--version"]).status == 0)
+    }
+
+    @Test func helpMatchesTheSnapshot() throws {
+        // Regenerate with TRIAGE_UPDATE_SNAPSHOTS=1 after an intended change.
+        var text = ""
+        for command in [[], ["train"], ["evaluate"], ["search"], ["search", "run"], ["search", "merge"], ["predict"], ["inspect"], ["keygen"], ["verify"], ["serve"], ["feedback", "export"]] {
+            let r = try CLI.run(command + ["--help"])
+            #expect(r.status == 0)
+            text += "$ triage \((command + ["--help"]).joined(separator: " "))\n" + r.stdout + "\n"
+        }
+        let snapshot = CLI.repository.appendingPathComponent("Tests/TriageCLITests/Fixtures/help.txt")
+        if ProcessInfo.processInfo.environment["TRIAGE_UPDATE_SNAPSHOTS"] == "1" {
+            try Data(text.utf8).write(to: snapshot)
+        }
+        let expected = try String(contentsOf: snapshot, encoding: .utf8)
+        #expect(text == expected, "help output changed; run with TRIAGE_UPDATE_SNAPSHOTS=1 if intended")
+    }
+
+    @Test func searchResumesShardsAndRefits() throws {
+        let w = try workspace()
+        let grid = try w.write("grid.json", #"{"vect.min_df": [1, 2], "clf.learning_rate": [0.1, 0.5]}"#)
+        let common = ["--grid", grid, "--data", CLI.demoTrain, "--cv", "3", "--set", "clf.n_estimators=5", "--quiet"]
+        let ledger = w.path("ledger.jsonl")
+        let first = try CLI.run(["search"] + common + ["--ledger", ledger, "--results", w.path("cv.json")])
+        #expect(first.status == 0, "\(first.stderr)")
+        let results = try JSONParser.parse(Data(contentsOf: URL(fileURLWithPath: w.path("cv.json"))).map { $0 })
+        #expect(results["counters"]?["fits"]?.numberValue?.intValue == 12)
+        #expect(results["counters"]?["tokenizations"]?.numberValue?.intValue == 1)
+        // Re-running resumes everything from the ledger.
+        let again = try CLI.run(["search"] + common + ["--ledger", ledger, "--results", w.path("cv2.json"), "--json"])
+        let second = try JSONParser.parse(again.stdout)
+        #expect(second["counters"]?["resumed"]?.numberValue?.intValue == 12 && second["best_index"] == results["best_index"])
+        // Two shards, merged, give the same best candidate; then refit it into a signed model.
+        var ledgers: [String] = []
+        for i in 0 ..< 2 {
+            let l = w.path("shard-\(i).jsonl")
+            let r = try CLI.run(["search"] + common + ["--shard", "\(i)/2", "--ledger", l])
+            #expect(r.status == 0, "\(r.stderr)")
+            ledgers.append(l)
+        }
+        let model = w.path("refit.triage.json")
+        let merged = try CLI.run(["search", "merge"] + ledgers + common + ["--json", "--refit", "--key", w.privateKey, "--out", model])
+        #expect(merged.status == 0, "\(merged.stderr)")
+        let mergedResults = try JSONParser.parse(merged.stdout)
+        #expect(mergedResults["best_index"] == results["best_index"] && mergedResults["best_score"] == results["best_score"])
+        #expect(try CLI.run(["verify", "--model", model, "--trusted-key", w.publicKey]).status == 0)
+        // One shard is not enough.
+        let partial = try CLI.run(["search", "merge", ledgers[0]])
+        #expect(partial.status == 1 && partial.stderr.contains("have no result yet"), "\(partial.stderr)")
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import Testing
+import TriageCore
+import TriageData
+import TriageTestSupport
+
+/// `triage serve` as a process: signals, and the log surviving kill -9.
+@Suite("triage serve", .serialized)
+struct ServeTests {
+    /// A running `triage serve`, its port read from its first stdout line.
+    final class ServerProcess: @unchecked Sendable {
+        let process = Process()
+        let port: Int
+        let stderr = Pipe()
+
+        init(_ args: [String]) throws {
+            process.executableURL = URL(fileURLWithPath: CLI.binary)
+            process.arguments = ["serve", "--port", "0"] + args
+            let out = Pipe()
+            process.standardOutput = out
+            process.standardError = stderr
+            try process.run()
+            // "listening on http://127.0.0.1:PORT"
+            var line = Data()
+            let handle = out.fileHandleForReading
+            while !line.contains(0x0A) {
+                let chunk = handle.availableData
+                if chunk.isEmpty { break }
+                line += chunk
+            }
+            let text = String(decoding: line, as: UTF8.self)
+            guard let port = text.split(separator: ":").last.flatMap({ Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) else {
+                process.terminate()
+                throw HTTPConnection.Failure(description: "serve did not start: \(text) \(String(decoding: stderr.fileHandleForReading.availableData, as: UTF8.self))")
+            }
+            self.port = port
+        }
+
+        func signal(_ s: Int32) { kill(process.processIdentifier, s) }
+
+        func wait(seconds: Double = 20) -> Int32? {
+            let deadline = Date().addingTimeInterval(seconds)
+            while process.isRunning && Date() < deadline { usleep(20_000) }
+            if process.isRunning {
+                process.terminate()
+                return nil
+            }
+            return process.terminationStatus
+        }
+    }
+
+    @Test func killDashNineLosesNoAcknowledgedPrediction() throws {
+        let w = try Workspace.shared.get()
+        let db = w.path("kill9-\(UUID().uuidString).sqlite")
+        let server = try ServerProcess(["--model", w.model, "--trusted-key", w.publicKey, "--db", db])
+        // Four clients post as fast as they can and remember every acknowledged id.
+        let acknowledged = AcknowledgedIDs()
+        let threads = (0 ..< 4).map { t in
+            Thread {
+                guard let c = try? HTTPConnection(port: server.port, timeoutSeconds: 5) else { return }
+                var n = 0
+                while true {
+                    n += 1
+                    let id = "c\(t)-\(n)"
+                    guard let r = try? c.post("/messages", json: "{\"messages\": [{\"id\": \"\(id)\", \"body\": \"card stolen \(n)\"}]}"), r.status == 200 else { return }
+                    acknowledged.add(id)
+                }
+            }
+        }
+        threads.forEach { $0.start() }
+        Thread.sleep(forTimeInterval: 1.5)
+        server.signal(SIGKILL)
+        _ = server.wait()
+        while threads.contains(where: { !$0.isFinished }) { Thread.sleep(forTimeInterval: 0.02) }
+        let ids = acknowledged.all
+        #expect(ids.count > 50, "only \(ids.count) predictions acknowledged")
+        let database = try SQLiteDatabase(path: db)
+        let check = try database.prepare("PRAGMA integrity_check")
+        #expect(try check.step() && check.value(0) == .text("ok"))
+        var logged = Set<String>()
+        let rows = try database.prepare("SELECT message_id FROM predictions")
+        while try rows.step() { if case let .text(id) = rows.value(0) { logged.insert(id) } }
+        let lost = ids.filter { !logged.contains($0) }
+        #expect(lost.isEmpty, "\(lost.count) acknowledged predictions missing from the log, e.g. \(lost.prefix(3))")
+    }
+
+    @Test func sigtermDrainsAndExitsCleanly() throws {
+        let w = try Workspace.shared.get()
+        let server = try ServerProcess(["--model", w.model, "--trusted-key", w.publicKey, "--db", w.path("term.sqlite")])
+        let c = try HTTPConnection(port: server.port)
+        #expect(try c.post("/messages", json: #"{"messages": [{"id": "1", "body": "hello"}]}"#).status == 200)
+        server.signal(SIGTERM)
+        #expect(server.wait() == 0)
+    }
+
+    @Test func sighupReloadsAndRefusesABadModel() throws {
+        let w = try Workspace.shared.get()
+        let model = w.path("hup.triage.json")
+        try FileManager.default.copyItem(atPath: w.model, toPath: model)
+        let server = try ServerProcess(["--model", model, "--trusted-key", w.publicKey])
+        defer { server.signal(SIGTERM); _ = server.wait() }
+        let c = try HTTPConnection(port: server.port)
+        let before = try #require(c.get("/model").json?["id"]?.stringValue)
+        // A different valid model, then SIGHUP: swapped.
+        let other = w.path("hup-other.triage.json")
+        let train = try CLI.run(["train", "--data", CLI.demoTrain, "--key", w.privateKey, "--out", other, "--set", "clf.n_estimators=3", "--quiet"])
+        #expect(train.status == 0)
+        _ = rename(other, model)
+        server.signal(SIGHUP)
+        var after = before
+        for _ in 0 ..< 100 where after == before {
+            Thread.sleep(forTimeInterval: 0.05)
+            after = try c.get("/model").json?["id"]?.stringValue ?? before
+        }
+        #expect(after != before)
+        // Garbage, then SIGHUP: refused, still serving the last good model.
+        try Data("{\"format\": \"triage-model\"}".utf8).write(to: URL(fileURLWithPath: model))
+        server.signal(SIGHUP)
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(try c.get("/model").json?["id"]?.stringValue == after)
+        #expect(try c.post("/messages", json: #"{"messages": [{"id": "1", "body": "hello"}]}"#).status == 200)
+    }
+}
+
+final class AcknowledgedIDs: @unchecked Sendable {
+    private let lock = NSLock()
+    private var ids: [String] = []
+    func add(_ id: String) { lock.lock(); ids.append(id); lock.unlock() }
+    var all: [String] { lock.lock(); defer { lock.unlock() }; return ids }
+}
