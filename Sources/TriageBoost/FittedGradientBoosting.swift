@@ -18,6 +18,78 @@ public struct FittedGradientBoosting: Sendable, Equatable, Codable {
     /// The same on the early-stopping validation rows (empty without early stopping); it may run
     /// `n_iter_no_change` rounds past the kept ones.
     public let validationLoss: [Double]
+    /// The trees flattened and indexed for prediction (derived; not encoded). Compiled on first
+    /// use rather than at decoding, so that a decoded model is validated before anything walks
+    /// its trees (a hostile artifact may hold cycles or out-of-range children).
+    private let compiled: CompiledForest.Lazy
+    var forest: CompiledForest { compiled.get() }
+
+    public init(settings: GradientBoostingClassifier, classNames: [String], featureCount: Int, initialScores: [Double],
+                trees: [[Tree]], trainingLoss: [Double], validationLoss: [Double]) {
+        self.settings = settings
+        self.classNames = classNames
+        self.featureCount = featureCount
+        self.initialScores = initialScores
+        self.trees = trees
+        self.trainingLoss = trainingLoss
+        self.validationLoss = validationLoss
+        compiled = CompiledForest.Lazy(trees: trees, initialScores: initialScores, featureCount: featureCount)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(settings: try c.decode(GradientBoostingClassifier.self, forKey: .settings),
+                  classNames: try c.decode([String].self, forKey: .classNames),
+                  featureCount: try c.decode(Int.self, forKey: .featureCount),
+                  initialScores: try c.decode([Double].self, forKey: .initialScores),
+                  trees: try c.decode([[Tree]].self, forKey: .trees),
+                  trainingLoss: try c.decode([Double].self, forKey: .trainingLoss),
+                  validationLoss: try c.decode([Double].self, forKey: .validationLoss))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(settings, forKey: .settings)
+        try c.encode(classNames, forKey: .classNames)
+        try c.encode(featureCount, forKey: .featureCount)
+        try c.encode(initialScores, forKey: .initialScores)
+        try c.encode(trees, forKey: .trees)
+        try c.encode(trainingLoss, forKey: .trainingLoss)
+        try c.encode(validationLoss, forKey: .validationLoss)
+    }
+
+    public static func == (a: FittedGradientBoosting, b: FittedGradientBoosting) -> Bool {
+        a.settings == b.settings && a.classNames == b.classNames && a.featureCount == b.featureCount
+            && a.initialScores == b.initialScores && a.trees == b.trees && a.trainingLoss == b.trainingLoss
+            && a.validationLoss == b.validationLoss
+    }
+
+    /// Working memory for predicting one row at a time on one thread (not thread-safe).
+    public final class PredictionScratch {
+        let forest: CompiledForest
+        let scratch: CompiledForest.Scratch
+        var scores: [Double]
+        init(_ forest: CompiledForest) {
+            self.forest = forest
+            scratch = forest.makeScratch()
+            scores = [Double](repeating: 0, count: forest.scoreCount)
+        }
+    }
+
+    public func makeScratch() -> PredictionScratch { PredictionScratch(forest) }
+
+    /// Raw scores of one sparse row (all rounds), reusing `scratch`.
+    public func rawScores(columns: UnsafeBufferPointer<Int32>, values: UnsafeBufferPointer<Double>, scratch: PredictionScratch) -> [Double] {
+        scratch.scores.withUnsafeMutableBufferPointer {
+            scratch.forest.rawScores(columns: columns, values: values, scratch: scratch.scratch, into: $0)
+        }
+        return scratch.scores
+    }
+
+    /// Class probabilities of one sparse row, reusing `scratch`.
+    public func probabilities(columns: UnsafeBufferPointer<Int32>, values: UnsafeBufferPointer<Double>, scratch: PredictionScratch) -> [Double] {
+        probabilities(fromScores: rawScores(columns: columns, values: values, scratch: scratch))
+    }
 
     enum CodingKeys: String, CodingKey {
         case settings, trees
@@ -32,8 +104,10 @@ public struct FittedGradientBoosting: Sendable, Equatable, Codable {
     public var scoreCount: Int { initialScores.count }
     public var classCount: Int { classNames.count }
 
-    /// Raw scores of one sparse row, after `rounds` rounds (all by default).
+    /// Raw scores of one sparse row, after `rounds` rounds (all by default: the compiled forest;
+    /// fewer: a plain sum over the first rounds' trees).
     public func rawScores(columns: UnsafeBufferPointer<Int32>, values: UnsafeBufferPointer<Double>, rounds: Int? = nil) -> [Double] {
+        if rounds == nil || rounds == trees.count { return rawScores(columns: columns, values: values, scratch: makeScratch()) }
         var scores = initialScores
         for round in trees.prefix(rounds ?? trees.count) {
             for (k, tree) in round.enumerated() { scores[k] += tree.predict(columns: columns, values: values) }
@@ -57,15 +131,17 @@ public struct FittedGradientBoosting: Sendable, Equatable, Codable {
     public func rawScores(_ x: SparseMatrix, rounds: Int? = nil, threads: Int? = nil) throws(BoostError) -> [Double] {
         try checkColumns(x)
         let chunks = Parallel.chunks(count: x.rowCount, chunkSize: 1024)
+        let all = rounds == nil || rounds == trees.count
         let parts = Parallel.map(count: chunks.count, threads: Parallel.threadCount(threads)) { c -> [Double] in
             var out: [Double] = []
             out.reserveCapacity(chunks[c].count * scoreCount)
+            let scratch = makeScratch()
             x.columnIndices.withUnsafeBufferPointer { columns in
                 x.values.withUnsafeBufferPointer { values in
                     for i in chunks[c] {
                         let lo = x.rowOffsets[i], hi = x.rowOffsets[i + 1]
-                        out += rawScores(columns: UnsafeBufferPointer(rebasing: columns[lo ..< hi]),
-                                         values: UnsafeBufferPointer(rebasing: values[lo ..< hi]), rounds: rounds)
+                        let cols = UnsafeBufferPointer(rebasing: columns[lo ..< hi]), vals = UnsafeBufferPointer(rebasing: values[lo ..< hi])
+                        out += all ? rawScores(columns: cols, values: vals, scratch: scratch) : rawScores(columns: cols, values: vals, rounds: rounds)
                     }
                 }
             }

@@ -21,11 +21,24 @@ public struct Message: Hashable, Sendable, Codable {
 public enum FittedClassifier: Sendable, Equatable {
     case gradientBoosting(FittedGradientBoosting)
 
+    /// Per-thread working memory for predicting rows one at a time.
+    final class Scratch {
+        let boosting: FittedGradientBoosting.PredictionScratch?
+        init(_ classifier: FittedClassifier) {
+            switch classifier {
+            case let .gradientBoosting(model): boosting = model.makeScratch()
+            }
+        }
+    }
+
+    func makeScratch() -> Scratch { Scratch(self) }
+
     /// Class probabilities of one feature row (columns increasing).
-    func probabilities(columns: UnsafeBufferPointer<Int32>, values: UnsafeBufferPointer<Double>) -> [Double] {
+    func probabilities(columns: UnsafeBufferPointer<Int32>, values: UnsafeBufferPointer<Double>, scratch: Scratch) -> [Double] {
         switch self {
         case let .gradientBoosting(model):
-            return model.probabilities(fromScores: model.rawScores(columns: columns, values: values))
+            guard let s = scratch.boosting else { return model.probabilities(fromScores: model.rawScores(columns: columns, values: values)) }
+            return model.probabilities(columns: columns, values: values, scratch: s)
         }
     }
 }
@@ -82,7 +95,8 @@ public struct FittedPipeline: Sendable {
         let x = features(messages, threads: threads)
         let chunks = Parallel.chunks(count: x.rowCount, chunkSize: 256)
         let parts = Parallel.map(count: chunks.count, threads: Parallel.threadCount(threads)) { c -> [[Double]] in
-            chunks[c].map { i in row(x, i) { columns, values in classifier.probabilities(columns: columns, values: values) } }
+            let scratch = classifier.makeScratch()
+            return chunks[c].map { i in row(x, i) { columns, values in classifier.probabilities(columns: columns, values: values, scratch: scratch) } }
         }
         return Array(parts.joined())
     }
@@ -110,10 +124,12 @@ public struct FittedPipeline: Sendable {
     public final class Predictor {
         public let pipeline: FittedPipeline
         private let worker: FittedCountVectorizer.Worker
+        private let scratch: FittedClassifier.Scratch
 
         init(_ pipeline: FittedPipeline) {
             self.pipeline = pipeline
             worker = pipeline.vectorizer.makeWorker()
+            scratch = pipeline.classifier.makeScratch()
         }
 
         /// Class probabilities of one message.
@@ -121,7 +137,7 @@ public struct FittedPipeline: Sendable {
             let row = pipeline.tfidf.transformRow(worker.counts(of: pipeline.text(of: message)))
             let columns = row.map { Int32($0.column) }, values = row.map(\.value)
             return columns.withUnsafeBufferPointer { c in
-                values.withUnsafeBufferPointer { v in pipeline.classifier.probabilities(columns: c, values: v) }
+                values.withUnsafeBufferPointer { v in pipeline.classifier.probabilities(columns: c, values: v, scratch: scratch) }
             }
         }
 
