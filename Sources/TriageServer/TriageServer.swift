@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 import TriageArtifact
 import TriageCore
 import TriageModel
@@ -63,6 +64,7 @@ public final class TriageServer: @unchecked Sendable {
     public let metrics = ServerMetrics()
     public let logger: Logger
     private let boundPort = NIOLockedPort()
+    private let running = RunningGroup()
 
     /// Loads and verifies the model and opens the log; throws before anything listens.
     public init(configuration: ServerConfiguration, logger: Logger = Logger(label: "triage.serve")) throws {
@@ -104,14 +106,26 @@ public final class TriageServer: @unchecked Sendable {
             },
             logger: logger
         )
+        // SIGTERM and SIGINT, or `shutdown()`: graceful shutdown, in-flight requests drained.
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        if running.start(group) { await group.triggerGracefulShutdown() }
+        defer { running.finish() }
         do {
-            try await app.runService()   // SIGTERM and SIGINT: graceful shutdown, in-flight requests drained
+            try await group.run()
         } catch {
             log?.close()
             throw error
         }
         log?.close()
         logger.info("stopped: in-flight requests drained, log closed")
+    }
+
+    /// Stops a running server as SIGTERM does: stops accepting, drains in-flight requests,
+    /// closes the log; `run` then returns. Before `run`, it makes `run` stop as soon as it starts.
+    /// (Cancelling the task that runs the server is not a clean stop: connections accepted
+    /// but not yet served are dropped, which swift-nio 2 treats as a fatal error.)
+    public func shutdown() async {
+        if let group = running.requestStop() { await group.triggerGracefulShutdown() }
     }
 
     private func reloadFromSignal() {
@@ -326,6 +340,30 @@ struct MetricsMiddleware: RouterMiddleware {
 }
 
 /// A port set once from the server's channel.
+/// The service group of a running server, and whether a stop was asked for before it existed.
+final class RunningGroup: @unchecked Sendable {
+    private let lock = NSLock()
+    private var group: ServiceGroup?
+    private var stopRequested = false
+
+    /// Records the group; true when a stop was already requested.
+    func start(_ group: ServiceGroup) -> Bool {
+        lock.withLock {
+            self.group = group
+            return stopRequested
+        }
+    }
+
+    func finish() { lock.withLock { group = nil } }
+
+    func requestStop() -> ServiceGroup? {
+        lock.withLock {
+            stopRequested = true
+            return group
+        }
+    }
+}
+
 final class NIOLockedPort: @unchecked Sendable {
     private let lock = NSLock()
     private var port: Int?

@@ -54,12 +54,12 @@ final class Fixture: @unchecked Sendable {
         do {
             try await body(server, port)
         } catch {
-            task.cancel()
+            await server.shutdown()
             _ = try? await task.value
             throw error
         }
-        task.cancel()
-        _ = try? await task.value
+        await server.shutdown()
+        try await task.value
     }
 }
 
