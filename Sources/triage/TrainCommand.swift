@@ -34,6 +34,9 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("test-size"), help: ArgumentHelp("Hold out this fraction (stratified) to measure the model.", valueName: "fraction"))
     var testSize: Double?
 
+    @Option(name: .customLong("eval-data"), help: ArgumentHelp("Measure the model on these labelled messages (same format and column options as --data); the metrics are stored in the artifact.", valueName: "file"))
+    var evalData: String?
+
     @Option(name: .long, help: ArgumentHelp("Seed of the held-out split.", valueName: "n"))
     var seed: UInt64 = 0
 
@@ -51,6 +54,7 @@ struct Train: ParsableCommand {
 
     func validate() throws {
         if let testSize, !(testSize > 0 && testSize < 1) { throw ValidationError("--test-size must be a fraction in (0, 1), got \(testSize)") }
+        if testSize != nil && evalData != nil { throw ValidationError("give --test-size or --eval-data, not both") }
         if !(0 ... 1).contains(unsureThreshold) { throw ValidationError("--unsure-threshold must be in [0, 1]") }
         if !showConfig {
             if !data.isGiven { throw ValidationError("missing --data FILE (or --db FILE --sql QUERY)") }
@@ -84,7 +88,16 @@ struct Train: ParsableCommand {
                 training = split.train.map { training[$0] }
             } catch { throw CLIFailure(message: "--test-size: \(error)") }
         }
-        Console.info("training on \(training.count) messages from \(batch.source)\(heldOut.isEmpty ? "" : ", holding out \(heldOut.count)")")
+        var measuredOn = heldOut.isEmpty ? nil : "held out \(heldOut.count) messages (test_size \(testSize ?? 0), seed \(seed))"
+        if let evalData {
+            var options = data
+            options.data = evalData
+            options.db = nil
+            options.sql = nil
+            heldOut = try options.load().messages
+            measuredOn = "\(evalData): \(heldOut.count) messages, sha256 \(trainingDataHash(heldOut))"
+        }
+        Console.info("training on \(training.count) messages from \(batch.source)\(heldOut.isEmpty ? "" : ", measuring on \(heldOut.count)")")
         let clock = ContinuousClock()
         let start = clock.now
         let fitted: FittedPipeline
@@ -101,19 +114,19 @@ struct Train: ParsableCommand {
             if let loss = r.logLoss { metrics["log_loss"] = loss }
         }
         let provenance = Provenance(pipeline: fitted, messages: training, metrics: metrics,
-                                    notes: heldOut.isEmpty ? [:] : ["held_out": "\(heldOut.count) messages, test_size \(testSize ?? 0), seed \(seed)"])
+                                    notes: measuredOn.map { ["metrics_measured_on": $0] } ?? [:])
         do {
             try ModelArtifact.save(fitted, to: out, provenance: provenance, unsureThreshold: unsureThreshold, signingKey: signingKey)
         } catch { throw CLIFailure(message: "\(error)") }
         let summary = Summary(pipeline: fitted, messages: training.count, fitSeconds: fitSeconds, out: out, keyId: signingKey.verifyingKey.id)
         if json {
             var o = summary.json
-            if let report { o["held_out"] = report.json }
+            if let report { o["evaluation"] = report.json }
             print(Output.json(.object(o)), terminator: "")
         } else {
             print(summary.text, terminator: "")
             if let report {
-                print("\nheld-out evaluation (\(heldOut.count) messages):\n")
+                print("\nevaluation on \(measuredOn ?? "held-out data"):\n")
                 print(report.text(), terminator: "")
             }
         }

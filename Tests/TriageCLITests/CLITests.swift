@@ -103,10 +103,30 @@ struct CLITests {
                              "--test-size", "0.25", "--json"])
         #expect(r.status == 0, "\(r.stderr)")
         let summary = try JSONParser.parse(r.stdout)
-        #expect(summary["held_out"]?["accuracy"]?.numberValue?.doubleValue != nil)
+        #expect(summary["evaluation"]?["accuracy"]?.numberValue?.doubleValue != nil)
         #expect(summary["labels"]?.arrayValue?.count == 8)
         let inspect = try JSONParser.parse(try CLI.run(["inspect", "--model", out, "--trusted-key", w.publicKey, "--json"]).stdout)
         #expect(inspect["provenance"]?["metrics"]?["accuracy"] != nil)
+    }
+
+    @Test func trainWithSeparateEvaluationDataStoresItsMetricsAndSource() throws {
+        let w = try workspace()
+        let out = w.path("eval.triage.json")
+        let r = try CLI.run(["train", "--data", CLI.demoTrain, "--eval-data", CLI.demoTest, "--key", w.privateKey, "--out", out,
+                             "--set", "clf.n_estimators=10", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let summary = try JSONParser.parse(r.stdout)
+        let accuracy = try #require(summary["evaluation"]?["accuracy"]?.numberValue?.doubleValue)
+        // The same number `triage evaluate` measures on that file.
+        let evaluation = try CLI.run(["evaluate", "--model", out, "--trusted-key", w.publicKey, "--data", CLI.demoTest, "--json"])
+        #expect(evaluation.status == 0, "\(evaluation.stderr)")
+        let measured = try #require(try JSONParser.parse(evaluation.stdout)["accuracy"]?.numberValue?.doubleValue)
+        #expect(abs(measured - accuracy) < 1e-12)
+        let inspect = try JSONParser.parse(try CLI.run(["inspect", "--model", out, "--trusted-key", w.publicKey, "--json"]).stdout)
+        #expect(inspect["provenance"]?["notes"]?["metrics_measured_on"]?.stringValue?.hasPrefix(CLI.demoTest) == true)
+        let both = try CLI.run(["train", "--data", CLI.demoTrain, "--eval-data", CLI.demoTest, "--test-size", "0.2",
+                                "--key", w.privateKey, "--out", out])
+        #expect(both.status == 2 && both.stderr.contains("--eval-data"), "\(both.stderr)")
     }
 
     @Test func malformedCSVNamesFileLineAndProblem() throws {
