@@ -16,13 +16,13 @@ import Foundation
 /// differ from a plain per-tree sum in the last bits, and every prediction path of Triage uses
 /// this one (artifact probes included).
 final class CompiledForest: Sendable {
-    /// One node: a split (`feature ≥ 0`) or a leaf (`feature == -1`, `value` its output).
+    /// One node in 16 bytes: a split (`feature ≥ 0`; children at `left` and `left + 1`, laid out
+    /// side by side; `x ≤ threshold` goes left) or a leaf (`feature == -1`, `threshold` holds
+    /// its value).
     struct Node {
         var feature: Int32
-        var left: Int32       // absolute node index
-        var right: Int32
-        var threshold: Double
-        var value: Double
+        var left: Int32       // absolute node index; the right child is `left + 1`
+        var threshold: Double // a leaf's value
     }
 
     let nodes: [Node]
@@ -44,30 +44,49 @@ final class CompiledForest: Sendable {
         var nodes: [Node] = []
         var roots: [Int32] = [], scoreOf: [Int32] = [], zeroValue: [Double] = []
         var uses: [[Int32]] = Array(repeating: [], count: featureCount)
+        var pending: [(from: Int, to: Int)] = []
         for round in trees {
             for (k, tree) in round.enumerated() {
                 let t = Int32(roots.count)
-                let base = Int32(nodes.count)
-                roots.append(base)
+                roots.append(Int32(nodes.count))
                 scoreOf.append(Int32(k))
+                guard tree.nodeCount > 0 else {
+                    nodes.append(Node(feature: -1, left: -1, threshold: 0))
+                    zeroValue.append(0)
+                    continue
+                }
+                // Breadth-first copy, children side by side. Children have larger indices than
+                // their parent in every valid tree (fitted, or validated when decoded); the check
+                // keeps a malformed one from looping or reading out of range.
                 var used = Set<Int32>()
-                for i in 0 ..< tree.nodeCount {
-                    let leaf = tree.feature[i] < 0
-                    nodes.append(Node(feature: tree.feature[i], left: leaf ? -1 : base + tree.left[i], right: leaf ? -1 : base + tree.right[i],
-                                      threshold: tree.threshold[i], value: tree.value[i]))
-                    if !leaf && Int(tree.feature[i]) < featureCount { used.insert(tree.feature[i]) }
+                pending.removeAll(keepingCapacity: true)
+                pending.append((0, nodes.count))
+                nodes.append(Node(feature: -1, left: -1, threshold: 0))
+                var head = 0
+                while head < pending.count {
+                    let (i, at) = pending[head]
+                    head += 1
+                    let f = tree.feature[i]
+                    if f < 0 {
+                        nodes[at] = Node(feature: -1, left: -1, threshold: tree.value[i])
+                        continue
+                    }
+                    let l = Int(tree.left[i]), r = Int(tree.right[i])
+                    precondition(l > i && l < tree.nodeCount && r > i && r < tree.nodeCount && Int(f) < featureCount,
+                                 "malformed tree: node \(i) has children \(l), \(r) and feature \(f)")
+                    let child = nodes.count
+                    nodes.append(Node(feature: -1, left: -1, threshold: 0))
+                    nodes.append(Node(feature: -1, left: -1, threshold: 0))
+                    nodes[at] = Node(feature: f, left: Int32(child), threshold: tree.threshold[i])
+                    pending.append((l, child))
+                    pending.append((r, child + 1))
+                    used.insert(f)
                 }
                 for f in used.sorted() { uses[Int(f)].append(t) }
                 // The all-zero row's leaf.
-                // Children have larger indices than their parent in every valid tree (fitted or
-                // validated); the bound keeps a malformed one from looping or reading out of range.
-                var i = 0
-                while tree.nodeCount > 0 && tree.feature[i] >= 0 {
-                    let next = Int(0 <= tree.threshold[i] ? tree.left[i] : tree.right[i])
-                    precondition(next > i && next < tree.nodeCount, "malformed tree: node \(i) has child \(next)")
-                    i = next
-                }
-                zeroValue.append(tree.nodeCount > 0 ? tree.value[i] : 0)
+                var i = Int(roots[Int(t)])
+                while nodes[i].feature >= 0 { i = Int(nodes[i].left) + (0 <= nodes[i].threshold ? 0 : 1) }
+                zeroValue.append(nodes[i].threshold)
             }
         }
         var baseline = initialScores
@@ -112,16 +131,15 @@ final class CompiledForest: Sendable {
         }
     }
 
-    /// Per-thread working memory: a dense copy of the current row and the touched-tree marks.
+    /// Per-thread working memory: a dense copy of the current row and a bitmap of touched trees
+    /// (both all zero between rows).
     final class Scratch {
         var dense: [Double]
-        var mark: [UInt32]
-        var generation: UInt32 = 0
-        var touched: [Int32] = []
+        var touched: [UInt64]
 
         init(featureCount: Int, treeCount: Int) {
             dense = [Double](repeating: 0, count: featureCount)
-            mark = [UInt32](repeating: 0, count: treeCount)
+            touched = [UInt64](repeating: 0, count: (treeCount + 63) / 64)
         }
     }
 
@@ -131,17 +149,9 @@ final class CompiledForest: Sendable {
     func rawScores(columns: UnsafeBufferPointer<Int32>, values: UnsafeBufferPointer<Double>, scratch: Scratch,
                    into scores: UnsafeMutableBufferPointer<Double>) {
         for k in 0 ..< scoreCount { scores[k] = baseline[k] }
-        scratch.generation &+= 1
-        if scratch.generation == 0 {
-            // Wrapped: clear the marks once every 2³² rows.
-            for i in scratch.mark.indices { scratch.mark[i] = 0 }
-            scratch.generation = 1
-        }
-        let generation = scratch.generation
-        scratch.touched.removeAll(keepingCapacity: true)
         featureStart.withUnsafeBufferPointer { start in
             featureTrees.withUnsafeBufferPointer { trees in
-                scratch.mark.withUnsafeMutableBufferPointer { mark in
+                scratch.touched.withUnsafeMutableBufferPointer { touched in
                     scratch.dense.withUnsafeMutableBufferPointer { dense in
                         for j in 0 ..< columns.count {
                             let f = Int(columns[j])
@@ -149,27 +159,37 @@ final class CompiledForest: Sendable {
                             dense[f] = values[j]
                             for p in Int(start[f]) ..< Int(start[f + 1]) {
                                 let t = Int(trees[p])
-                                if mark[t] != generation {
-                                    mark[t] = generation
-                                    scratch.touched.append(Int32(t))
-                                }
+                                touched[t &>> 6] |= 1 &<< UInt64(t & 63)
                             }
                         }
                     }
                 }
             }
         }
-        scratch.touched.sort()
+        // Touched trees in increasing order: the bitmap's words, low bit first (clearing them).
         nodes.withUnsafeBufferPointer { nodes in
             roots.withUnsafeBufferPointer { roots in
-                scratch.dense.withUnsafeBufferPointer { x in
-                    for t in scratch.touched {
-                        var i = Int(roots[Int(t)])
-                        while nodes[i].feature >= 0 {
-                            let n = nodes[i]
-                            i = Int(x[Int(n.feature)] <= n.threshold ? n.left : n.right)
+                scoreOf.withUnsafeBufferPointer { scoreOf in
+                    zeroValue.withUnsafeBufferPointer { zeroValue in
+                        scratch.touched.withUnsafeMutableBufferPointer { touched in
+                            scratch.dense.withUnsafeBufferPointer { x in
+                                for w in 0 ..< touched.count where touched[w] != 0 {
+                                    var bits = touched[w]
+                                    touched[w] = 0
+                                    while bits != 0 {
+                                        let t = w &<< 6 | bits.trailingZeroBitCount
+                                        bits &= bits &- 1
+                                        var i = Int(roots[t])
+                                        while true {
+                                            let n = nodes[i]
+                                            if n.feature < 0 { break }
+                                            i = Int(n.left) &+ (x[Int(n.feature)] <= n.threshold ? 0 : 1)
+                                        }
+                                        scores[Int(scoreOf[t])] += nodes[i].threshold - zeroValue[t]
+                                    }
+                                }
+                            }
                         }
-                        scores[Int(scoreOf[Int(t)])] += nodes[i].value - zeroValue[Int(t)]
                     }
                 }
             }
