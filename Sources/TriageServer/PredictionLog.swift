@@ -67,6 +67,9 @@ public final class PredictionLog: @unchecked Sendable {
     private var finished = false
     private var thread: Thread?
     private let database: SQLiteDatabase
+    private let checkpointer: Checkpointer
+    /// WAL size past which the writer checkpoints itself (see `writerLoop`).
+    static let walLimit = 32 << 20
     /// The last write error (cleared by a successful commit): /ready reports it.
     public private(set) var lastError: String?
     /// Rows committed since start.
@@ -78,14 +81,60 @@ public final class PredictionLog: @unchecked Sendable {
             database = try SQLiteDatabase(path: path)
             try database.execute("PRAGMA journal_mode = WAL")
             try database.execute("PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
+            // Checkpoints (copying the WAL into the database, with an fsync of each) run on
+            // their own thread and connection, not in the writer's commits: measured on this
+            // project's 2-core VM, the automatic ones halved throughput and put 30 ms stalls
+            // into the p99 of every request waiting for its commit.
+            try database.execute("PRAGMA wal_autocheckpoint = 0")
+            try database.execute("PRAGMA journal_size_limit = \(64 << 20)")
             try database.execute(Self.schema)
         } catch {
             throw .sqlite(error)
         }
+        checkpointer = try Checkpointer(path: path)
         let thread = Thread { [unowned self] in self.writerLoop() }
         thread.name = "triage-log-writer"
         self.thread = thread
         thread.start()
+    }
+
+    /// Runs `PRAGMA wal_checkpoint(PASSIVE)` on its own connection every `interval` seconds. A
+    /// passive checkpoint never blocks the writer; what it cannot copy yet, the next one will.
+    final class Checkpointer: @unchecked Sendable {
+        private let database: SQLiteDatabase
+        private let condition = NSCondition()
+        private var stopping = false, stopped = false
+        private let interval: TimeInterval
+
+        init(path: String, interval: TimeInterval = 0.2) throws(LogError) {
+            do { database = try SQLiteDatabase(path: path) } catch { throw .sqlite(error) }
+            self.interval = interval
+            let thread = Thread { [unowned self] in self.loop() }
+            thread.name = "triage-log-checkpoint"
+            thread.start()
+        }
+
+        private func loop() {
+            condition.lock()
+            while !stopping {
+                _ = condition.wait(until: Date(timeIntervalSinceNow: interval))
+                if stopping { break }
+                condition.unlock()
+                try? database.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                condition.lock()
+            }
+            stopped = true
+            condition.broadcast()
+            condition.unlock()
+        }
+
+        func stop() {
+            condition.lock()
+            stopping = true
+            condition.broadcast()
+            while !stopped { condition.wait() }
+            condition.unlock()
+        }
     }
 
     /// Version 1 of the schema. `predictions.seq` orders rows; a message id may repeat (the
@@ -150,6 +199,7 @@ public final class PredictionLog: @unchecked Sendable {
 
     /// Commits what is queued, stops the writer and closes the file.
     public func close() {
+        checkpointer.stop()
         condition.lock()
         closing = true
         condition.broadcast()
@@ -174,6 +224,7 @@ public final class PredictionLog: @unchecked Sendable {
         } catch {
             lastError = "\(error)"
         }
+        var nextSizeCheck = Date(timeIntervalSinceNow: 1)
         while true {
             condition.lock()
             while queue.isEmpty && !closing { condition.wait() }
@@ -222,6 +273,19 @@ public final class PredictionLog: @unchecked Sendable {
                 try? database.execute("ROLLBACK")
                 failure = error
                 lastError = "\(error)"
+            }
+            defer {
+                // SQLite restarts the WAL only when a checkpoint has copied all of it by the time
+                // the next write begins: with pauses between writes the background checkpoints
+                // see to that, but a sustained stream of writes outruns them and the WAL grows.
+                // Past `walLimit` bytes the writer then checkpoints itself, after answering its
+                // batch (a short stall of the requests queued meanwhile; 32 MiB is ~5 s of wrk load here).
+                let now = Date()
+                if now >= nextSizeCheck {
+                    nextSizeCheck = now.addingTimeInterval(1)
+                    let wal = (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? NSNumber)?.intValue ?? 0
+                    if wal > Self.walLimit { try? database.execute("PRAGMA wal_checkpoint(PASSIVE)") }
+                }
             }
             for (i, op) in batch.enumerated() {
                 switch op {
