@@ -113,6 +113,153 @@ def load_texts(path):
     return texts
 
 
+def cmd_read(args):
+    """Python's csv module (+ gzip) reading a corpus into (id, subject, body, label) tuples,
+    with the same checks as Triage's reader: the header and four fields a record."""
+    seconds = []
+    count = 0
+    for _ in range(args.repeat):
+        start = time.perf_counter()
+        rows = []
+        with open_corpus(args.data) as f:
+            reader = csv.reader(f)
+            header = next(reader, None)
+            if header != ["id", "subject", "body", "label"]:
+                sys.exit(f"bench_peers: {args.data}: header is {header!r}, expected id,subject,body,label")
+            for line, row in enumerate(reader, start=2):
+                if len(row) != 4:
+                    sys.exit(f"bench_peers: {args.data}: record {line} has {len(row)} fields, expected 4")
+                if not row[3]:
+                    sys.exit(f"bench_peers: {args.data}: record {line} has no label")
+                rows.append(tuple(row))
+        seconds.append(time.perf_counter() - start)
+        count = len(rows)
+    print(json.dumps({"benchmark": "read", "implementation": "python-csv", "data": args.data,
+                      "messages": count, "seconds": seconds}))
+
+
+# ---------------------------------------------------------------------------------------
+# search: scikit-learn's GridSearchCV over the talk's pipeline
+# ---------------------------------------------------------------------------------------
+
+# Triage's parameter names -> the scikit-learn Pipeline's.
+SEARCH_NAMES = {
+    "text.subject_weight": "text__kw_args",
+    "vect.ngram_range": "vect__ngram_range",
+    "vect.min_df": "vect__min_df",
+    "tfidf.sublinear_tf": "tfidf__sublinear_tf",
+    "clf.learning_rate": "clf__learning_rate",
+    "clf.max_depth": "clf__max_depth",
+}
+
+
+def compose_messages(rows, subject_weight):
+    """Triage's MessageText.compose: the subject `subject_weight` times, then the body, one a line."""
+    out = []
+    for subject, body in rows:
+        parts = [subject] * subject_weight if subject and subject_weight > 0 else []
+        if body or not parts:
+            parts.append(body)
+        out.append("\n".join(parts))
+    return out
+
+
+class PicklableTokenizer:
+    """make_tokenizer's tokenizer as an object GridSearchCV can send to its worker processes
+    (PyStemmer objects cannot be pickled: each process builds its own)."""
+
+    def __init__(self, stop_words, stemmer_name):
+        self.stop_words, self.stemmer_name, self._tokenize = stop_words, stemmer_name, None
+
+    def __getstate__(self):
+        return {"stop_words": self.stop_words, "stemmer_name": self.stemmer_name}
+
+    def __setstate__(self, state):
+        self.__init__(state["stop_words"], state["stemmer_name"])
+
+    def __call__(self, doc):
+        if self._tokenize is None:
+            self._tokenize = make_tokenizer(self.stop_words, self.stemmer_name)
+        return self._tokenize(doc)
+
+
+def cmd_search(args):
+    """GridSearchCV (3-fold stratified, accuracy) over every candidate of a grid file (see
+    `sample-grid` for a seeded sample of a large one).
+
+    The pipeline is the talk's: subject weighting -> CountVectorizer (stop words, then Snowball
+    stems: Triage's tokenizer) -> TfidfTransformer -> GradientBoostingClassifier. Every
+    candidate re-tokenises and re-vectorises each fold, as GridSearchCV does: the time per fit
+    extrapolates to a whole grid."""
+    from sklearn.ensemble import GradientBoostingClassifier
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
+    from sklearn.model_selection import GridSearchCV, ParameterGrid, StratifiedKFold
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    with open(args.grid, "r", encoding="utf-8") as f:
+        grid = json.load(f)
+    unknown = sorted({k for g in (grid if isinstance(grid, list) else [grid]) for k in g} - set(SEARCH_NAMES))
+    if unknown:
+        sys.exit(f"bench_peers: {args.grid}: parameters without a scikit-learn equivalent here: {unknown}")
+    rows, labels = [], []
+    with open_corpus(args.data) as f:
+        reader = csv.reader(f)
+        next(reader, None)
+        for row in reader:
+            rows.append((row[1], row[2]))
+            labels.append(row[3])
+    stop_words = load_stop_words(args.stop_file)
+
+    def translate(name, value):
+        if name == "text.subject_weight":
+            return {"subject_weight": value}
+        if name == "vect.ngram_range":
+            return tuple(value)
+        return value
+
+    # A grid is a dict of lists or a list of them (scikit-learn's param_grid; the sampled grids
+    # of `sample-grid` are lists of single-valued dicts).
+    grids = grid if isinstance(grid, list) else [grid]
+    param_grid = [{SEARCH_NAMES[k]: [translate(k, v) for v in vs] for k, vs in g.items()} for g in grids]
+    total = len(ParameterGrid(param_grid))
+    pipeline = Pipeline([
+        ("text", FunctionTransformer(compose_messages, kw_args={"subject_weight": 1})),
+        ("vect", CountVectorizer(tokenizer=PicklableTokenizer(stop_words, "english"), token_pattern=None, lowercase=True)),
+        ("tfidf", TfidfTransformer()),
+        ("clf", GradientBoostingClassifier(n_estimators=args.n_estimators, random_state=0)),
+    ])
+    search = GridSearchCV(pipeline, param_grid, cv=StratifiedKFold(args.cv, shuffle=True, random_state=0),
+                          scoring="accuracy", n_jobs=args.jobs, refit=False)
+    gc.collect()
+    start = time.perf_counter()
+    search.fit(rows, labels)
+    seconds = time.perf_counter() - start
+    fits = total * args.cv
+    print(json.dumps({
+        "benchmark": "search", "implementation": "scikit-learn GridSearchCV", "data": args.data,
+        "candidates": total, "folds": args.cv, "fits": fits, "n_jobs": args.jobs,
+        "n_estimators": args.n_estimators, "seconds": [seconds], "seconds_per_fit_wall": seconds / fits,
+        "best_score": float(search.best_score_),
+    }))
+
+
+def cmd_sample_grid(args):
+    """Writes a seeded sample of a grid's candidates as a list of single-valued dicts (Triage's
+    names), so that Triage and scikit-learn can run exactly the same candidates."""
+    import random
+    from sklearn.model_selection import ParameterGrid
+
+    with open(args.grid, "r", encoding="utf-8") as f:
+        grid = json.load(f)
+    candidates = list(ParameterGrid({k: [json.dumps(v) for v in vs] for k, vs in grid.items()}))
+    chosen = sorted(random.Random(args.seed).sample(range(len(candidates)), min(args.sample, len(candidates))))
+    sample = [{k: [json.loads(v)] for k, v in candidates[i].items()} for i in chosen]
+    with open(args.out, "w", encoding="utf-8") as f:
+        json.dump(sample, f, indent=1)
+    print(json.dumps({"grid_candidates": len(candidates), "sampled": chosen, "out": args.out}))
+
+
 def load_stop_words(path):
     """The stop words of a list file (one word a line, stopwords/README.md)."""
     with open(path, "r", encoding="utf-8") as f:
@@ -514,6 +661,28 @@ def build_parser():
     boo.add_argument("--curve", action="store_true",
                      help="also report test_log_loss_by_round (staged prediction, not timed)")
     boo.set_defaults(func=cmd_boost)
+
+    rd = sub.add_parser("read", help="Python's csv module reading a corpus (gzip by extension)")
+    rd.add_argument("--data", required=True, help="corpus CSV (.csv or .csv.gz)")
+    rd.add_argument("--repeat", type=positive_int, required=True, help="timed repetitions")
+    rd.set_defaults(func=cmd_read)
+
+    sea = sub.add_parser("search", help="scikit-learn GridSearchCV on a seeded sample of a grid's candidates")
+    sea.add_argument("--data", required=True, help="corpus CSV (.csv or .csv.gz)")
+    sea.add_argument("--grid", required=True, help="grid JSON with Triage's parameter names")
+    sea.add_argument("--stop-file", required=True, help="stop-word list (stopwords/english.txt)")
+    sea.add_argument("--n-estimators", type=positive_int, required=True)
+    sea.add_argument("--cv", type=positive_int, default=3)
+    sea.add_argument("--jobs", type=positive_int, default=len(os.sched_getaffinity(0)),
+                     help="GridSearchCV n_jobs (default: every core)")
+    sea.set_defaults(func=cmd_search)
+
+    smp = sub.add_parser("sample-grid", help="write a seeded sample of a grid's candidates as a grid")
+    smp.add_argument("--grid", required=True)
+    smp.add_argument("--sample", type=positive_int, required=True)
+    smp.add_argument("--seed", type=int, default=0)
+    smp.add_argument("--out", required=True)
+    smp.set_defaults(func=cmd_sample_grid)
 
     ver = sub.add_parser("versions", help="versions of Python and the peer packages")
     ver.set_defaults(func=cmd_versions)

@@ -20,7 +20,8 @@ enum TriageBench {
         case "vectorize": vectorize(options)
         case "boost": boost(options)
         case "features": exportFeatures(options)
-        default: fail("unknown benchmark \(command); known: vectorize, boost, features")
+        case "read": read(options)
+        default: fail("unknown benchmark \(command); known: vectorize, boost, features, read")
         }
     }
 
@@ -55,6 +56,33 @@ enum TriageBench {
             "ngram_range": [1, .number(JSONNumber(vectorizer.ngramRange.max))],
             "vocabulary": .number(JSONNumber(vocabulary)), "nnz": .number(JSONNumber(nnz)),
             "threads": .number(JSONNumber(threads)), "seconds": .array(seconds.compactMap { JSONValue.double($0) }),
+        ])
+    }
+
+    /// Reading a labelled corpus (RFC 4180 CSV, gzipped or not) into messages, all checks on:
+    ///
+    ///     triage-bench read --data PATH --repeat R
+    static func read(_ o: Options) {
+        guard let path = o.string("data") else { fail("--data is required") }
+        var seconds: [Double] = []
+        var count = 0, bytes = 0
+        for _ in 0 ..< (o.int("repeat") ?? 5) {
+            let clock = ContinuousClock()
+            let start = clock.now
+            do {
+                let batch = try MessageReader.readCSV(path: path)
+                count = batch.messages.count
+                bytes = batch.messages.reduce(0) { $0 + $1.subject.utf8.count + $1.body.utf8.count + ($1.label?.utf8.count ?? 0) }
+            } catch {
+                fail("read failed: \(error)")
+            }
+            seconds.append(clock.now.durationSinceStart(start))
+        }
+        emit([
+            "benchmark": "read", "implementation": "triage", "data": .string(path),
+            "messages": .number(JSONNumber(count)), "text_bytes": .number(JSONNumber(bytes)),
+            "file_bytes": .number(JSONNumber((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0)),
+            "seconds": .array(seconds.compactMap { JSONValue.double($0) }),
         ])
     }
 
