@@ -54,11 +54,19 @@ private final class Slot {
         }
     }
 
+    /// Key → index in an object's slots (a large keyed container must not cost O(n) per key).
+    var keyIndex: [String: Int] = [:]
+
+    // Both mutators take the arrays out of `node` and clear it before appending, so the arrays
+    // are uniquely referenced and grow in place: appending n elements is O(n), not O(n²) (a
+    // 300k-term vocabulary took minutes to encode before).
     func child(forKey key: String) -> Slot {
         var keys: [String] = [], slots: [Slot] = []
-        if case let .object(k, s) = node { keys = k; slots = s }
-        if let i = keys.firstIndex(of: key) { return slots[i] }
+        if case let .object(k, s) = node { keys = k; slots = s } else { keyIndex = [:] }
+        if let i = keyIndex[key] { return slots[i] }
+        node = .empty
         let slot = Slot()
+        keyIndex[key] = keys.count
         keys.append(key)
         slots.append(slot)
         node = .object(keys: keys, slots: slots)
@@ -68,6 +76,7 @@ private final class Slot {
     func appendElement() -> Slot {
         var slots: [Slot] = []
         if case let .array(s) = node { slots = s }
+        node = .empty
         let slot = Slot()
         slots.append(slot)
         node = .array(slots)
@@ -102,7 +111,10 @@ private struct ValueEncoder: Encoder {
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
-        if case .object = slot.node {} else { slot.node = .object(keys: [], slots: []) }
+        if case .object = slot.node {} else {
+            slot.node = .object(keys: [], slots: [])
+            slot.keyIndex = [:]
+        }
         return KeyedEncodingContainer(KeyedContainer<Key>(slot: slot, codingPath: codingPath))
     }
 
