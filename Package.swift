@@ -7,6 +7,7 @@
 //   TriageText   analyzers, Snowball stemming, CountVectorizer, TF-IDF     (Foundation + libstemmer)
 //   TriageData   streaming CSV (RFC 4180, gzip) and message sources          (Foundation + zlib)
 //   TriageBoost  histogram gradient-boosted trees on sparse features         (Foundation only)
+//   TriageLinear logistic regression, linear SVM, naive Bayes on sparse rows  (Foundation only)
 //   TriageModel  the pipeline: text → features → classifier; predictions     (Foundation only)
 //   TriageArtifact  signed JSON model files (Ed25519); the only user of swift-crypto
 //   TriageServer the HTTP endpoint (Hummingbird 2) and the SQLite prediction log
@@ -43,9 +44,10 @@ let package = Package(
         .target(name: "TriageText", dependencies: ["TriageCore", "CStemmer"]),
         .target(name: "TriageData", dependencies: ["TriageCore", "CZlib", "CSQLite"]),
         .target(name: "TriageBoost", dependencies: ["TriageCore"]),
-        .target(name: "TriageModel", dependencies: ["TriageCore", "TriageText", "TriageBoost", "TriageData"]),
+        .target(name: "TriageLinear", dependencies: ["TriageCore"]),
+        .target(name: "TriageModel", dependencies: ["TriageCore", "TriageText", "TriageBoost", "TriageLinear", "TriageData"]),
         .target(name: "TriageArtifact", dependencies: [
-            "TriageModel", "TriageCore", "TriageText", "TriageBoost", "TriageData",
+            "TriageModel", "TriageCore", "TriageText", "TriageBoost", "TriageLinear", "TriageData",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "TriageFuzzing", dependencies: ["TriageArtifact"]),
@@ -68,10 +70,11 @@ let package = Package(
         .testTarget(name: "TriageCoreTests", dependencies: ["TriageCore"]),
         .testTarget(name: "TriageDataTests", dependencies: ["TriageData"]),
         .testTarget(name: "TriageBoostTests", dependencies: ["TriageBoost", "TriageCore"]),
-        .testTarget(name: "TriageModelTests", dependencies: ["TriageModel", "TriageText", "TriageBoost", "TriageData", "TriageCore"], exclude: ["Fixtures"]),
+        .testTarget(name: "TriageLinearTests", dependencies: ["TriageLinear", "TriageCore"], exclude: ["Fixtures"]),
+        .testTarget(name: "TriageModelTests", dependencies: ["TriageModel", "TriageText", "TriageBoost", "TriageLinear", "TriageData", "TriageCore"], exclude: ["Fixtures"]),
         .testTarget(
             name: "TriageArtifactTests",
-            dependencies: ["TriageArtifact", "TriageModel", "TriageBoost", "TriageData", "TriageCore"],
+            dependencies: ["TriageArtifact", "TriageModel", "TriageBoost", "TriageLinear", "TriageText", "TriageData", "TriageCore"],
             exclude: ["Fixtures"]
         ),
         // Test helpers shared by test targets (a raw HTTP/1.1 client over a real socket).

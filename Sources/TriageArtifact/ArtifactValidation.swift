@@ -1,12 +1,13 @@
 import TriageBoost
 import TriageCore
+import TriageLinear
 import TriageModel
 import TriageText
 
 /// Semantic checks of a decoded payload, and the pipeline it describes. Every failure is
 /// `ArtifactError.invalid(path:reason:)` with the JSON path of the offending value.
 enum ArtifactValidation {
-    static func pipeline(from payload: PayloadV1) throws(ArtifactError) -> FittedPipeline {
+    static func pipeline(from payload: Payload) throws(ArtifactError) -> FittedPipeline {
         func invalid(_ path: String, _ reason: String) -> ArtifactError { .invalid(path: path, reason: reason) }
         let settings = payload.pipeline
         do { try settings.validate() } catch { throw invalid("$.pipeline", error.description) }
@@ -23,56 +24,125 @@ enum ArtifactValidation {
             throw invalid("$.unsure_threshold", "\(payload.unsureThreshold) is not a probability")
         }
 
-        // Analyzer, vocabulary, idf.
-        if settings.vect.stopWords == nil && !payload.stopWords.isEmpty {
-            throw invalid("$.stop_words", "\(payload.stopWords.count) stop words but the vectorizer has none")
-        }
-        let analyzer: PreparedAnalyzer
-        do {
-            analyzer = try PreparedAnalyzer(settings.vect.analysis, preprocessedStopWords: payload.stopWords)
-        } catch {
-            throw invalid("$.pipeline.vect", error.description)
-        }
-        if let fixed = settings.vect.vocabulary, fixed != payload.vocabulary {
-            throw invalid("$.vocabulary", "differs from the fixed vocabulary of the settings")
-        }
-        let vectorizer: FittedCountVectorizer
-        do {
-            vectorizer = try FittedCountVectorizer(settings: settings.vect, analyzer: analyzer, vocabulary: payload.vocabulary)
-        } catch {
-            throw invalid("$.vocabulary", error.description)
-        }
-        let featureCount = payload.vocabulary.count
-        if settings.tfidf.useIDF {
-            guard let idf = payload.idf else { throw invalid("$.idf", "missing although use_idf is true") }
-            guard idf.count == featureCount else { throw invalid("$.idf", "\(idf.count) values for \(featureCount) features") }
-            if let bad = idf.firstIndex(where: { !($0 >= 1) || !$0.isFinite }) {
-                throw invalid("$.idf[\(bad)]", "\(idf[bad]) is not an idf (a finite value ≥ 1)")
+        // Feature blocks: analyzer, vocabulary, idf of each.
+        let blockPayloads: [(path: String, stopWords: [String], vocabulary: [String], idf: [Double]?)]
+        if payload.formatVersion == 1 {
+            guard payload.features == nil else { throw invalid("$.features", "not part of format version 1") }
+            guard settings.union.isEmpty else { throw invalid("$.pipeline.union", "format version 1 cannot hold a feature union") }
+            guard let vocabulary = payload.vocabulary else { throw invalid("$.vocabulary", "missing (format version 1)") }
+            blockPayloads = [("$", payload.stopWords ?? [], vocabulary, payload.idf)]
+        } else {
+            for name in ["stop_words", "vocabulary", "idf"] {
+                let present = name == "stop_words" ? payload.stopWords != nil : (name == "vocabulary" ? payload.vocabulary != nil : payload.idf != nil)
+                if present { throw invalid("$.\(name)", "format version \(payload.formatVersion) keeps it in $.features") }
             }
-        } else if payload.idf != nil {
-            throw invalid("$.idf", "present although use_idf is false")
+            guard let features = payload.features else { throw invalid("$.features", "missing") }
+            let expected = settings.blocks
+            guard features.count == expected.count else {
+                throw invalid("$.features", "\(features.count) feature blocks, but the pipeline has \(expected.count)")
+            }
+            for (i, (f, b)) in zip(features, expected).enumerated() where f.name != b.name {
+                throw invalid("$.features[\(i)].name", "\"\(f.name)\", but the pipeline's block \(i) is \"\(b.name)\"")
+            }
+            blockPayloads = features.enumerated().map { ("$.features[\($0.offset)]", $0.element.stopWords, $0.element.vocabulary, $0.element.idf) }
         }
-        let tfidf = FittedTfidfTransformer(settings: settings.tfidf, featureCount: featureCount, idf: payload.idf)
+        var blocks: [FittedBlock] = []
+        var featureCount = 0
+        for (block, part) in zip(settings.blocks, blockPayloads) {
+            let vect = block.vect
+            if vect.stopWords == nil && !part.stopWords.isEmpty {
+                throw invalid(part.path + ".stop_words", "\(part.stopWords.count) stop words but the vectorizer has none")
+            }
+            let analyzer: PreparedAnalyzer
+            do {
+                analyzer = try PreparedAnalyzer(vect.analysis, preprocessedStopWords: part.stopWords)
+            } catch {
+                throw invalid(settings.union.isEmpty ? "$.pipeline.vect" : "$.pipeline.union", error.description)
+            }
+            if let fixed = vect.vocabulary, fixed != part.vocabulary {
+                throw invalid(part.path + ".vocabulary", "differs from the fixed vocabulary of the settings")
+            }
+            let vectorizer: FittedCountVectorizer
+            do {
+                vectorizer = try FittedCountVectorizer(settings: vect, analyzer: analyzer, vocabulary: part.vocabulary)
+            } catch {
+                throw invalid(part.path + ".vocabulary", error.description)
+            }
+            let count = part.vocabulary.count
+            if block.tfidf.useIDF {
+                guard let idf = part.idf else { throw invalid(part.path + ".idf", "missing although use_idf is true") }
+                guard idf.count == count else { throw invalid(part.path + ".idf", "\(idf.count) values for \(count) features") }
+                if let bad = idf.firstIndex(where: { !($0 >= 1) || !$0.isFinite }) {
+                    throw invalid(part.path + ".idf[\(bad)]", "\(idf[bad]) is not an idf (a finite value ≥ 1)")
+                }
+            } else if part.idf != nil {
+                throw invalid(part.path + ".idf", "present although use_idf is false")
+            }
+            let tfidf = FittedTfidfTransformer(settings: block.tfidf, featureCount: count, idf: part.idf)
+            blocks.append(FittedBlock(settings: block, vectorizer: vectorizer, tfidf: tfidf, offset: featureCount))
+            featureCount += count
+        }
 
         // Classifier.
-        let classifier: FittedClassifier
-        switch (payload.model, settings.clf) {
-        case let (.gradientBoosting(model), .gradientBoosting(clfSettings)):
-            try check(model, labels: labels, featureCount: featureCount, settings: clfSettings)
-            classifier = .gradientBoosting(model)
+        if payload.formatVersion == 1, case .gradientBoosting = payload.model {} else if payload.formatVersion == 1 {
+            throw invalid("$.model.type", "format version 1 holds only gradient-boosted trees")
         }
+        let classifier = try classifierFrom(payload.model, settings: settings.clf, labels: labels, featureCount: featureCount, path: "$.model")
 
         for (i, probe) in payload.probes.enumerated() {
             if let bad = probe.probabilities.firstIndex(where: { !($0 >= 0 && $0 <= 1) }) {
                 throw invalid("$.probes[\(i)].probabilities[\(bad)]", "\(probe.probabilities[bad]) is not a probability")
             }
         }
-        return FittedPipeline(settings: settings, labels: labels, vectorizer: vectorizer, tfidf: tfidf, classifier: classifier)
+        return FittedPipeline(settings: settings, labels: labels, blocks: blocks, classifier: classifier)
+    }
+
+    /// The fitted classifier of a model payload, checked against its settings.
+    static func classifierFrom(_ model: ModelPayload, settings: ClassifierSettings, labels: [String], featureCount: Int,
+                               path: String) throws(ArtifactError) -> FittedClassifier {
+        switch (model, settings) {
+        case let (.gradientBoosting(m), .gradientBoosting(clfSettings)):
+            try check(m, labels: labels, featureCount: featureCount, settings: clfSettings, path: path)
+            return .gradientBoosting(m)
+        case let (.linear(m), clf):
+            try check(m, labels: labels, featureCount: featureCount, settings: clf, path: path)
+            return .linear(m)
+        case let (.voting(members, weights), .voting(clf)):
+            guard members.count == clf.estimators.count else {
+                throw .invalid(path: path + ".members", reason: "\(members.count) members, but the settings list \(clf.estimators.count) estimators")
+            }
+            guard weights == clf.resolvedWeights else { throw .invalid(path: path + ".weights", reason: "differ from the settings' weights") }
+            var fitted: [FittedClassifier] = []
+            for (i, (member, estimator)) in zip(members, clf.estimators).enumerated() {
+                fitted.append(try classifierFrom(member, settings: estimator, labels: labels, featureCount: featureCount, path: path + ".members[\(i)]"))
+            }
+            return .voting(FittedVoting(members: fitted, weights: weights))
+        case let (_, clf):
+            throw .invalid(path: path + ".type", reason: "the model's type does not match the pipeline's classifier (\(clf.typeName))")
+        }
+    }
+
+    static func check(_ model: FittedLinearModel, labels: [String], featureCount: Int, settings: ClassifierSettings, path: String) throws(ArtifactError) {
+        func invalid(_ suffix: String, _ reason: String) -> ArtifactError { .invalid(path: path + suffix, reason: reason) }
+        guard model.kind.rawValue == settings.typeName else {
+            throw invalid(".kind", "\(model.kind.rawValue), but the pipeline's classifier is \(settings.typeName)")
+        }
+        guard model.classNames == labels else { throw invalid(".class_names", "differ from the model's labels") }
+        guard model.featureCount == featureCount else {
+            throw invalid(".feature_count", "\(model.featureCount), but the vocabulary has \(featureCount) terms")
+        }
+        let oneScore = labels.count == 2 && (model.kind == .logisticRegression || model.kind == .linearSVC)
+        let scores = oneScore ? 1 : labels.count
+        guard model.scoreCount == scores else {
+            throw invalid(".score_count", "\(model.scoreCount) scores for \(labels.count) labels (expected \(scores))")
+        }
+        if let bad = model.intercept.firstIndex(where: { !$0.isFinite }) { throw invalid(".intercept[\(bad)]", "not finite") }
+        if model.kind != .linearSVC && model.temperature != 1 { throw invalid(".temperature", "only a linear SVM has a temperature") }
     }
 
     static func check(_ model: FittedGradientBoosting, labels: [String], featureCount: Int,
-                      settings: GradientBoostingClassifier) throws(ArtifactError) {
-        func invalid(_ path: String, _ reason: String) -> ArtifactError { .invalid(path: "$.model" + path, reason: reason) }
+                      settings: GradientBoostingClassifier, path: String) throws(ArtifactError) {
+        func invalid(_ suffix: String, _ reason: String) -> ArtifactError { .invalid(path: path + suffix, reason: reason) }
         guard model.settings == settings else { throw invalid(".settings", "differ from the pipeline's clf settings") }
         guard model.classNames == labels else { throw invalid(".class_names", "differ from the model's labels") }
         guard model.featureCount == featureCount else {
@@ -86,7 +156,7 @@ enum ArtifactValidation {
         for (r, round) in model.trees.enumerated() {
             guard round.count == scores else { throw invalid(".trees[\(r)]", "\(round.count) trees, expected one per score (\(scores))") }
             for (k, tree) in round.enumerated() {
-                try check(tree, featureCount: featureCount, path: "$.model.trees[\(r)][\(k)]")
+                try check(tree, featureCount: featureCount, path: path + ".trees[\(r)][\(k)]")
             }
         }
         for (name, losses) in [("training_loss", model.trainingLoss), ("validation_loss", model.validationLoss)] {

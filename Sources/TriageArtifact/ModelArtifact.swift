@@ -4,7 +4,8 @@ import TriageCore
 import TriageModel
 import TriageText
 
-/// The signed model file (format "triage-model", payload version 1; models/FORMAT.md).
+/// The signed model file (format "triage-model", payload version 2, version 1 still read;
+/// models/FORMAT.md).
 ///
 /// Envelope, a JSON object with exactly these members:
 /// `{"format": "triage-model", "keyId": <hex SHA-256 of the public key>,
@@ -19,7 +20,9 @@ import TriageText
 /// rebuilt → every golden probe is re-predicted and must match within `probeTolerance`.
 public enum ModelArtifact {
     public static let format = "triage-model"
-    public static let formatVersion = 1
+    public static let formatVersion = 2
+    /// Payload versions `load` accepts.
+    public static let readableVersions = [1, 2]
 
     /// Limits and tolerances of `load`.
     public struct LoadOptions: Sendable {
@@ -64,14 +67,13 @@ public enum ModelArtifact {
         let probeResults = zip(probes, pipeline.predictProbabilities(probes, threads: 1)).map {
             Probe(subject: $0.0.subject, body: $0.0.body, probabilities: $0.1)
         }
-        let model: ModelPayload
-        switch pipeline.classifier {
-        case let .gradientBoosting(m): model = .gradientBoosting(m)
+        let model = ModelPayload(pipeline.classifier)
+        let features = pipeline.blocks.map {
+            FeaturesPayload(name: $0.settings.name, stopWords: $0.vectorizer.stopWords, vocabulary: $0.vectorizer.vocabulary, idf: $0.tfidf.idf)
         }
-        let payload = PayloadV1(formatVersion: formatVersion, created: created, pipeline: pipeline.settings, labels: pipeline.labels,
-                                unsureThreshold: unsureThreshold, stopWords: pipeline.vectorizer.stopWords,
-                                vocabulary: pipeline.vectorizer.vocabulary, idf: pipeline.tfidf.idf, model: model,
-                                provenance: provenance, probes: probeResults)
+        let payload = Payload(formatVersion: formatVersion, created: created, pipeline: pipeline.settings, labels: pipeline.labels,
+                              unsureThreshold: unsureThreshold, features: features, model: model,
+                              provenance: provenance, probes: probeResults)
         let payloadBytes: [UInt8]
         do { payloadBytes = try JSONValueEncoder().canonicalBytes(payload) } catch { throw .invalid(path: error.path, reason: error.reason) }
         let signature: [UInt8]
@@ -196,9 +198,9 @@ public enum ModelArtifact {
         let lenient = StrictJSONDecoder(allowUnknownFields: true)
         let version: Int
         do { version = try lenient.decode(PayloadVersion.self, from: value).formatVersion } catch { throw .payload(error) }
-        guard version == formatVersion else { throw .unsupportedVersion(version, supported: [formatVersion]) }
-        let payload: PayloadV1
-        do { payload = try StrictJSONDecoder().decode(PayloadV1.self, from: value) } catch { throw .payload(error) }
+        guard readableVersions.contains(version) else { throw .unsupportedVersion(version, supported: readableVersions) }
+        let payload: Payload
+        do { payload = try StrictJSONDecoder().decode(Payload.self, from: value) } catch { throw .payload(error) }
 
         // 5. Semantics, then the pipeline.
         let pipeline = try ArtifactValidation.pipeline(from: payload)

@@ -2,6 +2,7 @@ import Foundation
 import TriageBoost
 import TriageCore
 import TriageData
+import TriageLinear
 import TriageModel
 import TriageText
 
@@ -54,15 +55,16 @@ public struct Provenance: Hashable, Sendable, Codable {
     public init(pipeline: FittedPipeline, messages: [LabeledMessage], metrics: [String: Double] = [:], notes: [String: String] = [:]) {
         var counts: [String: Int] = [:]
         for m in messages { counts[m.label ?? "", default: 0] += 1 }
-        let stops = pipeline.vectorizer.stopWords
-        let seed: UInt64
-        switch pipeline.settings.clf {
-        case let .gradientBoosting(s): seed = s.randomState
-        }
+        // One block: its stemmer and stop list. A union: the distinct stemmers, and the blocks'
+        // stop lists one after the other (a blank line between blocks).
+        let stopLists = pipeline.blocks.map(\.vectorizer.stopWords)
+        let stops = stopLists.count == 1 ? stopLists[0].joined(separator: "\n") : stopLists.map { $0.joined(separator: "\n") }.joined(separator: "\n\n")
+        var stemmers: [String] = []
+        for b in pipeline.blocks { if let s = b.settings.vect.stemmer, !stemmers.contains(s) { stemmers.append(s) } }
         self.init(dataSHA256: trainingDataHash(messages), rows: messages.count, labelCounts: counts,
-                  stemmer: pipeline.settings.vect.stemmer,
-                  stopWordsSHA256: stops.isEmpty ? nil : sha256Hex(Array(stops.joined(separator: "\n").utf8)),
-                  seed: seed, metrics: metrics, notes: notes)
+                  stemmer: stemmers.isEmpty ? nil : stemmers.joined(separator: ","),
+                  stopWordsSHA256: stopLists.allSatisfy(\.isEmpty) ? nil : sha256Hex(Array(stops.utf8)),
+                  seed: pipeline.settings.clf.randomState, metrics: metrics, notes: notes)
     }
 }
 
@@ -87,23 +89,44 @@ public struct Probe: Hashable, Sendable, Codable {
     public var probabilities: [Double]
 }
 
-/// The signed content of an artifact, format version 1 (documented in models/FORMAT.md).
-/// A closed schema: the strict decoder refuses any other member.
-struct PayloadV1: Codable {
+/// What a fitted feature block needs besides its settings: the stop words in effect, the
+/// vocabulary (column order) and the idf weights.
+struct FeaturesPayload: Codable {
+    var name: String
+    var stopWords: [String]
+    var vocabulary: [String]
+    var idf: [Double]?
+
+    enum CodingKeys: String, CodingKey {
+        case name, vocabulary, idf
+        case stopWords = "stop_words"
+    }
+}
+
+/// The signed content of an artifact (documented in models/FORMAT.md). A closed schema: the
+/// strict decoder refuses any other member.
+///
+/// Version 2 (written since feature unions and linear models): `features`, one entry per block
+/// of the pipeline, and any model type. Version 1 (still read): one block whose `stop_words`,
+/// `vocabulary` and `idf` sit at the top level, and gradient-boosted trees.
+struct Payload: Codable {
     var formatVersion: Int
     var created: String?
     var pipeline: PipelineSettings
     var labels: [String]
     var unsureThreshold: Double
-    var stopWords: [String]
-    var vocabulary: [String]
+    /// Version 1 only.
+    var stopWords: [String]?
+    var vocabulary: [String]?
     var idf: [Double]?
+    /// Version 2 only.
+    var features: [FeaturesPayload]?
     var model: ModelPayload
     var provenance: Provenance
     var probes: [Probe]
 
     enum CodingKeys: String, CodingKey {
-        case created, pipeline, labels, vocabulary, idf, model, provenance, probes
+        case created, pipeline, labels, vocabulary, idf, features, model, provenance, probes
         case formatVersion = "format_version"
         case unsureThreshold = "unsure_threshold"
         case stopWords = "stop_words"
@@ -116,9 +139,22 @@ struct PayloadVersion: Decodable {
     enum CodingKeys: String, CodingKey { case formatVersion = "format_version" }
 }
 
-/// The fitted classifier. JSON: `{"type": "gradient_boosting", …the model's fields}`.
-enum ModelPayload: Codable {
+/// The fitted classifier. JSON: `{"type": "gradient_boosting" | "linear", …the model's fields}`,
+/// or `{"type": "voting", "members": [<model>…], "weights": […]}`.
+indirect enum ModelPayload: Codable {
     case gradientBoosting(FittedGradientBoosting)
+    case linear(FittedLinearModel)
+    case voting(members: [ModelPayload], weights: [Double])
+
+    private enum VotingKeys: String, CodingKey { case members, weights }
+
+    init(_ classifier: FittedClassifier) {
+        switch classifier {
+        case let .gradientBoosting(m): self = .gradientBoosting(m)
+        case let .linear(m): self = .linear(m)
+        case let .voting(v): self = .voting(members: v.members.map(ModelPayload.init), weights: v.weights)
+        }
+    }
 
     private enum TypeKey: String, CodingKey { case type }
 
@@ -127,18 +163,30 @@ enum ModelPayload: Codable {
         let type = try c.decode(String.self, forKey: .type)
         switch type {
         case "gradient_boosting": self = .gradientBoosting(try FittedGradientBoosting(from: decoder))
+        case "linear": self = .linear(try FittedLinearModel(from: decoder))
+        case "voting":
+            let v = try decoder.container(keyedBy: VotingKeys.self)
+            self = .voting(members: try v.decode([ModelPayload].self, forKey: .members), weights: try v.decode([Double].self, forKey: .weights))
         default:
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath + [TypeKey.type],
-                debugDescription: "unknown model type \"\(type)\""))
+                debugDescription: "unknown model type \"\(type)\" (known: gradient_boosting, linear, voting)"))
         }
     }
 
     func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: TypeKey.self)
         switch self {
         case let .gradientBoosting(model):
             try model.encode(to: encoder)
-            var c = encoder.container(keyedBy: TypeKey.self)
             try c.encode("gradient_boosting", forKey: .type)
+        case let .linear(model):
+            try model.encode(to: encoder)
+            try c.encode("linear", forKey: .type)
+        case let .voting(members, weights):
+            var v = encoder.container(keyedBy: VotingKeys.self)
+            try v.encode(members, forKey: .members)
+            try v.encode(weights, forKey: .weights)
+            try c.encode("voting", forKey: .type)
         }
     }
 }

@@ -1,40 +1,6 @@
 import Foundation
 import TriageCore
 
-/// How rows are weighted by class.
-public enum ClassWeight: Hashable, Sendable, Codable {
-    /// Every row weighs 1.
-    case none
-    /// Class c weighs n / (K · n_c), as scikit-learn's `class_weight="balanced"`.
-    case balanced
-    /// An explicit weight per class label (classes not listed weigh 1).
-    case weights([String: Double])
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() {
-            self = .none
-        } else if let text = try? c.decode(String.self) {
-            guard text == "balanced" else {
-                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
-                    debugDescription: "class_weight is null, \"balanced\" or an object of label → weight, not \"\(text)\""))
-            }
-            self = .balanced
-        } else {
-            self = .weights(try c.decode([String: Double].self))
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.singleValueContainer()
-        switch self {
-        case .none: try c.encodeNil()
-        case .balanced: try c.encode("balanced")
-        case let .weights(w): try c.encode(w)
-        }
-    }
-}
-
 /// Settings of the gradient-boosted trees, named as in scikit-learn's `GradientBoostingClassifier`
 /// and `HistGradientBoostingClassifier` where a name exists there.
 ///

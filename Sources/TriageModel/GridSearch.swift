@@ -2,6 +2,7 @@ import Foundation
 import TriageBoost
 import TriageCore
 import TriageData
+import TriageLinear
 import TriageText
 
 /// Why a search could not run or finish.
@@ -175,7 +176,7 @@ public final class GridSearch: @unchecked Sendable {
         for c in candidates.indices {
             for f in 0 ..< options.folds {
                 let k = keys[c]
-                pairs.append((Pair(candidate: c, fold: f), "\(k.token)|\(f)|\(k.vect)|\(k.tfidf)|\(k.bins)|\(String(format: "%09d", c))"))
+                pairs.append((Pair(candidate: c, fold: f), "\(k.order(fold: f))|\(String(format: "%09d", c))"))
             }
         }
         return pairs.sorted { $0.1 < $1.1 }.map(\.0)
@@ -240,38 +241,53 @@ public final class GridSearch: @unchecked Sendable {
         }
         defer { state.release(pair, keys: keys) }
         do {
-            let corpus = try state.tokens.get(keys.token) { () throws -> TokenizedCorpus in
-                state.count(\.tokenizations)
-                let analyzer = try s.vect.prepareAnalyzer(stopWordDirectories: options.stopWordDirectories)
-                let texts = messages.map { s.text.compose(subject: $0.subject, body: $0.body) }
-                return TokenizedCorpus(texts, analyzer: analyzer, threads: threads)
+            var blockMatrices: [FoldCounts] = []
+            for (b, block) in s.blocks.enumerated() {
+                let corpus = try state.tokens.get(keys.tokenKey(b)) { () throws -> TokenizedCorpus in
+                    state.count(\.tokenizations)
+                    let analyzer = try block.vect.prepareAnalyzer(stopWordDirectories: options.stopWordDirectories)
+                    let texts = messages.map { block.text(subject: $0.subject, body: $0.body, composer: s.text) }
+                    return TokenizedCorpus(texts, analyzer: analyzer, threads: threads)
+                }
+                let counts = try state.vectors.get(keys.vectKey(b, fold: pair.fold)) { () throws -> FoldCounts in
+                    state.count(\.vectorizations)
+                    let (fitted, train) = try block.vect.fitTransform(corpus.subset(fold.train), threads: 1)
+                    return FoldCounts(train: train, validation: fitted.transform(corpus, rows: fold.validation, threads: 1))
+                }
+                blockMatrices.append(try state.tfidfs.get(keys.tfidfKey(b, fold: pair.fold)) { () throws -> FoldCounts in
+                    state.count(\.tfidfs)
+                    let (fitted, train) = try block.tfidf.fitTransform(counts.train)
+                    return FoldCounts(train: train, validation: try fitted.transform(counts.validation))
+                })
             }
-            let counts = try state.vectors.get(keys.vectKey(pair.fold)) { () throws -> FoldCounts in
-                state.count(\.vectorizations)
-                let (fitted, train) = try s.vect.fitTransform(corpus.subset(fold.train), threads: 1)
-                return FoldCounts(train: train, validation: fitted.transform(corpus, rows: fold.validation, threads: 1))
-            }
-            let features = try state.tfidfs.get(keys.tfidfKey(pair.fold)) { () throws -> FoldCounts in
-                state.count(\.tfidfs)
-                let (fitted, train) = try s.tfidf.fitTransform(counts.train)
-                return FoldCounts(train: train, validation: try fitted.transform(counts.validation))
+            let features = try state.features.get(keys.featuresKey(fold: pair.fold)) { () throws -> FoldCounts in
+                if blockMatrices.count == 1 && keys.weights[0] == 1 { return blockMatrices[0] }
+                return FoldCounts(train: try SparseMatrix.horizontalStack(blockMatrices.map(\.train), weights: keys.weights),
+                                  validation: try SparseMatrix.horizontalStack(blockMatrices.map(\.validation), weights: keys.weights))
             }
             let yTrain = fold.train.map { y[$0] }, yValid = fold.validation.map { y[$0] }
+            let p: [[Double]]
+            let fitted: ContinuousClock.Instant
             switch s.clf {
             case let .gradientBoosting(clf):
-                let binned = try state.bins.get(keys.binKey(pair.fold)) { () -> BinnedMatrix in
+                let binned = try state.bins.get(keys.binKey(fold: pair.fold) ?? "") { () -> BinnedMatrix in
                     state.count(\.binnings)
                     return BinMapper(fitting: features.train, maxBins: clf.maxBins).transform(features.train)
                 }
                 state.count(\.fits)
                 let model = try clf.fit(binned: binned, features: features.train, labels: yTrain, classNames: labels, threads: 1)
-                let fitted = clock.now
-                let p = try model.predictProbabilities(features.validation, threads: 1)
-                let predicted = p.map { row in row.indices.max { row[$0] != row[$1] ? row[$0] < row[$1] : $0 > $1 } ?? 0 }
-                let report = ClassificationReport(labels: labels, truth: yValid, predicted: predicted, probabilities: p)
-                let end = clock.now
-                return result(report.scores, fit: seconds(fitted - start), score: seconds(end - fitted), error: nil)
+                fitted = clock.now
+                p = try model.predictProbabilities(features.validation, threads: 1)
+            case .logisticRegression, .linearSVC, .multinomialNB, .complementNB, .voting:
+                state.count(\.fits)
+                let model = try s.clf.fit(features.train, labels: yTrain, classNames: labels, threads: 1)
+                fitted = clock.now
+                p = try model.predictProbabilities(features.validation, threads: 1)
             }
+            let predicted = p.map { row in row.indices.max { row[$0] != row[$1] ? row[$0] < row[$1] : $0 > $1 } ?? 0 }
+            let report = ClassificationReport(labels: labels, truth: yValid, predicted: predicted, probabilities: p)
+            let end = clock.now
+            return result(report.scores, fit: seconds(fitted - start), score: seconds(end - fitted), error: nil)
         } catch {
             return result([:], fit: seconds(clock.now - start), score: 0, error: "\(error)")
         }
@@ -286,28 +302,44 @@ struct FoldCounts: Sendable {
     var validation: SparseMatrix
 }
 
-/// The cache keys of a candidate's stages (strings of canonical JSON: stable and orderable).
+/// The cache keys of a candidate's stages (strings of canonical JSON: stable and orderable), one
+/// token, vectorizer and TF-IDF key per feature block.
 struct StageKeys: Sendable {
-    let token: String
-    let vect: String
-    let tfidf: String
-    let bins: String
+    let tokens: [String]
+    let vects: [String]
+    let tfidfs: [String]
+    let weights: [Double]
+    /// `b=<max_bins>` for trees (whose features are binned), nil for linear models.
+    let bins: String?
 
     init(_ s: PipelineSettings) {
         func json<T: Encodable>(_ value: T) -> String { (try? JSONValueEncoder().encode(value)).map { JSONWriter.string($0) } ?? "?" }
-        var analysisOnly = CountVectorizer()
-        analysisOnly.analysis = s.vect.analysis
-        token = "w=\(s.text.subjectWeight);\(json(analysisOnly))"
-        vect = json(s.vect)
-        tfidf = json(s.tfidf)
+        let blocks = s.blocks
+        tokens = blocks.map { block in
+            var analysisOnly = CountVectorizer()
+            analysisOnly.analysis = block.vect.analysis
+            let source = block.source == .message ? "w=\(s.text.subjectWeight)" : block.source.rawValue
+            return "\(source);\(json(analysisOnly))"
+        }
+        vects = blocks.map { json($0.vect) }
+        tfidfs = blocks.map { json($0.tfidf) }
+        weights = blocks.map(\.weight)
         switch s.clf {
         case let .gradientBoosting(clf): bins = "b=\(clf.maxBins)"
+        case .logisticRegression, .linearSVC, .multinomialNB, .complementNB, .voting: bins = nil
         }
     }
 
-    func vectKey(_ fold: Int) -> String { "\(token)|\(fold)|\(vect)" }
-    func tfidfKey(_ fold: Int) -> String { "\(vectKey(fold))|\(tfidf)" }
-    func binKey(_ fold: Int) -> String { "\(tfidfKey(fold))|\(bins)" }
+    func tokenKey(_ b: Int) -> String { tokens[b] }
+    func vectKey(_ b: Int, fold: Int) -> String { "\(tokens[b])|\(fold)|\(vects[b])" }
+    func tfidfKey(_ b: Int, fold: Int) -> String { "\(vectKey(b, fold: fold))|\(tfidfs[b])" }
+    func featuresKey(fold: Int) -> String {
+        tokens.count == 1 && weights[0] == 1 ? tfidfKey(0, fold: fold)
+            : tokens.indices.map { "[\(tfidfKey($0, fold: fold))]×\(weights[$0])" }.joined(separator: "+")
+    }
+    func binKey(fold: Int) -> String? { bins.map { "\(featuresKey(fold: fold))|\($0)" } }
+    /// Sorting pairs by this keeps shared stages together.
+    func order(fold: Int) -> String { "\(tokens.joined(separator: "+"))|\(fold)|\(featuresKey(fold: fold))|\(bins ?? "")" }
 }
 
 /// Shared state of a running search: the stage caches (computed once, freed after their last
@@ -316,6 +348,7 @@ final class SearchState: @unchecked Sendable {
     let tokens: StageCache<TokenizedCorpus>
     let vectors: StageCache<FoldCounts>
     let tfidfs: StageCache<FoldCounts>
+    let features: StageCache<FoldCounts>
     let bins: StageCache<BinnedMatrix>
     private let lock = NSLock()
     private(set) var counters = SearchCounters()
@@ -330,15 +363,16 @@ final class SearchState: @unchecked Sendable {
     private var best: (score: Double, candidate: Int)?
 
     init(pairs: [Pair], keys: [StageKeys], total: Int, already: Int, foldCount: Int, scoring: String, previous: [PairResult]) {
-        func uses(_ key: (Pair) -> String) -> [String: Int] {
+        func uses(_ key: (Pair) -> [String]) -> [String: Int] {
             var counts: [String: Int] = [:]
-            for p in pairs { counts[key(p), default: 0] += 1 }
+            for p in pairs { for k in key(p) { counts[k, default: 0] += 1 } }
             return counts
         }
-        tokens = StageCache(uses: uses { keys[$0.candidate].token })
-        vectors = StageCache(uses: uses { keys[$0.candidate].vectKey($0.fold) })
-        tfidfs = StageCache(uses: uses { keys[$0.candidate].tfidfKey($0.fold) })
-        bins = StageCache(uses: uses { keys[$0.candidate].binKey($0.fold) })
+        tokens = StageCache(uses: uses { p in keys[p.candidate].tokens.indices.map { keys[p.candidate].tokenKey($0) } })
+        vectors = StageCache(uses: uses { p in keys[p.candidate].tokens.indices.map { keys[p.candidate].vectKey($0, fold: p.fold) } })
+        tfidfs = StageCache(uses: uses { p in keys[p.candidate].tokens.indices.map { keys[p.candidate].tfidfKey($0, fold: p.fold) } })
+        features = StageCache(uses: uses { [keys[$0.candidate].featuresKey(fold: $0.fold)] })
+        bins = StageCache(uses: uses { keys[$0.candidate].binKey(fold: $0.fold).map { [$0] } ?? [] })
         done = already
         self.total = total
         self.foldCount = foldCount
@@ -353,10 +387,13 @@ final class SearchState: @unchecked Sendable {
     }
 
     func release(_ pair: Pair, keys: StageKeys) {
-        tokens.release(keys.token)
-        vectors.release(keys.vectKey(pair.fold))
-        tfidfs.release(keys.tfidfKey(pair.fold))
-        bins.release(keys.binKey(pair.fold))
+        for b in keys.tokens.indices {
+            tokens.release(keys.tokenKey(b))
+            vectors.release(keys.vectKey(b, fold: pair.fold))
+            tfidfs.release(keys.tfidfKey(b, fold: pair.fold))
+        }
+        features.release(keys.featuresKey(fold: pair.fold))
+        if let bin = keys.binKey(fold: pair.fold) { bins.release(bin) }
     }
 
     func finish(_ pair: Pair, result: PairResult, ledger: SearchLedger?, progress: (@Sendable (SearchProgress) -> Void)?) {

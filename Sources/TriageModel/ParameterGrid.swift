@@ -34,15 +34,28 @@ public struct Candidate: Hashable, Sendable, Comparable, CustomStringConvertible
 }
 
 /// Pipeline parameters addressed by name, as scikit-learn's `set_params` does: `<step>.<name>`
-/// with the steps `text`, `vect`, `tfidf`, `clf`, and each step's parameter names.
+/// with the steps `text`, `vect`, `tfidf`, `clf`, and each step's parameter names; in a feature
+/// union, `union.<block>.<name>` (e.g. `union.char.ngram_range`, `union.word.weight`). A step's
+/// name alone replaces the whole step, as scikit-learn's `{"clf": [LogisticRegression(), …]}`:
+/// `"clf": [{"type": "logistic_regression"}, {"type": "linear_svc"}]` compares classifiers in one
+/// grid, `"union": [[…blocks…], …]` feature sets (and replaces `vect` and `tfidf`).
 public enum PipelineParameters {
     /// Every valid name for settings whose classifier is `clf`'s type.
     public static func names(for settings: PipelineSettings) -> [String] {
         guard case let .object(root)? = try? JSONValueEncoder().encode(settings) else { return [] }
-        var names: [String] = []
+        var names: [String] = ["union"]
         for (step, value) in root.members {
-            guard case let .object(fields) = value else { continue }
-            names += fields.keys.map { "\(step).\($0)" }
+            if step != "union" { names.append(step) }
+            switch value {
+            case let .object(fields):
+                names += fields.keys.map { "\(step).\($0)" }
+            case let .array(items) where step == "union":
+                for case let .object(block) in items {
+                    guard let name = block["name"]?.stringValue else { continue }
+                    names += block.keys.filter { $0 != "name" }.map { "union.\(name).\($0)" }
+                }
+            default: continue
+            }
         }
         return names.sorted()
     }
@@ -56,8 +69,28 @@ public enum PipelineParameters {
         let valid = names(for: settings)
         for name in parameters.keys.sorted() {
             guard let value = parameters[name] else { continue }
+            guard valid.contains(name) else { throw .unknownName(name, valid: valid) }
+            if !name.contains(".") {
+                // A whole step. Sorted names put it before any of its fields.
+                root[name] = value
+                if name == "union" {
+                    root["vect"] = nil
+                    root["tfidf"] = nil
+                }
+                continue
+            }
+            if name.hasPrefix("union.") {
+                let parts = name.split(separator: ".", maxSplits: 2).map(String.init)
+                guard parts.count == 3, case var .array(blocks)? = root["union"],
+                      let b = blocks.firstIndex(where: { $0.objectValue?["name"]?.stringValue == parts[1] }),
+                      case var .object(block) = blocks[b] else { throw .unknownName(name, valid: valid) }
+                block[parts[2]] = value
+                blocks[b] = .object(block)
+                root["union"] = .array(blocks)
+                continue
+            }
             let parts = name.split(separator: ".", maxSplits: 1).map(String.init)
-            guard parts.count == 2, valid.contains(name), case var .object(step)? = root[parts[0]] else {
+            guard parts.count == 2, case var .object(step)? = root[parts[0]] else {
                 throw .unknownName(name, valid: valid)
             }
             step[parts[1]] = value

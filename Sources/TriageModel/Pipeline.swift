@@ -2,6 +2,7 @@ import Foundation
 import TriageBoost
 import TriageCore
 import TriageData
+import TriageLinear
 import TriageText
 
 /// A message to classify.
@@ -20,13 +21,26 @@ public struct Message: Hashable, Sendable, Codable {
 /// A fitted classifier at the end of a pipeline.
 public enum FittedClassifier: Sendable, Equatable {
     case gradientBoosting(FittedGradientBoosting)
+    /// Logistic regression, linear SVM or naive Bayes: one weight per n-gram and class.
+    case linear(FittedLinearModel)
+    /// Soft voting of fitted members.
+    case voting(FittedVoting)
 
     /// Per-thread working memory for predicting rows one at a time.
     final class Scratch {
         let boosting: FittedGradientBoosting.PredictionScratch?
+        let members: [Scratch]
         init(_ classifier: FittedClassifier) {
             switch classifier {
-            case let .gradientBoosting(model): boosting = model.makeScratch()
+            case let .gradientBoosting(model):
+                boosting = model.makeScratch()
+                members = []
+            case .linear:
+                boosting = nil
+                members = []
+            case let .voting(v):
+                boosting = nil
+                members = v.members.map { Scratch($0) }
             }
         }
     }
@@ -39,8 +53,77 @@ public enum FittedClassifier: Sendable, Equatable {
         case let .gradientBoosting(model):
             guard let s = scratch.boosting else { return model.probabilities(fromScores: model.rawScores(columns: columns, values: values)) }
             return model.probabilities(columns: columns, values: values, scratch: s)
+        case let .linear(model):
+            return model.probabilities(columns: columns, values: values)
+        case let .voting(v):
+            var out = [Double]()
+            for (m, member) in v.members.enumerated() {
+                let p = member.probabilities(columns: columns, values: values, scratch: scratch.members[m])
+                if out.isEmpty { out = [Double](repeating: 0, count: p.count) }
+                let w = v.weights[m] / v.weightSum
+                for k in p.indices { out[k] += w * p[k] }
+            }
+            return out
         }
     }
+
+    /// Class probabilities of every row of a feature matrix.
+    public func predictProbabilities(_ x: SparseMatrix, threads: Int? = nil) throws(PipelineError) -> [[Double]] {
+        switch self {
+        case let .gradientBoosting(model):
+            do { return try model.predictProbabilities(x, threads: threads) } catch { throw .classifier(error) }
+        case let .linear(model):
+            do { return try model.predictProbabilities(x, threads: threads) } catch { throw .linear(error) }
+        case let .voting(v):
+            var out: [[Double]] = []
+            for (m, member) in v.members.enumerated() {
+                let p = try member.predictProbabilities(x, threads: threads)
+                let w = v.weights[m] / v.weightSum
+                if out.isEmpty { out = p.map { $0.map { _ in 0 } } }
+                for i in p.indices { for k in p[i].indices { out[i][k] += w * p[i][k] } }
+            }
+            return out
+        }
+    }
+
+    /// Columns of the feature matrix the classifier expects.
+    public var featureCount: Int {
+        switch self {
+        case let .gradientBoosting(model): return model.featureCount
+        case let .linear(model): return model.featureCount
+        case let .voting(v): return v.members.first?.featureCount ?? 0
+        }
+    }
+
+    /// A short name of the model type, as in the settings (`gradient_boosting`, `logistic_regression`…).
+    public var typeName: String {
+        switch self {
+        case .gradientBoosting: return "gradient_boosting"
+        case let .linear(model): return model.kind.rawValue
+        case .voting: return "voting"
+        }
+    }
+
+    /// The member that explains and summarises a voting model: its first linear member, else
+    /// its first member. Itself for any other model.
+    public var representative: FittedClassifier {
+        guard case let .voting(v) = self else { return self }
+        return v.members.first { if case .linear = $0 { return true } else { return false } } ?? v.members[0]
+    }
+}
+
+/// A fitted soft-voting ensemble: probabilities are Σ wₘ pₘ / Σ wₘ over the members, summed in
+/// member order.
+public struct FittedVoting: Sendable, Equatable {
+    public let members: [FittedClassifier]
+    public let weights: [Double]
+
+    public init(members: [FittedClassifier], weights: [Double]) {
+        self.members = members
+        self.weights = weights
+    }
+
+    var weightSum: Double { weights.reduce(0, +) }
 }
 
 /// A classifier's answer for one message.
@@ -60,34 +143,68 @@ public struct Prediction: Sendable, Equatable {
     public var unsure: Bool
 }
 
-/// A fitted pipeline: subject weighting → analyzer → counts → TF-IDF → classifier.
-/// Plain values; safe to share across threads (each call makes its own per-thread state).
+/// A fitted pipeline: subject weighting → analyzers → counts → TF-IDF (one block, or a union of
+/// blocks side by side) → classifier. Plain values; safe to share across threads (each call makes
+/// its own per-thread state).
 public struct FittedPipeline: Sendable {
     public let settings: PipelineSettings
     /// Class labels, sorted (code point order); probabilities come in this order.
     public let labels: [String]
-    public let vectorizer: FittedCountVectorizer
-    public let tfidf: FittedTfidfTransformer
+    /// The feature blocks, in column order (one for a pipeline without a union).
+    public let blocks: [FittedBlock]
     public let classifier: FittedClassifier
 
-    public init(settings: PipelineSettings, labels: [String], vectorizer: FittedCountVectorizer,
-                tfidf: FittedTfidfTransformer, classifier: FittedClassifier) {
+    public init(settings: PipelineSettings, labels: [String], blocks: [FittedBlock], classifier: FittedClassifier) {
         self.settings = settings
         self.labels = labels
-        self.vectorizer = vectorizer
-        self.tfidf = tfidf
+        self.blocks = blocks
         self.classifier = classifier
     }
 
-    /// The text the analyzer sees for a message.
-    public func text(of message: Message) -> String {
-        settings.text.compose(subject: message.subject, body: message.body)
+    /// A single-block pipeline.
+    public init(settings: PipelineSettings, labels: [String], vectorizer: FittedCountVectorizer,
+                tfidf: FittedTfidfTransformer, classifier: FittedClassifier) {
+        self.init(settings: settings, labels: labels,
+                  blocks: [FittedBlock(settings: settings.blocks[0], vectorizer: vectorizer, tfidf: tfidf, offset: 0)],
+                  classifier: classifier)
     }
 
-    /// TF-IDF rows of messages (parallel, deterministic).
+    /// The first block's vectorizer (the only one without a union).
+    public var vectorizer: FittedCountVectorizer { blocks[0].vectorizer }
+    /// The first block's TF-IDF (the only one without a union).
+    public var tfidf: FittedTfidfTransformer { blocks[0].tfidf }
+
+    /// Columns of the feature matrix: the blocks' vocabularies together.
+    public var featureCount: Int { blocks.reduce(0) { $0 + $1.featureCount } }
+
+    /// The n-gram of a feature column; prefixed with its block's name (`char:ard`) in a union.
+    public func term(ofColumn column: Int) -> String {
+        guard let block = blocks.last(where: { $0.offset <= column }) else { return "?" }
+        let term = block.vectorizer.vocabulary[column - block.offset]
+        return settings.union.isEmpty ? term : "\(block.settings.name):\(term)"
+    }
+
+    /// Every term, in column order (see `term(ofColumn:)`).
+    public var terms: [String] {
+        blocks.flatMap { b in settings.union.isEmpty ? b.vectorizer.vocabulary : b.vectorizer.vocabulary.map { "\(b.settings.name):\($0)" } }
+    }
+
+    /// The text the first block's analyzer sees for a message.
+    public func text(of message: Message) -> String {
+        blocks[0].settings.text(subject: message.subject, body: message.body, composer: settings.text)
+    }
+
+    /// Feature rows of messages: each block's TF-IDF rows, weighted, side by side (parallel,
+    /// deterministic).
     public func features(_ messages: [Message], threads: Int? = nil) -> SparseMatrix {
-        // The vectorizer and transformer were fitted together: the column counts match.
-        tfidf.transformUnchecked(vectorizer.transform(messages.map(text), threads: threads))
+        let parts = blocks.map { b -> SparseMatrix in
+            let texts = messages.map { b.settings.text(subject: $0.subject, body: $0.body, composer: settings.text) }
+            // The vectorizer and transformer were fitted together: the column counts match.
+            return b.tfidf.transformUnchecked(b.vectorizer.transform(texts, threads: threads))
+        }
+        if parts.count == 1 && blocks[0].settings.weight == 1 { return parts[0] }
+        // Same row counts by construction.
+        return (try? SparseMatrix.horizontalStack(parts, weights: blocks.map(\.settings.weight))) ?? parts[0]
     }
 
     /// Class probabilities of each message (`labels` order).
@@ -123,19 +240,29 @@ public struct FittedPipeline: Sendable {
     /// Predicts single messages, reusing its analyzer caches between calls. Not thread-safe.
     public final class Predictor {
         public let pipeline: FittedPipeline
-        private let worker: FittedCountVectorizer.Worker
+        private let workers: [FittedCountVectorizer.Worker]
         private let scratch: FittedClassifier.Scratch
+        private var columns: [Int32] = []
+        private var values: [Double] = []
 
         init(_ pipeline: FittedPipeline) {
             self.pipeline = pipeline
-            worker = pipeline.vectorizer.makeWorker()
+            workers = pipeline.blocks.map { $0.vectorizer.makeWorker() }
             scratch = pipeline.classifier.makeScratch()
         }
 
         /// Class probabilities of one message.
         public func probabilities(_ message: Message) -> [Double] {
-            let row = pipeline.tfidf.transformRow(worker.counts(of: pipeline.text(of: message)))
-            let columns = row.map { Int32($0.column) }, values = row.map(\.value)
+            columns.removeAll(keepingCapacity: true)
+            values.removeAll(keepingCapacity: true)
+            for (b, block) in pipeline.blocks.enumerated() {
+                let text = block.settings.text(subject: message.subject, body: message.body, composer: pipeline.settings.text)
+                let weight = block.settings.weight
+                for entry in block.tfidf.transformRow(workers[b].counts(of: text)) {
+                    columns.append(Int32(entry.column + block.offset))
+                    values.append(entry.value * weight)
+                }
+            }
             return columns.withUnsafeBufferPointer { c in
                 values.withUnsafeBufferPointer { v in pipeline.classifier.probabilities(columns: c, values: v, scratch: scratch) }
             }
@@ -163,35 +290,38 @@ extension PipelineSettings {
     public func fit(_ messages: [LabeledMessage], threads: Int? = nil, stopWordDirectories: [String]? = nil) throws(PipelineError) -> FittedPipeline {
         try validate()
         guard !messages.isEmpty else { throw .noTrainingMessages }
-        var labelled: [(Message, String)] = []
-        labelled.reserveCapacity(messages.count)
         for m in messages {
             guard let label = m.label, !label.isEmpty else { throw .missingLabel(line: m.line) }
-            labelled.append((Message(id: m.id, subject: m.subject, body: m.body), label))
         }
-        let labels = Set(labelled.map(\.1)).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        let labels = Set(messages.compactMap(\.label)).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         guard labels.count >= 2 else { throw .tooFewLabels(labels) }
         let index = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
-        let y = labelled.map { index[$0.1] ?? 0 }
-        let texts = labelled.map { text.compose(subject: $0.0.subject, body: $0.0.body) }
-        let vectorizer: FittedCountVectorizer, counts: SparseMatrix
-        let fittedTfidf: FittedTfidfTransformer, x: SparseMatrix
-        do {
-            (vectorizer, counts) = try vect.fitTransform(texts, threads: threads, stopWordDirectories: stopWordDirectories)
-            (fittedTfidf, x) = try tfidf.fitTransform(counts)
-        } catch {
-            throw .text(error)
-        }
-        let classifier: FittedClassifier
-        switch clf {
-        case let .gradientBoosting(settings):
+        let y = messages.map { index[$0.label ?? ""] ?? 0 }
+        var fitted: [FittedBlock] = []
+        var parts: [SparseMatrix] = []
+        var offset = 0
+        for block in blocks {
+            let texts = messages.map { block.text(subject: $0.subject, body: $0.body, composer: text) }
             do {
-                classifier = .gradientBoosting(try settings.fit(x, labels: y, classNames: labels, threads: threads))
+                let (vectorizer, counts) = try block.vect.fitTransform(texts, threads: threads, stopWordDirectories: stopWordDirectories)
+                let (tfidf, x) = try block.tfidf.fitTransform(counts)
+                fitted.append(FittedBlock(settings: block, vectorizer: vectorizer, tfidf: tfidf, offset: offset))
+                parts.append(x)
+                offset += vectorizer.vocabulary.count
             } catch {
-                throw .classifier(error)
+                throw union.isEmpty ? .text(error) : .invalidUnion("block \"\(block.name)\": \(error.description)")
             }
         }
-        return FittedPipeline(settings: self, labels: labels, vectorizer: vectorizer, tfidf: fittedTfidf, classifier: classifier)
+        let x: SparseMatrix
+        if parts.count == 1 && blocks[0].weight == 1 {
+            x = parts[0]
+        } else {
+            do { x = try SparseMatrix.horizontalStack(parts, weights: blocks.map(\.weight)) } catch {
+                throw .invalidUnion("\(error)")
+            }
+        }
+        let classifier = try clf.fit(x, labels: y, classNames: labels, threads: threads)
+        return FittedPipeline(settings: self, labels: labels, blocks: fitted, classifier: classifier)
     }
 }
 
@@ -212,23 +342,34 @@ public struct Explanation: Sendable, Equatable {
 }
 
 extension FittedPipeline {
-    /// Explains the score of `label` (default: the predicted one) for `message` with path-based
-    /// tree contributions mapped back to n-grams. Bias + all contributions = the raw score.
+    /// Explains the score of `label` (default: the predicted one) for `message`: for trees,
+    /// path-based contributions; for linear models, value × weight of each n-gram. Either way
+    /// bias + all contributions = the raw score. A voting model is explained by its
+    /// `representative` member (the probability shown is still the ensemble's).
     public func explain(_ message: Message, label: String? = nil, limit: Int = 10) -> Explanation {
         let x = features([message], threads: 1)
         let p = predictProbabilities([message], threads: 1)[0]
         let best = p.indices.max { p[$0] != p[$1] ? p[$0] < p[$1] : $0 > $1 } ?? 0
         let k = label.flatMap { labels.firstIndex(of: $0) } ?? best
-        switch classifier {
+        let parts: (bias: [Double], perFeature: [[Int32: Double]])
+        let scoreCount: Int
+        switch classifier.representative {
         case let .gradientBoosting(model):
-            let parts = row(x, 0) { c, v in model.contributions(columns: c, values: v) }
-            // Binary models have one score, for labels[1]; labels[0]'s is its negation.
-            let score = model.scoreCount == 1 ? 0 : k
-            let sign = model.scoreCount == 1 && k == 0 ? -1.0 : 1.0
-            let terms = parts.perFeature[score]
-                .map { Explanation.Term(term: vectorizer.vocabulary[Int($0.key)], contribution: sign * $0.value) }
-                .sorted { abs($0.contribution) != abs($1.contribution) ? abs($0.contribution) > abs($1.contribution) : $0.term < $1.term }
-            return Explanation(label: labels[k], probability: p[k], bias: sign * parts.bias[score], terms: Array(terms.prefix(limit)))
+            let c = row(x, 0) { c, v in model.contributions(columns: c, values: v) }
+            parts = (c.bias, c.perFeature)
+            scoreCount = model.scoreCount
+        case let .linear(model):
+            parts = row(x, 0) { c, v in model.contributions(columns: c, values: v) }
+            scoreCount = model.scoreCount
+        case .voting:
+            preconditionFailure("a voting model's representative is one of its members")
         }
+        // Binary models have one score, for labels[1]; labels[0]'s is its negation.
+        let score = scoreCount == 1 ? 0 : k
+        let sign = scoreCount == 1 && k == 0 ? -1.0 : 1.0
+        let terms = parts.perFeature[score]
+            .map { Explanation.Term(term: term(ofColumn: Int($0.key)), contribution: sign * $0.value) }
+            .sorted { abs($0.contribution) != abs($1.contribution) ? abs($0.contribution) > abs($1.contribution) : $0.term < $1.term }
+        return Explanation(label: labels[k], probability: p[k], bias: sign * parts.bias[score], terms: Array(terms.prefix(limit)))
     }
 }

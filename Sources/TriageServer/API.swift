@@ -143,7 +143,8 @@ enum ResponseJSON {
         o["metrics"] = .object(JSONObject(l.provenance.metrics.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.double($0.value) ?? .null) }))
         o["provenance"] = (try? JSONValueEncoder().encode(l.provenance)) ?? .null
         o["unsure_threshold"] = JSONValue.double(threshold) ?? .null
-        o["vocabulary"] = .number(JSONNumber(l.pipeline.vectorizer.vocabulary.count))
+        o["vocabulary"] = .number(JSONNumber(l.pipeline.featureCount))
+        o["classifier"] = .string(l.pipeline.classifier.typeName)
         let formatter = ISO8601DateFormatter()
         o["loaded_at"] = .string(formatter.string(from: model.loadedAt))
         return .object(o)

@@ -72,13 +72,21 @@ struct Inspect: ParsableCommand {
             o["created"] = loaded.created.map { .string($0) } ?? .null
             o["settings"] = settings
             o["provenance"] = (try? JSONValueEncoder().encode(prov)) ?? .null
-            o["vocabulary"] = .number(JSONNumber(p.vectorizer.vocabulary.count))
+            o["vocabulary"] = .number(JSONNumber(p.featureCount))
+            o["blocks"] = .array(p.blocks.map { ["name": .string($0.settings.name), "terms": .number(JSONNumber($0.featureCount))] })
             o["unsure_threshold"] = JSONValue.double(loaded.unsureThreshold) ?? .null
-            o["trees"] = [
-                "rounds": .number(JSONNumber(stats.rounds)), "trees": .number(JSONNumber(stats.trees)),
-                "leaves": .number(JSONNumber(stats.leaves)), "max_depth": .number(JSONNumber(stats.maxDepth)),
-                "terms_used": .number(JSONNumber(stats.termsUsed)),
-            ]
+            o["classifier"] = .string(p.classifier.typeName)
+            if let stats {
+                o["trees"] = [
+                    "rounds": .number(JSONNumber(stats.rounds)), "trees": .number(JSONNumber(stats.trees)),
+                    "leaves": .number(JSONNumber(stats.leaves)), "max_depth": .number(JSONNumber(stats.maxDepth)),
+                    "terms_used": .number(JSONNumber(stats.termsUsed)),
+                ]
+            }
+            if case let .linear(m) = p.classifier {
+                o["linear"] = ["scores": .number(JSONNumber(m.scoreCount)), "iterations": .number(JSONNumber(m.iterations)),
+                               "converged": .bool(m.converged), "temperature": JSONValue.double(m.temperature) ?? .null]
+            }
             var labels = JSONObject()
             for (l, t) in top {
                 labels[l] = [
@@ -104,19 +112,30 @@ struct Inspect: ParsableCommand {
             lines.append("metrics       " + prov.metrics.keys.sorted().map { "\($0) \(String(format: "%.4f", prov.metrics[$0] ?? 0))" }.joined(separator: ", "))
         }
         for (k, v) in prov.notes.sorted(by: { $0.key < $1.key }) { lines.append("note          \(k): \(v)") }
-        lines.append("vocabulary    \(p.vectorizer.vocabulary.count) terms, \(stats.termsUsed) used by the trees")
-        lines.append(String(format: "trees         %d (%d rounds × %d), %d leaves (%.1f per tree), max depth %d",
-                            stats.trees, stats.rounds, stats.rounds == 0 ? 0 : stats.trees / max(1, stats.rounds), stats.leaves, stats.meanLeaves, stats.maxDepth))
+        let blockList = p.blocks.count == 1 ? "" : " (" + p.blocks.map { "\($0.settings.name) \($0.featureCount)" }.joined(separator: ", ") + ")"
+        if let stats {
+            lines.append("vocabulary    \(p.featureCount) terms\(blockList), \(stats.termsUsed) used by the trees")
+            lines.append(String(format: "trees         %d (%d rounds × %d), %d leaves (%.1f per tree), max depth %d",
+                                stats.trees, stats.rounds, stats.rounds == 0 ? 0 : stats.trees / max(1, stats.rounds), stats.leaves, stats.meanLeaves, stats.maxDepth))
+        } else if case let .linear(m) = p.classifier {
+            lines.append("vocabulary    \(p.featureCount) terms\(blockList)")
+            lines.append("classifier    \(m.kind.rawValue), \(m.scoreCount) score\(m.scoreCount == 1 ? "" : "s") × \(m.featureCount) weights"
+                         + (m.iterations > 0 ? ", \(m.iterations) iterations\(m.converged ? "" : " (stopped at max_iter)")" : "")
+                         + (m.temperature != 1 ? String(format: ", temperature %.4g", m.temperature) : ""))
+        }
         lines.append("unsure below  \(loaded.unsureThreshold)")
         lines.append("")
-        lines.append("labels (\(p.labels.count)), training messages, and top n-grams by gain (↑ towards the label, ↓ away):")
+        let linear = stats == nil
+        lines.append(linear ? "labels (\(p.labels.count)), training messages, and the n-grams with the largest weights towards each label:"
+                            : "labels (\(p.labels.count)), training messages, and top n-grams by gain (↑ towards the label, ↓ away):")
         for (l, t) in top {
             lines.append("")
             lines.append("\(l)  (\(prov.labelCounts[l] ?? 0) messages)")
             for term in t {
                 let arrow = term.direction > 0.2 ? "↑" : (term.direction < -0.2 ? "↓" : "↕")
                 let name = term.term.count >= 28 ? term.term : term.term + String(repeating: " ", count: 28 - term.term.count)
-                lines.append("  \(arrow) \(name) " + String(format: "gain %9.3f  splits %d", term.gain, term.splits))
+                lines.append(linear ? "  ↑ \(name) " + String(format: "weight %8.3f", term.gain)
+                                    : "  \(arrow) \(name) " + String(format: "gain %9.3f  splits %d", term.gain, term.splits))
             }
         }
         print(lines.joined(separator: "\n"))

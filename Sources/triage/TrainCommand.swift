@@ -139,22 +139,35 @@ struct Train: ParsableCommand {
         let out: String
         let keyId: String
 
-        var trees: (rounds: Int, count: Int, leaves: Int) {
+        var trees: (rounds: Int, count: Int, leaves: Int)? {
             switch pipeline.classifier {
             case let .gradientBoosting(m):
                 let all = m.trees.flatMap { $0 }
                 return (m.roundCount, all.count, all.reduce(0) { $0 + $1.leafCount })
+            case .linear, .voting: return nil
+            }
+        }
+
+        var classifierLine: String {
+            switch pipeline.classifier {
+            case .gradientBoosting:
+                let t = trees ?? (0, 0, 0)
+                return "trees        \(t.count) (\(t.rounds) rounds, \(t.leaves) leaves)"
+            case let .linear(m):
+                return "classifier   \(m.kind.rawValue)" + (m.iterations > 0 ? ", \(m.iterations) iterations\(m.converged ? "" : " (stopped at max_iter: raise max_iter)")" : "")
+            case let .voting(v):
+                return "classifier   voting of " + v.members.map(\.typeName).joined(separator: ", ")
             }
         }
 
         var text: String {
-            let t = trees
+            let blocks = pipeline.blocks.count == 1 ? "" : " (" + pipeline.blocks.map { "\($0.settings.name) \($0.featureCount)" }.joined(separator: ", ") + ")"
             return """
                 model        \(out)
                 labels       \(pipeline.labels.count)
                 messages     \(messages)
-                vocabulary   \(pipeline.vectorizer.vocabulary.count) terms
-                trees        \(t.count) (\(t.rounds) rounds, \(t.leaves) leaves)
+                vocabulary   \(pipeline.featureCount) terms\(blocks)
+                \(classifierLine)
                 fit time     \(fitSeconds.humanDuration)
                 signed by    \(keyId)
 
@@ -162,15 +175,21 @@ struct Train: ParsableCommand {
         }
 
         var json: JSONObject {
-            let t = trees
             var o = JSONObject()
             o["model"] = .string(out)
             o["labels"] = .array(pipeline.labels.map { .string($0) })
             o["messages"] = .number(JSONNumber(messages))
-            o["vocabulary"] = .number(JSONNumber(pipeline.vectorizer.vocabulary.count))
-            o["rounds"] = .number(JSONNumber(t.rounds))
-            o["trees"] = .number(JSONNumber(t.count))
-            o["leaves"] = .number(JSONNumber(t.leaves))
+            o["vocabulary"] = .number(JSONNumber(pipeline.featureCount))
+            o["classifier"] = .string(pipeline.classifier.typeName)
+            if let t = trees {
+                o["rounds"] = .number(JSONNumber(t.rounds))
+                o["trees"] = .number(JSONNumber(t.count))
+                o["leaves"] = .number(JSONNumber(t.leaves))
+            }
+            if case let .linear(m) = pipeline.classifier {
+                o["iterations"] = .number(JSONNumber(m.iterations))
+                o["converged"] = .bool(m.converged)
+            }
             o["fit_seconds"] = JSONValue.double(fitSeconds) ?? .null
             o["key_id"] = .string(keyId)
             return o

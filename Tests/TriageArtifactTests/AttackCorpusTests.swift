@@ -43,7 +43,8 @@ enum AttackCorpus {
         cases.append(("non-canonical-base64", Array(String(decoding: good, as: UTF8.self).replacingOccurrences(of: "\"payload\":\"", with: "\"payload\":\" ").utf8), "invalidBase64"))
         let deep = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
         cases.append(("deep-nesting", try edit { $0.replacingOccurrences(of: "\"notes\":{}", with: "\"notes\":{\"x\":\(deep)}") }, "payloadSyntax.tooDeep"))
-        cases.append(("duplicate-key", try edit { $0.replacingOccurrences(of: "\"format_version\":1", with: "\"format_version\":1,\"format_version\":1") }, "payloadSyntax.duplicateKey"))
+        let version = "\"format_version\":\(ModelArtifact.formatVersion)"
+        cases.append(("duplicate-key", try edit { $0.replacingOccurrences(of: version, with: version + "," + version) }, "payloadSyntax.duplicateKey"))
         cases.append(("infinite-number", try edit { $0.replacingOccurrences(of: "\"unsure_threshold\":0.5", with: "\"unsure_threshold\":1e999") }, "payloadSyntax.nonFiniteNumber"))
         cases.append(("nan", try edit { $0.replacingOccurrences(of: "\"unsure_threshold\":0.5", with: "\"unsure_threshold\":NaN") }, "payloadSyntax.invalidSyntax"))
         cases.append(("unknown-field", try editValue { $0["exec"] = "os.system('rm -rf /')" }, "payload.unknownField"))
@@ -58,7 +59,9 @@ enum AttackCorpus {
             model["trees"] = .array(trees)
             object["model"] = .object(model)
         }, "payload.unknownField"))
-        cases.append(("bad-version", try editValue { $0["format_version"] = 2 }, "unsupportedVersion"))
+        cases.append(("bad-version", try editValue { $0["format_version"] = 99 }, "unsupportedVersion"))
+        // A version-2 payload claiming version 1 (which has no `features`).
+        cases.append(("features-in-version-1", try editValue { $0["format_version"] = 1 }, "invalid"))
         cases.append(("out-of-range-feature", try editValue { object in try setTree(&object) { $0["feature"] = [999_999, -1, -1] } }, "invalid"))
         cases.append(("cyclic-tree", try editValue { object in try setTree(&object) { $0["left"] = [0, -1, -1]; $0["right"] = [2, -1, -1] } }, "invalid"))
         cases.append(("child-out-of-range", try editValue { object in try setTree(&object) { $0["right"] = [77, -1, -1] } }, "invalid"))
@@ -70,6 +73,43 @@ enum AttackCorpus {
             object["model"] = .object(model)
         }, "invalid"))
         cases.append(("wrong-type", try editValue { $0["labels"] = "card_loss_fraud" }, "payload.typeMismatch"))
+
+        // A feature union with a logistic regression.
+        let (linear, _) = try ArtifactFixtures.smallLinearArtifact()
+        let linearEnvelope = try #require(try JSONParser.parse(linear).objectValue)
+        let linearPayload = try #require(Base64.decode(linearEnvelope["payload"]?.stringValue ?? ""))
+        func editLinear(_ transform: (inout JSONObject) throws -> Void) throws -> [UInt8] {
+            var object = try #require(try JSONParser.parse(linearPayload).objectValue)
+            try transform(&object)
+            return try sign(JSONWriter.bytes(.object(object)), key: key)
+        }
+        func editLinearModel(_ transform: (inout JSONObject) throws -> Void) throws -> [UInt8] {
+            try editLinear { object in
+                var model = try #require(object["model"]?.objectValue)
+                try transform(&model)
+                object["model"] = .object(model)
+            }
+        }
+        cases.append(("linear-weights-truncated", try editLinearModel { $0["coef"] = .string(Base64.encode([0, 0, 128, 63])) }, "payload.other"))
+        cases.append(("linear-weight-nan", try editLinearModel { model in
+            var bytes = try #require(Base64.decode(model["coef"]?.stringValue ?? ""))
+            bytes[4 ..< 8] = [0x00, 0x00, 0xC0, 0x7F]
+            model["coef"] = .string(Base64.encode(bytes))
+        }, "payload.other"))
+        cases.append(("linear-wrong-kind", try editLinearModel { $0["kind"] = "linear_svc" }, "invalid"))
+        cases.append(("linear-feature-count", try editLinearModel { $0["feature_count"] = 3 }, "payload.other"))
+        cases.append(("union-block-missing", try editLinear { object in
+            var features = try #require(object["features"]?.arrayValue)
+            features.removeLast()
+            object["features"] = .array(features)
+        }, "invalid"))
+        cases.append(("union-block-renamed", try editLinear { object in
+            var features = try #require(object["features"]?.arrayValue)
+            var first = try #require(features[0].objectValue)
+            first["name"] = "other"
+            features[0] = .object(first)
+            object["features"] = .array(features)
+        }, "invalid"))
         return cases
     }
 

@@ -7,8 +7,8 @@
 /// Branch-free: x is clamped to [−708, 709], so the result is never 0 or ∞ (softmax only needs
 /// x ≤ 0; e^−708 ≈ 3·10⁻³⁰⁸ is as good as 0 there). k is rounded to nearest by adding 1.5·2⁵²
 /// and read back from the low bits of the sum, which avoids a conversion with overflow checks.
-@inline(__always)
-func triageExp(_ value: Double) -> Double {
+@inlinable @inline(__always)
+public func triageExp(_ value: Double) -> Double {
     let x = value < -708 ? -708 : (value > 709 ? 709 : value)
     let shifter = 6755399441055744.0                       // 1.5 · 2^52
     let t = x * 1.4426950408889634 + shifter               // x / ln 2, rounded, in the low bits
@@ -33,5 +33,5 @@ func triageExp(_ value: Double) -> Double {
     return p * Double(bitPattern: (kBits &+ 1023) << 52)
 }
 
-@inline(__always)
-func larger(_ a: Double, _ b: Double) -> Double { a > b ? a : b }
+@inlinable @inline(__always)
+public func larger(_ a: Double, _ b: Double) -> Double { a > b ? a : b }

@@ -1,0 +1,219 @@
+import Foundation
+import TriageCore
+
+/// A fitted linear classifier: scores = intercept + Σ_f x_f · coef[f], one score per class (one
+/// for a binary logistic regression or SVM, the score of `classNames[1]`), then probabilities.
+///
+/// Weights are stored as 32-bit floats, feature-major (`coef[f * scoreCount + k]`): a feature's
+/// weights for every class sit together, which is what scoring a sparse row reads. Training runs
+/// in double precision and rounds once at the end, so the fitted model, the saved artifact and
+/// the loaded one predict the same bits. Scores accumulate in double precision in column order.
+public struct FittedLinearModel: Sendable, Equatable, Codable {
+    public enum Kind: String, Sendable, Codable, CaseIterable {
+        case logisticRegression = "logistic_regression"
+        case linearSVC = "linear_svc"
+        case multinomialNB = "multinomial_nb"
+        case complementNB = "complement_nb"
+    }
+
+    public let kind: Kind
+    public let classNames: [String]
+    public let featureCount: Int
+    /// Scores per row: 1 for a binary logistic regression or SVM, else the number of classes.
+    public let scoreCount: Int
+    public let coef: [Float]
+    public let intercept: [Double]
+    /// Probabilities are softmax(score / temperature) (sigmoid for one score).
+    public let temperature: Double
+    /// Iterations of the solver (the largest over the one-vs-rest problems); 0 for naive Bayes.
+    public let iterations: Int
+    /// False when the solver stopped at `max_iter` before meeting `tol`.
+    public let converged: Bool
+
+    public init(kind: Kind, classNames: [String], featureCount: Int, scoreCount: Int, coef: [Float], intercept: [Double],
+                temperature: Double = 1, iterations: Int = 0, converged: Bool = true) {
+        precondition(coef.count == featureCount * scoreCount && intercept.count == scoreCount)
+        self.kind = kind
+        self.classNames = classNames
+        self.featureCount = featureCount
+        self.scoreCount = scoreCount
+        self.coef = coef
+        self.intercept = intercept
+        self.temperature = temperature
+        self.iterations = iterations
+        self.converged = converged
+    }
+
+    /// The weight of feature `f` for score `k`.
+    public func weight(feature f: Int, score k: Int) -> Double { Double(coef[f * scoreCount + k]) }
+
+    /// Raw scores of one row (columns increasing, each < featureCount), written to `out`.
+    @inline(__always)
+    public func scores(columns: UnsafeBufferPointer<Int32>, values: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>) {
+        let s = scoreCount
+        for k in 0 ..< s { out[k] = intercept[k] }
+        coef.withUnsafeBufferPointer { w in
+            for j in 0 ..< columns.count {
+                let base = Int(columns[j]) * s, v = values[j]
+                for k in 0 ..< s { out[k] += v * Double(w[base + k]) }
+            }
+        }
+    }
+
+    /// Class probabilities from raw scores (`classNames` order), with `triageExp` so that the
+    /// same scores give the same bits everywhere (golden probes).
+    public func probabilities(fromScores scores: UnsafeBufferPointer<Double>) -> [Double] {
+        let t = temperature
+        if scoreCount == 1 {
+            let p = 1 / (1 + triageExp(-scores[0] / t))
+            return [1 - p, p]
+        }
+        var m = -Double.infinity
+        for k in 0 ..< scoreCount { m = max(m, scores[k] / t) }
+        var out = [Double](repeating: 0, count: scoreCount)
+        var sum = 0.0
+        for k in 0 ..< scoreCount {
+            out[k] = triageExp(scores[k] / t - m)
+            sum += out[k]
+        }
+        for k in 0 ..< scoreCount { out[k] /= sum }
+        return out
+    }
+
+    /// Class probabilities of one row.
+    public func probabilities(columns: UnsafeBufferPointer<Int32>, values: UnsafeBufferPointer<Double>) -> [Double] {
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: scoreCount) { buffer in
+            scores(columns: columns, values: values, into: buffer)
+            return probabilities(fromScores: UnsafeBufferPointer(buffer))
+        }
+    }
+
+    /// Raw scores of every row (row-major, `scoreCount` per row).
+    public func rawScores(_ x: SparseMatrix, threads: Int? = nil) throws(LinearError) -> [[Double]] {
+        guard x.columnCount == featureCount else { throw .featureCountMismatch(expected: featureCount, got: x.columnCount) }
+        let chunks = Parallel.chunks(count: x.rowCount, chunkSize: 512)
+        let parts = Parallel.map(count: chunks.count, threads: Parallel.threadCount(threads)) { c -> [[Double]] in
+            chunks[c].map { i in
+                withRow(x, i) { cols, vals in
+                    [Double](unsafeUninitializedCapacity: scoreCount) { buffer, n in
+                        scores(columns: cols, values: vals, into: buffer)
+                        n = scoreCount
+                    }
+                }
+            }
+        }
+        return Array(parts.joined())
+    }
+
+    /// Class probabilities of every row.
+    public func predictProbabilities(_ x: SparseMatrix, threads: Int? = nil) throws(LinearError) -> [[Double]] {
+        try rawScores(x, threads: threads).map { s in s.withUnsafeBufferPointer { probabilities(fromScores: $0) } }
+    }
+
+    /// Contributions of one row's features to each score: `perFeature[k][f] = x_f · coef[f, k]`;
+    /// `bias[k]` is the intercept. bias + Σ contributions = the raw score.
+    public func contributions(columns: UnsafeBufferPointer<Int32>, values: UnsafeBufferPointer<Double>) -> (bias: [Double], perFeature: [[Int32: Double]]) {
+        var per = [[Int32: Double]](repeating: [:], count: scoreCount)
+        for j in 0 ..< columns.count {
+            for k in 0 ..< scoreCount { per[k][columns[j]] = values[j] * weight(feature: Int(columns[j]), score: k) }
+        }
+        return (intercept, per)
+    }
+
+    // MARK: Codable (artifact). `coef` is base64 of little-endian IEEE 754 binary32 values.
+
+    enum CodingKeys: String, CodingKey {
+        case kind, coef, intercept, temperature, iterations, converged
+        case classNames = "class_names"
+        case featureCount = "feature_count"
+        case scoreCount = "score_count"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        kind = try c.decode(Kind.self, forKey: .kind)
+        classNames = try c.decode([String].self, forKey: .classNames)
+        featureCount = try c.decode(Int.self, forKey: .featureCount)
+        scoreCount = try c.decode(Int.self, forKey: .scoreCount)
+        intercept = try c.decode([Double].self, forKey: .intercept)
+        temperature = try c.decode(Double.self, forKey: .temperature)
+        iterations = try c.decode(Int.self, forKey: .iterations)
+        converged = try c.decode(Bool.self, forKey: .converged)
+        func corrupt(_ key: CodingKeys, _ why: String) -> DecodingError {
+            .dataCorruptedError(forKey: key, in: c, debugDescription: why)
+        }
+        guard featureCount >= 0, featureCount <= Int(Int32.max) else { throw corrupt(.featureCount, "\(featureCount) is not a feature count") }
+        guard scoreCount >= 1, scoreCount <= 1 << 16 else { throw corrupt(.scoreCount, "\(scoreCount) is not a score count") }
+        guard intercept.count == scoreCount else { throw corrupt(.intercept, "\(intercept.count) intercepts for \(scoreCount) scores") }
+        guard temperature > 0, temperature.isFinite else { throw corrupt(.temperature, "\(temperature) is not a temperature (> 0)") }
+        let text = try c.decode(String.self, forKey: .coef)
+        guard let bytes = Base64.decode(text) else { throw corrupt(.coef, "not strict base64") }
+        let (expected, overflow) = featureCount.multipliedReportingOverflow(by: scoreCount * 4)
+        guard !overflow, bytes.count == expected else {
+            throw corrupt(.coef, "\(bytes.count) bytes; \(featureCount) features × \(scoreCount) scores need \(expected)")
+        }
+        var weights = [Float](repeating: 0, count: featureCount * scoreCount)
+        for i in 0 ..< weights.count {
+            let b = 4 * i
+            let bits = UInt32(bytes[b]) | UInt32(bytes[b + 1]) << 8 | UInt32(bytes[b + 2]) << 16 | UInt32(bytes[b + 3]) << 24
+            let w = Float(bitPattern: bits)
+            guard w.isFinite else { throw corrupt(.coef, "weight \(i) (feature \(i / scoreCount), score \(i % scoreCount)) is not finite") }
+            weights[i] = w
+        }
+        coef = weights
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(kind, forKey: .kind)
+        try c.encode(classNames, forKey: .classNames)
+        try c.encode(featureCount, forKey: .featureCount)
+        try c.encode(scoreCount, forKey: .scoreCount)
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(coef.count * 4)
+        for w in coef {
+            let bits = w.bitPattern
+            bytes += [UInt8(bits & 0xFF), UInt8(bits >> 8 & 0xFF), UInt8(bits >> 16 & 0xFF), UInt8(bits >> 24)]
+        }
+        try c.encode(Base64.encode(bytes), forKey: .coef)
+        try c.encode(intercept, forKey: .intercept)
+        try c.encode(temperature, forKey: .temperature)
+        try c.encode(iterations, forKey: .iterations)
+        try c.encode(converged, forKey: .converged)
+    }
+}
+
+/// Calls `body` with the stored columns and values of row `i`.
+@inline(__always)
+func withRow<R>(_ x: SparseMatrix, _ i: Int, _ body: (UnsafeBufferPointer<Int32>, UnsafeBufferPointer<Double>) -> R) -> R {
+    let lo = x.rowOffsets[i], hi = x.rowOffsets[i + 1]
+    return x.columnIndices.withUnsafeBufferPointer { c in
+        x.values.withUnsafeBufferPointer { v in
+            body(UnsafeBufferPointer(rebasing: c[lo ..< hi]), UnsafeBufferPointer(rebasing: v[lo ..< hi]))
+        }
+    }
+}
+
+/// A buffer that parallel chunks write at disjoint indices (the caller guarantees disjointness
+/// and reads only after the parallel call returns).
+final class SharedDoubles: @unchecked Sendable {
+    let base: UnsafeMutablePointer<Double>
+    let count: Int
+
+    init(count: Int, value: Double = 0) {
+        self.count = count
+        base = .allocate(capacity: max(count, 1))
+        base.initialize(repeating: value, count: count)
+    }
+
+    init(_ values: [Double]) {
+        count = values.count
+        base = .allocate(capacity: max(count, 1))
+        for i in 0 ..< count { (base + i).initialize(to: values[i]) }
+    }
+
+    deinit { base.deallocate() }
+
+    var array: [Double] { Array(UnsafeBufferPointer(start: base, count: count)) }
+    var buffer: UnsafeMutableBufferPointer<Double> { UnsafeMutableBufferPointer(start: base, count: count) }
+}
