@@ -117,16 +117,31 @@ struct Inspect: ParsableCommand {
             lines.append("vocabulary    \(p.featureCount) terms\(blockList), \(stats.termsUsed) used by the trees")
             lines.append(String(format: "trees         %d (%d rounds × %d), %d leaves (%.1f per tree), max depth %d",
                                 stats.trees, stats.rounds, stats.rounds == 0 ? 0 : stats.trees / max(1, stats.rounds), stats.leaves, stats.meanLeaves, stats.maxDepth))
-        } else if case let .linear(m) = p.classifier {
+        } else {
             lines.append("vocabulary    \(p.featureCount) terms\(blockList)")
-            lines.append("classifier    \(m.kind.rawValue), \(m.scoreCount) score\(m.scoreCount == 1 ? "" : "s") × \(m.featureCount) weights"
-                         + (m.iterations > 0 ? ", \(m.iterations) iterations\(m.converged ? "" : " (stopped at max_iter)")" : "")
-                         + (m.temperature != 1 ? String(format: ", temperature %.4g", m.temperature) : ""))
+            func describe(_ c: FittedClassifier) -> String {
+                switch c {
+                case let .linear(m):
+                    return "\(m.kind.rawValue), \(m.scoreCount) score\(m.scoreCount == 1 ? "" : "s") × \(m.featureCount) weights"
+                        + (m.iterations > 0 ? ", \(m.iterations) iterations\(m.converged ? "" : " (stopped at max_iter)")" : "")
+                        + (m.temperature != 1 ? String(format: ", temperature %.4g", m.temperature) : "")
+                case let .gradientBoosting(m):
+                    return "gradient_boosting, \(m.roundCount) rounds × \(m.scoreCount) trees"
+                case let .voting(v):
+                    return "voting (soft), weights " + v.weights.map { String(format: "%g", $0) }.joined(separator: " : ")
+                }
+            }
+            lines.append("classifier    \(describe(p.classifier))")
+            if case let .voting(v) = p.classifier {
+                for member in v.members { lines.append("  member      \(describe(member))") }
+            }
         }
         lines.append("unsure below  \(loaded.unsureThreshold)")
         lines.append("")
         let linear = stats == nil
-        lines.append(linear ? "labels (\(p.labels.count)), training messages, and the n-grams with the largest weights towards each label:"
+        let whose: String
+        if case .voting = p.classifier { whose = " (the \(p.classifier.representative.typeName) member's)" } else { whose = "" }
+        lines.append(linear ? "labels (\(p.labels.count)), training messages, and the n-grams with the largest weights\(whose) towards each label:"
                             : "labels (\(p.labels.count)), training messages, and top n-grams by gain (↑ towards the label, ↓ away):")
         for (l, t) in top {
             lines.append("")
