@@ -66,7 +66,7 @@ let package = Package(
         ]),
         // A C main: libFuzzer's driver under scripts/fuzz, a file replayer otherwise.
         .executableTarget(name: "triage-fuzz", dependencies: ["TriageFuzzing"]),
-        .executableTarget(name: "triage-bench", dependencies: ["TriageText", "TriageData", "TriageBoost"], path: "Sources/TriageBench"),
+        .executableTarget(name: "triage-bench", dependencies: ["TriageText", "TriageData", "TriageBoost", "TriageModel", "TriageLinear"], path: "Sources/TriageBench"),
         .testTarget(name: "TriageCoreTests", dependencies: ["TriageCore"]),
         .testTarget(name: "TriageDataTests", dependencies: ["TriageData"]),
         .testTarget(name: "TriageBoostTests", dependencies: ["TriageBoost", "TriageCore"]),

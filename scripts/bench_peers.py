@@ -24,6 +24,14 @@ Subcommands:
       (see metrics()); --curve adds the test log loss after each round (computed after the
       timed fits, by staged prediction).
 
+  linear --train CSV --test CSV --model {lr,svc,mnb,cnb} [--C X] [--alpha X] --repeat R
+      scikit-learn's linear classifiers on the feature union of `accuracy` (TF-IDF word 1-2-grams
+      + char_wb 2-5-grams, both sublinear): LogisticRegression(C, max_iter=1000), LinearSVC(C),
+      MultinomialNB(alpha), ComplementNB(alpha). Times R Pipeline.fit (vectorizers included;
+      loading is not timed) and R Pipeline.predict of the whole test set with the last fit;
+      reports accuracy, macro-F1, the feature count and the solver's iterations, as
+      `triage-bench linear`.
+
   versions
       Prints the versions of Python and of the peer packages as JSON.
 
@@ -284,6 +292,94 @@ def cmd_accuracy(args):
         "macro_f1": float(f1_score(y_test, predicted, average="macro")),
         "features": int(len(pipeline.named_steps["union"].get_feature_names_out())),
         "test_messages": len(y_test),
+    }))
+
+
+def load_labelled(path):
+    """Texts (subject + "\\n" + body, as Triage's MessageText with subject_weight 1) and labels."""
+    texts, labels = [], []
+    with open_corpus(path) as f:
+        reader = csv.reader(f)
+        next(reader, None)
+        for row in reader:
+            texts.append("\n".join(part for part in (row[1], row[2]) if part))
+            labels.append(row[3])
+    return texts, labels
+
+
+def linear_features(word_min_df=1, char_min_df=1):
+    """The feature union of cmd_accuracy: scikit-learn's best linear features for short messages
+    (min_df 1 unless given)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import FeatureUnion
+
+    return FeatureUnion([
+        ("word", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=word_min_df)),
+        ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=char_min_df)),
+    ])
+
+
+def linear_classifier(args):
+    """The scikit-learn estimator --model names, with --C / --alpha (defaults: the suite's settings)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.naive_bayes import ComplementNB, MultinomialNB
+    from sklearn.svm import LinearSVC
+
+    if args.model == "lr":
+        clf = LogisticRegression(C=args.C if args.C is not None else 10.0, max_iter=args.max_iter, tol=args.tol)
+    elif args.model == "svc":
+        clf = LinearSVC(C=args.C if args.C is not None else 1.0, random_state=0)
+    elif args.model == "mnb":
+        clf = MultinomialNB(alpha=args.alpha if args.alpha is not None else 0.01)
+    else:
+        clf = ComplementNB(alpha=args.alpha if args.alpha is not None else 0.3)
+    return clf
+
+
+def cmd_linear(args):
+    """scikit-learn's linear classifiers on the word + char_wb TF-IDF union (issue 9's
+    comparison with `triage-bench linear`)."""
+    import numpy as np
+    from sklearn.metrics import accuracy_score, f1_score
+    from sklearn.pipeline import Pipeline
+
+    x_train, y_train = load_labelled(args.train)
+    x_test, y_test = load_labelled(args.test)
+    fit_seconds, predict_seconds = [], []
+    pipeline = None
+    for rep in range(args.repeat):
+        pipeline = None  # free the previous model before the next fit (not timed)
+        gc.collect()
+        pipeline = Pipeline([("union", linear_features(args.word_min_df, args.char_min_df)), ("clf", linear_classifier(args))])
+        start = time.perf_counter()
+        pipeline.fit(x_train, y_train)
+        fit_seconds.append(time.perf_counter() - start)
+        print(f"bench_peers: linear {args.model} fit {rep + 1}/{args.repeat}: {fit_seconds[-1]:.3f} s",
+              file=sys.stderr)
+    predicted = None
+    for rep in range(args.repeat):
+        gc.collect()
+        start = time.perf_counter()
+        predicted = pipeline.predict(x_test)
+        predict_seconds.append(time.perf_counter() - start)
+        print(f"bench_peers: linear {args.model} predict {rep + 1}/{args.repeat}: "
+              f"{predict_seconds[-1]:.3f} s", file=sys.stderr)
+    clf = pipeline.named_steps["clf"]
+    n_iter = getattr(clf, "n_iter_", None)
+    iterations = int(np.max(n_iter)) if n_iter is not None else None
+    max_iter = clf.get_params().get("max_iter")
+    print(json.dumps({
+        "benchmark": "linear", "implementation": "scikit-learn", "model": args.model,
+        "classifier": type(clf).__name__, "train": args.train, "test": args.test,
+        "train_messages": len(y_train), "test_messages": len(y_test), "classes": int(len(clf.classes_)),
+        "features": int(len(pipeline.named_steps["union"].get_feature_names_out())),
+        "iterations": iterations,
+        "converged": (iterations < max_iter) if iterations is not None and max_iter else None,
+        "threads": 1,
+        "accuracy": float(accuracy_score(y_test, predicted)),
+        "macro_f1": float(f1_score(y_test, predicted, average="macro")),
+        "seconds": fit_seconds, "predict_seconds": predict_seconds,
+        "params": {k: v for k, v in clf.get_params().items() if isinstance(v, (int, float, str, bool, type(None)))},
     }))
 
 
@@ -727,6 +823,20 @@ def build_parser():
     acc.add_argument("--C", type=float, default=1.0)
     acc.add_argument("--max-iter", type=positive_int, default=1000)
     acc.set_defaults(func=cmd_accuracy)
+
+    lin = sub.add_parser("linear", help="scikit-learn's linear classifiers on the word + char_wb TF-IDF union")
+    lin.add_argument("--train", required=True, help="corpus CSV (.csv or .csv.gz)")
+    lin.add_argument("--test", required=True, help="corpus CSV (.csv or .csv.gz)")
+    lin.add_argument("--model", required=True, choices=["lr", "svc", "mnb", "cnb"],
+                     help="LogisticRegression, LinearSVC, MultinomialNB, ComplementNB")
+    lin.add_argument("--C", type=float, help="C of lr (default 10) or svc (default 1)")
+    lin.add_argument("--alpha", type=float, help="alpha of mnb (default 0.01) or cnb (default 0.3)")
+    lin.add_argument("--max-iter", type=positive_int, default=1000, help="LogisticRegression max_iter")
+    lin.add_argument("--tol", type=float, default=1e-4, help="LogisticRegression tol")
+    lin.add_argument("--word-min-df", type=positive_int, default=1, help="min_df of the word block")
+    lin.add_argument("--char-min-df", type=positive_int, default=1, help="min_df of the char_wb block")
+    lin.add_argument("--repeat", type=positive_int, required=True, help="timed fits (and predictions)")
+    lin.set_defaults(func=cmd_linear)
 
     smp = sub.add_parser("sample-grid", help="write a seeded sample of a grid's candidates as a grid")
     smp.add_argument("--grid", required=True)

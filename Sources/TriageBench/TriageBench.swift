@@ -9,11 +9,13 @@ import TriageText
 ///
 ///     triage-bench vectorize --data PATH --ngram-max N [--stop-words NAME] [--stemmer NAME]
 ///                            [--sublinear] [--min-df K] --repeat R [--threads T]
+///     triage-bench linear --train PATH --test PATH --model lr|svc|mnb|cnb [--C X] [--alpha X]
+///                         [--calibration temperature|none] --repeat R [--threads T]   (LinearBench.swift)
 @main
 enum TriageBench {
     static func main() {
         var args = Array(CommandLine.arguments.dropFirst())
-        guard let command = args.first else { fail("usage: triage-bench vectorize --data PATH ...") }
+        guard let command = args.first else { fail("usage: triage-bench vectorize|boost|features|read|linear OPTIONS (see TriageBench.swift)") }
         args.removeFirst()
         let options = Options(args)
         switch command {
@@ -21,7 +23,8 @@ enum TriageBench {
         case "boost": boost(options)
         case "features": exportFeatures(options)
         case "read": read(options)
-        default: fail("unknown benchmark \(command); known: vectorize, boost, features, read")
+        case "linear": linear(options)
+        default: fail("unknown benchmark \(command); known: vectorize, boost, features, read, linear")
         }
     }
 

@@ -207,9 +207,10 @@ public struct PipelineSettings: Hashable, Sendable, Codable {
         return s
     }
 
-    /// The most accurate classical pipeline measured on banking77 (BENCHMARKS.md): word 1–2-grams
-    /// and char_wb 2–5-grams, sublinear TF-IDF each, side by side, into a logistic regression.
-    public static var linear: PipelineSettings {
+    /// scikit-learn's strongest classical features for short messages (issue 9's reference): word
+    /// 1–2-grams and char_wb 2–5-grams, each TF-IDF with sublinear tf, side by side (blocks `word`
+    /// and `char`), read from the subject and body joined by a newline, into `clf`.
+    public static func wordAndCharUnion(clf: ClassifierSettings) -> PipelineSettings {
         var word = FeatureBlock(name: "word")
         word.vect.ngramRange = NgramRange(1, 2)
         word.tfidf.sublinearTF = true
@@ -217,12 +218,7 @@ public struct PipelineSettings: Hashable, Sendable, Codable {
         char.vect.analyzer = .charWB
         char.vect.ngramRange = NgramRange(2, 5)
         char.tfidf.sublinearTF = true
-        var clf = LogisticRegression()
-        clf.c = 10
-        clf.maxIter = 300
-        var s = PipelineSettings(union: [word, char], clf: .logisticRegression(clf))
-        s.text.subjectWeight = 2
-        return s
+        return PipelineSettings(union: [word, char], clf: clf)
     }
 
     enum CodingKeys: String, CodingKey { case text, vect, tfidf, union, clf }

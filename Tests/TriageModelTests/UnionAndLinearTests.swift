@@ -94,6 +94,11 @@ struct UnionAndLinearTests {
         #expect(single.keys.sorted() == ["clf", "text", "tfidf", "vect"])
         #expect(multi.keys.sorted() == ["clf", "text", "union"])
         #expect(try StrictJSONDecoder().decode(PipelineSettings.self, from: .object(multi)) == Self.union())
+        // scikit-learn's reference features, as a preset.
+        let reference = PipelineSettings.wordAndCharUnion(clf: .multinomialNB(MultinomialNB()))
+        #expect(reference.blocks.map(\.name) == ["word", "char"])
+        #expect(reference.union[1].vect.analyzer == .charWB && reference.union[1].vect.ngramRange == NgramRange(2, 5))
+        #expect(throws: Never.self) { try reference.validate() }
     }
 
     @Test func unionParametersAreAddressableByName() throws {
