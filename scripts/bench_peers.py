@@ -256,30 +256,13 @@ def cmd_accuracy(args):
     """scikit-learn's best linear pipeline for short messages (issue 9's reference): TF-IDF word
     1-2-grams + char_wb 2-5-grams (both sublinear) side by side -> LogisticRegression. Times the
     fit (vectorizers included); reports test accuracy and macro-F1."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import accuracy_score, f1_score
-    from sklearn.pipeline import FeatureUnion, Pipeline
+    from sklearn.pipeline import Pipeline
 
-    def load(path):
-        texts, labels = [], []
-        with open_corpus(path) as f:
-            reader = csv.reader(f)
-            next(reader, None)
-            for row in reader:
-                texts.append("\n".join(part for part in (row[1], row[2]) if part))
-                labels.append(row[3])
-        return texts, labels
-
-    x_train, y_train = load(args.train)
-    x_test, y_test = load(args.test)
-    pipeline = Pipeline([
-        ("union", FeatureUnion([
-            ("word", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)),
-            ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)),
-        ])),
-        ("clf", LogisticRegression(C=args.C, max_iter=args.max_iter)),
-    ])
+    x_train, y_train = load_labelled(args.train)
+    x_test, y_test = load_labelled(args.test)
+    pipeline = Pipeline([("union", linear_features()), ("clf", LogisticRegression(C=args.C, max_iter=args.max_iter))])
     gc.collect()
     start = time.perf_counter()
     pipeline.fit(x_train, y_train)

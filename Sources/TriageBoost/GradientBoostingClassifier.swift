@@ -153,20 +153,9 @@ public struct GradientBoostingClassifier: Hashable, Sendable, Codable {
 
     /// Row weights from `classWeight`, for labels `y` over `classNames`.
     func rowWeights(labels: [Int32], classNames: [String]) throws(BoostError) -> [Double] {
-        switch classWeight {
-        case .none:
-            return [Double](repeating: 1, count: labels.count)
-        case .balanced:
-            var counts = [Int](repeating: 0, count: classNames.count)
-            for y in labels { counts[Int(y)] += 1 }
-            let n = Double(labels.count), k = Double(classNames.count)
-            return labels.map { n / (k * Double(counts[Int($0)])) }
-        case let .weights(map):
-            if let unknown = map.keys.sorted().first(where: { !classNames.contains($0) }) {
-                throw .unknownClassWeightLabel(unknown, known: classNames)
-            }
-            let perClass = classNames.map { map[$0] ?? 1 }
-            return labels.map { perClass[Int($0)] }
+        switch classWeight.rowWeights(labels: labels.map { Int($0) }, classNames: classNames) {
+        case let .success(weights): return weights
+        case let .failure(e): throw .unknownClassWeightLabel(e.label, known: classNames)
         }
     }
 }

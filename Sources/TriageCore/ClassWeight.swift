@@ -39,24 +39,11 @@ extension ClassWeight {
     /// `.none`; n / (K · n_c) for `.balanced`; the map's value (1 when absent) otherwise.
     /// Returns the first label of the map that is not a class as the failure.
     public func rowWeights(labels: [Int], classNames: [String]) -> Result<[Double], UnknownClassWeightLabel> {
-        switch self {
-        case .none:
-            return .success([Double](repeating: 1, count: labels.count))
-        case .balanced:
-            var counts = [Int](repeating: 0, count: classNames.count)
-            for y in labels { counts[y] += 1 }
-            let n = Double(labels.count), k = Double(classNames.count)
-            return .success(labels.map { n / (k * Double(counts[$0])) })
-        case let .weights(map):
-            if let unknown = map.keys.sorted().first(where: { !classNames.contains($0) }) {
-                return .failure(UnknownClassWeightLabel(label: unknown))
-            }
-            let perClass = classNames.map { map[$0] ?? 1 }
-            return .success(labels.map { perClass[$0] })
-        }
+        classWeights(labels: labels, classNames: classNames).map { perClass in labels.map { perClass[$0] } }
     }
 
-    /// The weight of each class (1 for `.none`; as `rowWeights` otherwise).
+    /// The weight of each class: 1 for `.none`; n / (K · n_c) for `.balanced` (1 for a class with
+    /// no rows); the map's value (1 when absent) otherwise.
     public func classWeights(labels: [Int], classNames: [String]) -> Result<[Double], UnknownClassWeightLabel> {
         switch self {
         case .none: return .success([Double](repeating: 1, count: classNames.count))

@@ -194,6 +194,17 @@ public struct SparseMatrix: Sendable, Equatable {
                             columnIndices: indices, values: vals)
     }
 
+    /// Calls `body` with the stored columns and values of row `r`, without copying them.
+    @inlinable
+    public func withRow<R>(_ r: Int, _ body: (UnsafeBufferPointer<Int32>, UnsafeBufferPointer<Double>) throws -> R) rethrows -> R {
+        let lo = rowOffsets[r], hi = rowOffsets[r + 1]
+        return try columnIndices.withUnsafeBufferPointer { c in
+            try values.withUnsafeBufferPointer { v in
+                try body(UnsafeBufferPointer(rebasing: c[lo ..< hi]), UnsafeBufferPointer(rebasing: v[lo ..< hi]))
+            }
+        }
+    }
+
     /// For each column, the number of rows that store it (document frequency for count matrices).
     public func columnNonZeroCounts() -> [Int] {
         var df = [Int](repeating: 0, count: columnCount)

@@ -94,7 +94,7 @@ public struct FittedLinearModel: Sendable, Equatable, Codable {
         let chunks = Parallel.chunks(count: x.rowCount, chunkSize: 512)
         let parts = Parallel.map(count: chunks.count, threads: Parallel.threadCount(threads)) { c -> [[Double]] in
             chunks[c].map { i in
-                withRow(x, i) { cols, vals in
+                x.withRow(i) { cols, vals in
                     [Double](unsafeUninitializedCapacity: scoreCount) { buffer, n in
                         scores(columns: cols, values: vals, into: buffer)
                         n = scoreCount
@@ -180,17 +180,6 @@ public struct FittedLinearModel: Sendable, Equatable, Codable {
         try c.encode(temperature, forKey: .temperature)
         try c.encode(iterations, forKey: .iterations)
         try c.encode(converged, forKey: .converged)
-    }
-}
-
-/// Calls `body` with the stored columns and values of row `i`.
-@inline(__always)
-func withRow<R>(_ x: SparseMatrix, _ i: Int, _ body: (UnsafeBufferPointer<Int32>, UnsafeBufferPointer<Double>) -> R) -> R {
-    let lo = x.rowOffsets[i], hi = x.rowOffsets[i + 1]
-    return x.columnIndices.withUnsafeBufferPointer { c in
-        x.values.withUnsafeBufferPointer { v in
-            body(UnsafeBufferPointer(rebasing: c[lo ..< hi]), UnsafeBufferPointer(rebasing: v[lo ..< hi]))
-        }
     }
 }
 

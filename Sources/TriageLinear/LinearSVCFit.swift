@@ -31,7 +31,7 @@ extension LinearSVC {
         let binary = classNames.count == 2
         let problems = binary ? 1 : classNames.count
         let squaredNorms = (0 ..< x.rowCount).map { i in
-            withRow(x, i) { _, v in v.reduce(0) { $0 + $1 * $1 } } + (fitIntercept ? interceptScaling * interceptScaling : 0)
+            x.withRow(i) { _, v in v.reduce(0) { $0 + $1 * $1 } } + (fitIntercept ? interceptScaling * interceptScaling : 0)
         }
         let solutions = Parallel.map(count: problems, threads: threads) { k -> DualSolution in
             let positive = binary ? 1 : k

@@ -213,7 +213,7 @@ public struct FittedPipeline: Sendable {
         let chunks = Parallel.chunks(count: x.rowCount, chunkSize: 256)
         let parts = Parallel.map(count: chunks.count, threads: Parallel.threadCount(threads)) { c -> [[Double]] in
             let scratch = classifier.makeScratch()
-            return chunks[c].map { i in row(x, i) { columns, values in classifier.probabilities(columns: columns, values: values, scratch: scratch) } }
+            return chunks[c].map { i in x.withRow(i) { columns, values in classifier.probabilities(columns: columns, values: values, scratch: scratch) } }
         }
         return Array(parts.joined())
     }
@@ -270,16 +270,6 @@ public struct FittedPipeline: Sendable {
 
         public func predict(_ message: Message, top: Int = 3, threshold: Double = 0) -> Prediction {
             pipeline.prediction(id: message.id, probabilities: probabilities(message), top: top, threshold: threshold)
-        }
-    }
-}
-
-/// Calls `body` with the stored columns and values of row `i`.
-func row<R>(_ x: SparseMatrix, _ i: Int, _ body: (UnsafeBufferPointer<Int32>, UnsafeBufferPointer<Double>) -> R) -> R {
-    let lo = x.rowOffsets[i], hi = x.rowOffsets[i + 1]
-    return x.columnIndices.withUnsafeBufferPointer { c in
-        x.values.withUnsafeBufferPointer { v in
-            body(UnsafeBufferPointer(rebasing: c[lo ..< hi]), UnsafeBufferPointer(rebasing: v[lo ..< hi]))
         }
     }
 }
@@ -355,11 +345,11 @@ extension FittedPipeline {
         let scoreCount: Int
         switch classifier.representative {
         case let .gradientBoosting(model):
-            let c = row(x, 0) { c, v in model.contributions(columns: c, values: v) }
+            let c = x.withRow(0) { c, v in model.contributions(columns: c, values: v) }
             parts = (c.bias, c.perFeature)
             scoreCount = model.scoreCount
         case let .linear(model):
-            parts = row(x, 0) { c, v in model.contributions(columns: c, values: v) }
+            parts = x.withRow(0) { c, v in model.contributions(columns: c, values: v) }
             scoreCount = model.scoreCount
         case .voting:
             preconditionFailure("a voting model's representative is one of its members")
