@@ -7,7 +7,8 @@
 //   TriageText   analyzers, Snowball stemming, CountVectorizer, TF-IDF     (Foundation + libstemmer)
 //   TriageData   streaming CSV (RFC 4180, gzip) and message sources          (Foundation + zlib)
 //   TriageBoost  histogram gradient-boosted trees on sparse features         (Foundation only)
-//   TriageLinear logistic regression, linear SVM, naive Bayes on sparse rows  (Foundation only)
+//   TriageLinear logistic regression, linear SVM, naive Bayes on sparse rows  (Foundation + C kernels)
+//   CTriageKernels  sparse scoring in C, AVX2 when the CPU has it (bit-identical to the scalar loop)
 //   TriageModel  the pipeline: text → features → classifier; predictions     (Foundation only)
 //   TriageArtifact  signed JSON model files (Ed25519); the only user of swift-crypto
 //   TriageServer the HTTP endpoint (Hummingbird 2) and the SQLite prediction log
@@ -40,11 +41,13 @@ let package = Package(
         .systemLibrary(name: "CStemmer", providers: [.apt(["libstemmer-dev"])]),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        // The inner loops that need the machine's vector width (AVX2 chosen at run time).
+        .target(name: "CTriageKernels"),
         .target(name: "TriageCore"),
         .target(name: "TriageText", dependencies: ["TriageCore", "CStemmer"]),
         .target(name: "TriageData", dependencies: ["TriageCore", "CZlib", "CSQLite"]),
         .target(name: "TriageBoost", dependencies: ["TriageCore"]),
-        .target(name: "TriageLinear", dependencies: ["TriageCore"]),
+        .target(name: "TriageLinear", dependencies: ["TriageCore", "CTriageKernels"]),
         .target(name: "TriageModel", dependencies: ["TriageCore", "TriageText", "TriageBoost", "TriageLinear", "TriageData"]),
         .target(name: "TriageArtifact", dependencies: [
             "TriageModel", "TriageCore", "TriageText", "TriageBoost", "TriageLinear", "TriageData",
@@ -70,7 +73,7 @@ let package = Package(
         .testTarget(name: "TriageCoreTests", dependencies: ["TriageCore"]),
         .testTarget(name: "TriageDataTests", dependencies: ["TriageData"]),
         .testTarget(name: "TriageBoostTests", dependencies: ["TriageBoost", "TriageCore"]),
-        .testTarget(name: "TriageLinearTests", dependencies: ["TriageLinear", "TriageCore"], exclude: ["Fixtures"]),
+        .testTarget(name: "TriageLinearTests", dependencies: ["TriageLinear", "TriageCore", "CTriageKernels"], exclude: ["Fixtures"]),
         .testTarget(name: "TriageModelTests", dependencies: ["TriageModel", "TriageText", "TriageBoost", "TriageLinear", "TriageData", "TriageCore"], exclude: ["Fixtures"]),
         .testTarget(
             name: "TriageArtifactTests",

@@ -1,3 +1,4 @@
+import CTriageKernels
 import Foundation
 import TriageCore
 
@@ -52,11 +53,11 @@ public struct FittedLinearModel: Sendable, Equatable, Codable {
     public func scores(columns: UnsafeBufferPointer<Int32>, values: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>) {
         let s = scoreCount
         for k in 0 ..< s { out[k] = intercept[k] }
+        guard !columns.isEmpty else { return }
         coef.withUnsafeBufferPointer { w in
-            for j in 0 ..< columns.count {
-                let base = Int(columns[j]) * s, v = values[j]
-                for k in 0 ..< s { out[k] += v * Double(w[base + k]) }
-            }
+            // out[k] += v_j · w[c_j, k] for j in order, in C so that it uses AVX2 where present
+            // (same bits as the scalar loop: see CTriageKernels).
+            triage_sparse_axpy_f32(out.baseAddress, w.baseAddress, s, columns.baseAddress, values.baseAddress, columns.count, s)
         }
     }
 
@@ -205,4 +206,58 @@ final class SharedDoubles: @unchecked Sendable {
 
     var array: [Double] { Array(UnsafeBufferPointer(start: base, count: count)) }
     var buffer: UnsafeMutableBufferPointer<Double> { UnsafeMutableBufferPointer(start: base, count: count) }
+}
+
+/// Several linear models over the same features with their weights interleaved per feature
+/// (`coef[f * stride + offsets[m] + k]`), so that scoring a sparse row for all of them reads one
+/// contiguous stretch of memory per feature instead of one per model: a soft-voting ensemble of
+/// linear models is scored in one pass. Each model's scores are the same bits as its own
+/// `scores(columns:values:into:)` (same operations in the same order).
+public struct LinearStack: Sendable, Equatable {
+    public let featureCount: Int
+    /// Scores per row, all models together.
+    public let stride: Int
+    /// Where each model's scores start in a row of `stride`.
+    public let offsets: [Int]
+    public let scoreCounts: [Int]
+    private let coef: [Float]
+    private let intercepts: [Double]
+
+    /// Nil unless there are at least two models, all over the same number of features.
+    public init?(_ models: [FittedLinearModel]) {
+        guard models.count > 1, let f = models.first?.featureCount, models.allSatisfy({ $0.featureCount == f }) else { return nil }
+        featureCount = f
+        scoreCounts = models.map(\.scoreCount)
+        var offsets: [Int] = []
+        var at = 0
+        for s in scoreCounts {
+            offsets.append(at)
+            at += s
+        }
+        self.offsets = offsets
+        stride = at
+        intercepts = models.flatMap(\.intercept)
+        let stride = at
+        coef = [Float](unsafeUninitializedCapacity: f * stride) { out, n in
+            for (m, model) in models.enumerated() {
+                let s = model.scoreCount, o = offsets[m]
+                model.coef.withUnsafeBufferPointer { w in
+                    for feature in 0 ..< f {
+                        for k in 0 ..< s { out[feature * stride + o + k] = w[feature * s + k] }
+                    }
+                }
+            }
+            n = f * stride
+        }
+    }
+
+    /// Raw scores of one row for every model (columns increasing, each < featureCount), model m's
+    /// at `out[offsets[m] ..< offsets[m] + scoreCounts[m]]`.
+    public func scores(columns: UnsafeBufferPointer<Int32>, values: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>) {
+        for k in 0 ..< stride { out[k] = intercepts[k] }
+        guard !columns.isEmpty else { return }
+        coef.withUnsafeBufferPointer { w in
+            triage_sparse_axpy_f32(out.baseAddress, w.baseAddress, stride, columns.baseAddress, values.baseAddress, columns.count, stride)
+        }
+    }
 }

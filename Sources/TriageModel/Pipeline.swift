@@ -56,6 +56,7 @@ public enum FittedClassifier: Sendable, Equatable {
         case let .linear(model):
             return model.probabilities(columns: columns, values: values)
         case let .voting(v):
+            if let stack = v.linearStack { return v.probabilities(stack: stack, columns: columns, values: values) }
             var out = [Double]()
             for (m, member) in v.members.enumerated() {
                 let p = member.probabilities(columns: columns, values: values, scratch: scratch.members[m])
@@ -118,12 +119,35 @@ public struct FittedVoting: Sendable, Equatable {
     public let members: [FittedClassifier]
     public let weights: [Double]
 
+    /// When every member is linear: their weights side by side, scored in one pass.
+    public let linearStack: LinearStack?
+
     public init(members: [FittedClassifier], weights: [Double]) {
         self.members = members
         self.weights = weights
+        let linear = members.compactMap { m -> FittedLinearModel? in if case let .linear(l) = m { return l } else { return nil } }
+        linearStack = linear.count == members.count ? LinearStack(linear) : nil
     }
 
     var weightSum: Double { weights.reduce(0, +) }
+
+    /// Σ wₘ pₘ / Σ wₘ with every member's scores from one pass over the stacked weights (the same
+    /// bits as scoring each member on its own).
+    func probabilities(stack: LinearStack, columns: UnsafeBufferPointer<Int32>, values: UnsafeBufferPointer<Double>) -> [Double] {
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: stack.stride) { scores in
+            stack.scores(columns: columns, values: values, into: scores)
+            var out = [Double]()
+            for (m, member) in members.enumerated() {
+                guard case let .linear(model) = member else { preconditionFailure("a linear stack holds linear members only") }
+                let o = stack.offsets[m]
+                let p = model.probabilities(fromScores: UnsafeBufferPointer(rebasing: scores[o ..< o + stack.scoreCounts[m]]))
+                if out.isEmpty { out = [Double](repeating: 0, count: p.count) }
+                let w = weights[m] / weightSum
+                for k in p.indices { out[k] += w * p[k] }
+            }
+            return out
+        }
+    }
 }
 
 /// A classifier's answer for one message.

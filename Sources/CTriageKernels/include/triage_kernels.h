@@ -1,0 +1,31 @@
+// Triage's numeric kernels in C: the few inner loops where Swift cannot reach the machine's
+// vector width (x86-64 Swift code is compiled for SSE2 only; these pick AVX2 at run time).
+#ifndef TRIAGE_KERNELS_H
+#define TRIAGE_KERNELS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Sparse row times feature-major float32 weights, accumulated in double precision:
+///
+///     for j in 0 ..< n (in order):  for k in 0 ..< count:
+///         out[k] = out[k] + vals[j] * (double)w[cols[j] * stride + k]
+///
+/// Every addition is the same IEEE 754 double operation, in the same order, as that scalar loop
+/// (no fused multiply-add, no reassociation: vector lanes run across k only), so every
+/// instruction set gives the same bits. `out` holds the starting values (e.g. intercepts).
+/// `stride` ≥ `count` lets one call score a block of several models stored side by side.
+void triage_sparse_axpy_f32(double *out, const float *w, long stride, const int32_t *cols, const double *vals,
+                            long n, long count);
+
+/// The instruction set `triage_sparse_axpy_f32` uses on this machine: "avx2" or "baseline".
+const char *triage_kernels_isa(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,85 @@
+import CTriageKernels
+import Foundation
+import Testing
+import TriageCore
+@testable import TriageLinear
+
+/// The C scoring kernel and the stacked weights of a voting ensemble must give exactly the bits of
+/// the plain scalar loop: models carry golden probes checked at load with tolerance 0.
+@Suite struct ScoringKernelTests {
+    /// out[k] = out[k] + v_j · Double(w[c_j · stride + k]), j in order: the definition.
+    static func reference(start: [Double], w: [Float], stride: Int, columns: [Int32], values: [Double], count: Int) -> [Double] {
+        var out = start
+        for j in columns.indices {
+            let base = Int(columns[j]) * stride
+            for k in 0 ..< count { out[k] = out[k] + values[j] * Double(w[base + k]) }
+        }
+        return out
+    }
+
+    static func bits(_ a: [Double]) -> [UInt64] { a.map(\.bitPattern) }
+
+    @Test(arguments: [(1, 1), (3, 3), (7, 7), (77, 77), (77, 231), (5, 9), (64, 64), (65, 130)])
+    func kernelMatchesTheScalarLoopBitForBit(count: Int, stride: Int) {
+        var random = SeededGenerator(seed: UInt64(count * 1000 + stride))
+        let features = 300
+        // Values spanning many magnitudes, so that any reordering or fused multiply-add would show.
+        let w = (0 ..< features * stride).map { _ in Float((random.nextUnit() - 0.5) * pow(10, Double(random.nextInt(below: 12)) - 6)) }
+        for n in [0, 1, 2, 3, 40, 250] {
+            let columns = (0 ..< n).map { _ in Int32(random.nextInt(below: features)) }.sorted()
+            let values = (0 ..< n).map { _ in random.nextUnit() * pow(10, Double(random.nextInt(below: 8)) - 4) }
+            let start = (0 ..< count).map { _ in random.nextUnit() - 0.5 }
+            let expected = Self.reference(start: start, w: w, stride: stride, columns: columns, values: values, count: count)
+            var out = start
+            out.withUnsafeMutableBufferPointer { o in
+                w.withUnsafeBufferPointer { wb in
+                    columns.withUnsafeBufferPointer { c in
+                        values.withUnsafeBufferPointer { v in
+                            triage_sparse_axpy_f32(o.baseAddress, wb.baseAddress, stride, c.baseAddress, v.baseAddress, n, count)
+                        }
+                    }
+                }
+            }
+            #expect(Self.bits(out) == Self.bits(expected), "count \(count), stride \(stride), n \(n), isa \(String(cString: triage_kernels_isa()))")
+        }
+    }
+
+    @Test func kernelReportsItsInstructionSet() {
+        #expect(["avx2", "baseline"].contains(String(cString: triage_kernels_isa())))
+    }
+
+    @Test func stackedModelsScoreLikeEachModelAlone() throws {
+        let data = makeData(rows: 200, columns: 40, classes: 5, seed: 11)
+        var svc = LinearSVC()
+        svc.randomState = 1
+        let models = [
+            try LogisticRegression().fit(data.x, labels: data.y, classNames: data.names),
+            try svc.fit(data.x, labels: data.y, classNames: data.names),
+            try MultinomialNB().fit(data.x, labels: data.y, classNames: data.names),
+        ]
+        let stack = try #require(LinearStack(models))
+        #expect(stack.stride == 15 && stack.offsets == [0, 5, 10])
+        let alone = try models.map { try $0.rawScores(data.x) }
+        for i in 0 ..< data.x.rowCount {
+            let stacked = data.x.withRow(i) { c, v in
+                [Double](unsafeUninitializedCapacity: stack.stride) { out, n in
+                    stack.scores(columns: c, values: v, into: out)
+                    n = stack.stride
+                }
+            }
+            for m in models.indices {
+                let o = stack.offsets[m]
+                #expect(Self.bits(Array(stacked[o ..< o + models[m].scoreCount])) == Self.bits(alone[m][i]), "row \(i), model \(m)")
+            }
+        }
+    }
+
+    @Test func aStackNeedsTwoModelsOverTheSameFeatures() throws {
+        let a = makeData(rows: 60, columns: 10, classes: 3, seed: 2), b = makeData(rows: 60, columns: 12, classes: 3, seed: 2)
+        let m1 = try MultinomialNB().fit(a.x, labels: a.y, classNames: a.names)
+        let m2 = try MultinomialNB().fit(b.x, labels: b.y, classNames: b.names)
+        #expect(LinearStack([m1]) == nil)
+        #expect(LinearStack([m1, m2]) == nil)
+        #expect(LinearStack([m1, m1]) != nil)
+    }
+}
