@@ -155,6 +155,11 @@ public struct Prediction: Sendable, Equatable {
     public struct Scored: Sendable, Equatable {
         public var label: String
         public var probability: Double
+
+        public init(label: String, probability: Double) {
+            self.label = label
+            self.probability = probability
+        }
     }
 
     public var id: String
@@ -165,6 +170,14 @@ public struct Prediction: Sendable, Equatable {
     public var top: [Scored]
     /// True when `probability` is below the threshold the prediction was made with.
     public var unsure: Bool
+
+    public init(id: String, label: String, probability: Double, top: [Scored], unsure: Bool) {
+        self.id = id
+        self.label = label
+        self.probability = probability
+        self.top = top
+        self.unsure = unsure
+    }
 }
 
 /// A fitted pipeline: subject weighting → analyzers → counts → TF-IDF (one block, or a union of
@@ -251,11 +264,28 @@ public struct FittedPipeline: Sendable {
 
     /// A prediction from class probabilities.
     public func prediction(id: String, probabilities p: [Double], top: Int, threshold: Double) -> Prediction {
-        let order = p.indices.sorted { p[$0] != p[$1] ? p[$0] > p[$1] : $0 < $1 }
+        let order = Self.mostProbable(p, count: max(1, top))
         let best = order.first ?? 0
         return Prediction(id: id, label: labels[best], probability: p[best],
-                          top: order.prefix(max(1, top)).map { Prediction.Scored(label: labels[$0], probability: p[$0]) },
+                          top: order.map { Prediction.Scored(label: labels[$0], probability: p[$0]) },
                           unsure: p[best] < threshold)
+    }
+
+    /// Indices of the `count` largest values, largest first, ties in index order: the prefix of a
+    /// stable sort by decreasing value, found by insertion into a short list (a served message
+    /// asks for 3 of 77 classes; sorting all of them cost more than the rest of the answer).
+    static func mostProbable(_ p: [Double], count: Int) -> [Int] {
+        var order: [Int] = []
+        order.reserveCapacity(min(count, p.count) + 1)
+        for i in p.indices {
+            if order.count == count, let last = order.last, !(p[i] > p[last]) { continue }
+            // After every kept index with a value ≥ p[i]: equal values keep index order.
+            var at = order.count
+            while at > 0 && p[order[at - 1]] < p[i] { at -= 1 }
+            order.insert(i, at: at)
+            if order.count > count { order.removeLast() }
+        }
+        return order
     }
 
     /// A per-thread predictor for one message at a time (a server keeps one per thread).

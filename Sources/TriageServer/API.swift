@@ -113,21 +113,44 @@ public enum RequestParsing {
 }
 
 /// Response bodies.
-enum ResponseJSON {
-    static func predictions(_ predictions: [Prediction], model: ServedModel) -> JSONValue {
-        var m = JSONObject()
-        m["id"] = .string(model.id)
-        m["version"] = .string(model.loaded.created ?? String(model.id.prefix(12)))
-        let rows: [JSONValue] = predictions.map { p in
-            var o = JSONObject()
-            o["id"] = .string(p.id)
-            o["category"] = .string(p.label)
-            o["probability"] = JSONValue.double(p.probability) ?? .null
-            o["top"] = .array(p.top.map { ["category": .string($0.label), "probability": JSONValue.double($0.probability) ?? .null] })
-            o["unsure"] = .bool(p.unsure)
-            return .object(o)
+public enum ResponseJSON {
+    /// The `POST /messages` answer, written straight to bytes (it is on every request's path; a
+    /// `JSONValue` tree cost more than the rest of the answer): the canonical form `JSONWriter`
+    /// gives the same document, keys sorted, `{"model": {"id", "version"}, "predictions":
+    /// [{"category", "id", "probability", "top": [{"category", "probability"}…], "unsure"}…]}`.
+    public static func predictions(_ predictions: [Prediction], modelID: String, version: String) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(160 + predictions.count * (160 + 60 * (predictions.first?.top.count ?? 0)))
+        func key(_ k: StaticString) {
+            k.withUTF8Buffer { out.append(contentsOf: $0) }
         }
-        return ["model": .object(m), "predictions": .array(rows)]
+        func number(_ x: Double) {
+            if let n = JSONNumber(x) { out.append(contentsOf: n.literal.utf8) } else { key("null") }
+        }
+        key(#"{"model":{"id":"#)
+        JSONWriter.writeString(modelID, into: &out)
+        key(#","version":"#)
+        JSONWriter.writeString(version, into: &out)
+        key(#"},"predictions":["#)
+        for (i, p) in predictions.enumerated() {
+            key(i == 0 ? #"{"category":"# : #",{"category":"#)
+            JSONWriter.writeString(p.label, into: &out)
+            key(#","id":"#)
+            JSONWriter.writeString(p.id, into: &out)
+            key(#","probability":"#)
+            number(p.probability)
+            key(#","top":["#)
+            for (j, t) in p.top.enumerated() {
+                key(j == 0 ? #"{"category":"# : #",{"category":"#)
+                JSONWriter.writeString(t.label, into: &out)
+                key(#","probability":"#)
+                number(t.probability)
+                key("}")
+            }
+            key(p.unsure ? #"],"unsure":true}"# : #"],"unsure":false}"#)
+        }
+        key("]}")
+        return out
     }
 
     static func model(_ model: ServedModel, threshold: Double) -> JSONValue {

@@ -12,6 +12,8 @@ public final class ServedModel: @unchecked Sendable {
     private var pool: [FittedPipeline.Predictor] = []
 
     public var id: String { loaded.id }
+    /// The model's version as answered with predictions: its creation time, else its id's first 12 characters.
+    public var version: String { loaded.created ?? String(loaded.id.prefix(12)) }
     public var labels: [String] { loaded.pipeline.labels }
     public let labelSet: Set<String>
 

@@ -236,7 +236,8 @@ public final class TriageServer: @unchecked Sendable {
             }
         }
         metrics.predicted(categories: predictions.map(\.label), unsure: predictions.filter(\.unsure).count)
-        return Self.json(ResponseJSON.predictions(predictions, model: model))
+        let body = ResponseJSON.predictions(predictions, modelID: model.id, version: model.version)
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
     private func postLabel(_ request: Request, _ context: ServerContext) async throws -> Response {

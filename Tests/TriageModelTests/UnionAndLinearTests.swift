@@ -101,6 +101,43 @@ struct UnionAndLinearTests {
         #expect(throws: Never.self) { try reference.validate() }
     }
 
+    @Test func theMostProbableLabelsAreAStableSortsPrefix() {
+        var random = SeededGenerator(seed: 5)
+        for trial in 0 ..< 300 {
+            let n = 1 + random.nextInt(below: 12)
+            // Few distinct values: many ties, which must keep index order.
+            let p = (0 ..< n).map { _ in Double(random.nextInt(below: 4)) / 4 }
+            let sorted = p.indices.sorted { p[$0] != p[$1] ? p[$0] > p[$1] : $0 < $1 }
+            for count in 1 ... n + 1 {
+                #expect(FittedPipeline.mostProbable(p, count: count) == Array(sorted.prefix(count)), "trial \(trial): \(p), count \(count)")
+            }
+        }
+    }
+
+    @Test func aLinearVoteIsScoredInOnePassWithTheBitsOfItsMembers() throws {
+        let settings = try Self.union(clf: #"{"type": "voting", "weights": [2, 1, 1], "estimators": [{"type": "logistic_regression", "C": 10}, {"type": "linear_svc"}, {"type": "multinomial_nb"}]}"#)
+        let train = try Demo.messages("train")
+        let pipeline = try settings.fit(train, stopWordDirectories: Demo.stopwords)
+        guard case let .voting(vote) = pipeline.classifier else { Issue.record("not a vote"); return }
+        #expect(vote.linearStack != nil, "three linear members over the same features are stacked")
+        let members = vote.members.compactMap { m -> FittedLinearModel? in if case let .linear(l) = m { return l } else { return nil } }
+        let predictor = pipeline.makePredictor()
+        let messages = try Demo.messages("test").prefix(25).map { Message(id: $0.id, subject: $0.subject, body: $0.body) }
+        let batch = pipeline.predictProbabilities(messages)
+        for (i, message) in messages.enumerated() {
+            // The definition: each member on its own, Σ wₘ pₘ / Σ wₘ in member order.
+            let x = pipeline.features([message])
+            var expected = [Double](repeating: 0, count: pipeline.labels.count)
+            for (m, member) in members.enumerated() {
+                let p = try member.predictProbabilities(x)[0]
+                for k in p.indices { expected[k] += vote.weights[m] / 4 * p[k] }
+            }
+            let got = predictor.probabilities(message)
+            #expect(got.map(\.bitPattern) == expected.map(\.bitPattern), "message \(i)")
+            #expect(batch[i].map(\.bitPattern) == expected.map(\.bitPattern), "message \(i), batch")
+        }
+    }
+
     @Test func unionParametersAreAddressableByName() throws {
         let base = try Self.union()
         let names = PipelineParameters.names(for: base)

@@ -283,3 +283,50 @@ final class Counter: @unchecked Sendable {
     func add() { lock.lock(); n += 1; lock.unlock() }
     var value: Int { lock.lock(); defer { lock.unlock() }; return n }
 }
+
+@Suite struct ResponseWritingTests {
+    /// The answer as a `JSONValue` tree, written canonically: what the direct writer must equal.
+    static func reference(_ predictions: [Prediction], modelID: String, version: String) -> [UInt8] {
+        let rows: [JSONValue] = predictions.map { p in
+            var o = JSONObject()
+            o["id"] = .string(p.id)
+            o["category"] = .string(p.label)
+            o["probability"] = JSONValue.double(p.probability) ?? .null
+            o["top"] = .array(p.top.map { ["category": .string($0.label), "probability": JSONValue.double($0.probability) ?? .null] })
+            o["unsure"] = .bool(p.unsure)
+            return .object(o)
+        }
+        return JSONWriter.bytes(["model": ["id": .string(modelID), "version": .string(version)], "predictions": .array(rows)])
+    }
+
+    @Test func predictionsAreWrittenAsTheCanonicalDocument() throws {
+        let odd = "quote \" backslash \\ newline \n tab \t nul \u{0} é 🙂"
+        let predictions = [
+            Prediction(id: "1", label: "card_arrival", probability: 0.75, top: [.init(label: "card_arrival", probability: 0.75), .init(label: odd, probability: 1e-7)], unsure: false),
+            Prediction(id: odd, label: odd, probability: 0.1, top: [.init(label: odd, probability: 0.1)], unsure: true),
+            Prediction(id: "3", label: "x", probability: 1, top: [], unsure: false),
+            Prediction(id: "4", label: "y", probability: .nan, top: [.init(label: "y", probability: .infinity)], unsure: true),
+        ]
+        for n in 0 ... predictions.count {
+            let part = Array(predictions.prefix(n))
+            let direct = ResponseJSON.predictions(part, modelID: "abc\"d", version: "2026-12-01T00:00:00Z")
+            #expect(direct == Self.reference(part, modelID: "abc\"d", version: "2026-12-01T00:00:00Z"), "\(String(decoding: direct, as: UTF8.self))")
+            #expect(throws: Never.self) { try JSONParser.parse(direct) }
+        }
+    }
+}
+
+@Suite struct TimestampTests {
+    @Test func logTimestampsMatchFoundationsISO8601() {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        var random = SeededGenerator(seed: 9)
+        // Leap days, century years, the epoch, and random instants from 1970 to 2200.
+        var instants: [Double] = [0, 0.999, 951_782_400, 951_868_799.5, 4_107_542_400, 1_764_614_232.123, 1_709_164_800 - 0.001]
+        for _ in 0 ..< 2000 { instants.append(random.nextUnit() * 7_258_118_400) }
+        for t in instants {
+            #expect(UTCTimestamp.string(t) == formatter.string(from: Date(timeIntervalSince1970: t)), "\(t)")
+        }
+    }
+}
