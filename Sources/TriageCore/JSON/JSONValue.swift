@@ -70,7 +70,9 @@ public struct JSONNumber: Sendable, Equatable, Hashable, CustomStringConvertible
     public init?(_ value: Double) {
         guard value.isFinite else { return nil }
         var text = value.description   // shortest round-trip: "0.1", "1e-05", "1.0", "-0.0"
-        if !text.contains(".") && !text.contains("e") { text += ".0" }
+        // Byte search: `String.contains(String)` goes through Foundation's locale-aware search,
+        // which cost more than formatting the number (every served probability comes here).
+        if !text.utf8.contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") }) { text += ".0" }
         literal = text
         doubleValue = value
     }
