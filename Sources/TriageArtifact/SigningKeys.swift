@@ -191,3 +191,10 @@ enum Hex {
 /// SHA-256 in hex.
 public func sha256Hex(_ bytes: [UInt8]) -> String { Hex.encode(Array(SHA256.hash(data: bytes))) }
 
+/// SHA-256 in hex of the UTF-8 of `parts` one after another (no copy of their concatenation).
+public func sha256Hex(utf8Of parts: String...) -> String {
+    var hasher = SHA256()
+    for var part in parts { part.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) } }
+    return Hex.encode(Array(hasher.finalize()))
+}
+

@@ -307,6 +307,15 @@ public struct FittedPipeline: Sendable {
 
         /// Class probabilities of one message.
         public func probabilities(_ message: Message) -> [Double] {
+            // The buffers are moved into locals for the loop: every append to a class's stored
+            // property is a dynamic exclusivity check, hundreds per message.
+            var columns = self.columns, values = self.values
+            self.columns = []
+            self.values = []
+            defer {
+                self.columns = columns
+                self.values = values
+            }
             columns.removeAll(keepingCapacity: true)
             values.removeAll(keepingCapacity: true)
             for (b, block) in pipeline.blocks.enumerated() {

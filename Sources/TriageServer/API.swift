@@ -61,28 +61,29 @@ public enum RequestParsing {
         var out: [Message] = []
         out.reserveCapacity(items.count)
         for (i, item) in items.enumerated() {
-            let at = "messages[\(i)]"
-            guard case let .object(m) = item else { throw APIError(400, "\(at) must be an object {\"id\", \"subject\", \"body\"}", field: at) }
+            // Only an error names the message: no string is built for a good one.
+            func at() -> String { "messages[\(i)]" }
+            guard case let .object(m) = item else { throw APIError(400, "\(at()) must be an object {\"id\", \"subject\", \"body\"}", field: at()) }
             let id: String
             switch m["id"] {
             case let .string(s)?: id = s
             case let .number(n)? where n.isInteger: id = n.literal
-            case nil: throw APIError(400, "\(at) has no \"id\"", field: "\(at).id")
-            default: throw APIError(400, "\(at).id must be a string", field: "\(at).id")
+            case nil: throw APIError(400, "\(at()) has no \"id\"", field: "\(at()).id")
+            default: throw APIError(400, "\(at()).id must be a string", field: "\(at()).id")
             }
-            guard !id.isEmpty else { throw APIError(400, "\(at).id is empty", field: "\(at).id") }
-            guard id.utf8.count <= limits.maxIDBytes else { throw APIError(422, "\(at).id is longer than \(limits.maxIDBytes) bytes", field: "\(at).id") }
+            guard !id.isEmpty else { throw APIError(400, "\(at()).id is empty", field: "\(at()).id") }
+            guard id.utf8.count <= limits.maxIDBytes else { throw APIError(422, "\(at()).id is longer than \(limits.maxIDBytes) bytes", field: "\(at()).id") }
             var subject = ""
             switch m["subject"] {
             case let .string(s)?: subject = s
             case nil, .null?: break
-            default: throw APIError(400, "\(at).subject must be a string", field: "\(at).subject")
+            default: throw APIError(400, "\(at()).subject must be a string", field: "\(at()).subject")
             }
             guard case let .string(body)? = m["body"] else {
-                throw APIError(400, m["body"] == nil ? "\(at) has no \"body\"" : "\(at).body must be a string", field: "\(at).body")
+                throw APIError(400, m["body"] == nil ? "\(at()) has no \"body\"" : "\(at()).body must be a string", field: "\(at()).body")
             }
             guard subject.utf8.count + body.utf8.count <= limits.maxMessageBytes else {
-                throw APIError(422, "\(at) is \(subject.utf8.count + body.utf8.count) bytes; the limit is \(limits.maxMessageBytes) (subject + body)", field: "\(at).body")
+                throw APIError(422, "\(at()) is \(subject.utf8.count + body.utf8.count) bytes; the limit is \(limits.maxMessageBytes) (subject + body)", field: "\(at()).body")
             }
             out.append(Message(id: id, subject: subject, body: body))
         }

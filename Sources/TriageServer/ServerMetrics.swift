@@ -14,6 +14,12 @@ public final class ServerMetrics: @unchecked Sendable {
         var counts = [Int](repeating: 0, count: ServerMetrics.buckets.count + 1)
         var sum = 0.0
         var total = 0
+
+        mutating func record(bucket: Int, seconds: Double) {
+            counts[bucket] += 1
+            sum += seconds
+            total += 1
+        }
     }
 
     private let lock = NSLock()
@@ -28,11 +34,8 @@ public final class ServerMetrics: @unchecked Sendable {
         let bucket = Self.buckets.firstIndex { seconds <= $0 } ?? Self.buckets.count
         lock.lock()
         requests[RouteKey(route: route, status: status), default: 0] += 1
-        var h = latency[route] ?? Histogram()
-        h.counts[bucket] += 1
-        h.sum += seconds
-        h.total += 1
-        latency[route] = h
+        // Mutated in place (a copy out and back would copy the bucket array every request).
+        latency[route, default: Histogram()].record(bucket: bucket, seconds: seconds)
         lock.unlock()
     }
 

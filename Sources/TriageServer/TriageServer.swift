@@ -187,8 +187,7 @@ public final class TriageServer: @unchecked Sendable {
     private func body(_ request: Request) async throws -> [UInt8] {
         let limits = configuration.limits
         if let type = request.headers[.contentType] {
-            let media = type.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
-            guard media == "application/json" || media.hasSuffix("+json") else {
+            guard Self.isJSONMediaType(type) else {
                 throw APIError(415, "Content-Type is \(type); send application/json")
             }
         } else {
@@ -211,6 +210,16 @@ public final class TriageServer: @unchecked Sendable {
         return bytes
     }
 
+    /// `application/json` or `…+json`, any case, parameters (`; charset=utf-8`) and spaces
+    /// around the type ignored. On bytes: this runs for every request.
+    static func isJSONMediaType(_ value: String) -> Bool {
+        var media = Array(value.utf8.prefix { $0 != UInt8(ascii: ";") })
+        while let last = media.last, last == 0x20 || last == 0x09 { media.removeLast() }
+        let start = media.firstIndex { $0 != 0x20 && $0 != 0x09 } ?? media.endIndex
+        let lower = media[start...].map { (0x41 ... 0x5A).contains($0) ? $0 | 0x20 : $0 }
+        return lower.elementsEqual("application/json".utf8) || (lower.count > 5 && lower.suffix(5).elementsEqual("+json".utf8))
+    }
+
     private func postMessages(_ request: Request, _ context: ServerContext) async throws -> Response {
         let started = Date()
         let clock = ContinuousClock.now
@@ -226,7 +235,7 @@ public final class TriageServer: @unchecked Sendable {
             let rows = zip(messages, predictions).map { m, p in
                 LoggedPrediction(messageID: m.id, receivedAt: started.timeIntervalSince1970, modelID: model.id,
                                  subject: store ? m.subject : nil, body: store ? m.body : nil,
-                                 textSHA256: sha256Hex(Array((m.subject + "\n" + m.body).utf8)),
+                                 textSHA256: sha256Hex(utf8Of: m.subject, "\n", m.body),
                                  category: p.label, probability: p.probability, top: p.top.map { ($0.label, $0.probability) },
                                  unsure: p.unsure, latencyMilliseconds: milliseconds / Double(messages.count))
             }
