@@ -60,6 +60,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ]),
         .executableTarget(name: "triage", dependencies: [
@@ -82,7 +83,10 @@ let package = Package(
         ),
         // Test helpers shared by test targets (a raw HTTP/1.1 client over a real socket).
         .target(name: "TriageTestSupport", dependencies: ["TriageCore"], path: "Tests/TriageTestSupport"),
-        .testTarget(name: "TriageServerTests", dependencies: ["TriageServer", "TriageArtifact", "TriageModel", "TriageBoost", "TriageData", "TriageCore", "TriageTestSupport"]),
+        .testTarget(name: "TriageServerTests", dependencies: [
+            "TriageServer", "TriageArtifact", "TriageModel", "TriageBoost", "TriageData", "TriageCore", "TriageTestSupport",
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         // End-to-end: runs the built `triage` binary on files the tests write.
         .testTarget(name: "TriageCLITests", dependencies: ["triage", "TriageCore", "TriageData", "TriageTestSupport"], exclude: ["Fixtures"]),
         .testTarget(

@@ -126,6 +126,36 @@ public final class SQLiteStatement {
         }
     }
 
+    /// Resets the statement and clears its bindings, for the `bind(_:at:)` calls of a new run.
+    public func reset() throws(SQLiteError) {
+        try check(sqlite3_reset(handle))
+        try check(sqlite3_clear_bindings(handle))
+    }
+
+    /// Binds one parameter (1-based), without the array of `bind(_:)`: for statements run many
+    /// times a second (the prediction log's insert).
+    public func bind(_ value: Int64, at i: Int32) throws(SQLiteError) { try check(sqlite3_bind_int64(handle, i, value)) }
+    public func bind(_ value: Double, at i: Int32) throws(SQLiteError) { try check(sqlite3_bind_double(handle, i, value)) }
+    public func bind(_ value: String?, at i: Int32) throws(SQLiteError) {
+        guard var value else { return try check(sqlite3_bind_null(handle, i)) }
+        try check(value.withUTF8 { bindText($0, at: i) })
+    }
+    /// Binds UTF-8 bytes as TEXT (the caller guarantees they are UTF-8).
+    public func bind(utf8 bytes: [UInt8], at i: Int32) throws(SQLiteError) {
+        try check(bytes.withUnsafeBufferPointer { bindText($0, at: i) })
+    }
+
+    private func bindText(_ b: UnsafeBufferPointer<UInt8>, at i: Int32) -> Int32 {
+        // A nil pointer would bind NULL, not the empty string.
+        guard let base = b.baseAddress, !b.isEmpty else { return sqlite3_bind_text(handle, i, "", 0, SQLiteDatabase.transient) }
+        return base.withMemoryRebound(to: CChar.self, capacity: b.count) { sqlite3_bind_text(handle, i, $0, Int32(b.count), SQLiteDatabase.transient) }
+    }
+
+    /// Steps a statement that returns no rows to completion (after `bind(_:at:)` calls).
+    public func runBound() throws(SQLiteError) {
+        while try step() {}
+    }
+
     /// Steps once: true when a row is available.
     public func step() throws(SQLiteError) -> Bool {
         let rc = sqlite3_step(handle)

@@ -82,6 +82,8 @@ public final class ServerMetrics: @unchecked Sendable {
         if let log {
             out += "# HELP triage_log_rows_total Predictions committed to the SQLite log.\n# TYPE triage_log_rows_total counter\n"
             out += "triage_log_rows_total \(log.committedRows)\n"
+            out += "# HELP triage_log_commits_total Transactions committed to the SQLite log (rows per commit: the group size).\n# TYPE triage_log_commits_total counter\n"
+            out += "triage_log_commits_total \(log.commits)\n"
         }
         return out
     }

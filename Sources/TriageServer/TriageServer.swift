@@ -18,6 +18,8 @@ public struct ServerConfiguration: Sendable {
     /// SQLite log of predictions and labels; nil: no log.
     public var databasePath: String?
     public var durability: PredictionLog.Durability = .normal
+    /// Longest a logged prediction waits for others to share its commit (see `PredictionLog`).
+    public var commitWindow: Duration = PredictionLog.defaultCommitWindow
     /// Store subjects and bodies in the log (else only their SHA-256).
     public var storeText = true
     /// Unsure below this probability; nil: the model's own threshold.
@@ -29,6 +31,9 @@ public struct ServerConfiguration: Sendable {
     public var idleTimeoutSeconds = 30.0
     /// Reload the model on SIGHUP.
     public var reloadOnSIGHUP = true
+    /// Run request handlers on SwiftNIO's event-loop threads instead of Swift's global pool
+    /// (fewer thread hops per request; see `EventLoopTaskExecutor`).
+    public var tasksOnEventLoops = true
 
     public init(modelPath: String, trustedKeys: [VerifyingKey]) {
         self.modelPath = modelPath
@@ -71,7 +76,7 @@ public final class TriageServer: @unchecked Sendable {
         self.configuration = configuration
         self.logger = logger
         store = try ModelStore(path: configuration.modelPath, trusted: configuration.trustedKeys, options: configuration.loadOptions)
-        log = try configuration.databasePath.map { try PredictionLog(path: $0, durability: configuration.durability) }
+        log = try configuration.databasePath.map { try PredictionLog(path: $0, durability: configuration.durability, commitWindow: configuration.commitWindow) }
     }
 
     /// The port the server listens on, once it does (useful with port 0).
@@ -111,7 +116,11 @@ public final class TriageServer: @unchecked Sendable {
         if running.start(group) { await group.triggerGracefulShutdown() }
         defer { running.finish() }
         do {
-            try await group.run()
+            if configuration.tasksOnEventLoops {
+                try await withTaskExecutorPreference(EventLoopTaskExecutor()) { try await group.run() }
+            } else {
+                try await group.run()
+            }
         } catch {
             log?.close()
             throw error

@@ -1,4 +1,5 @@
 import Foundation
+import NIOPosix
 import Testing
 import TriageArtifact
 import TriageBoost
@@ -327,6 +328,104 @@ final class Counter: @unchecked Sendable {
         for _ in 0 ..< 2000 { instants.append(random.nextUnit() * 7_258_118_400) }
         for t in instants {
             #expect(UTCTimestamp.string(t) == formatter.string(from: Date(timeIntervalSince1970: t)), "\(t)")
+        }
+    }
+}
+
+@Suite struct PredictionLogTests {
+    static func row(_ i: Int) -> LoggedPrediction {
+        LoggedPrediction(messageID: "m\(i)", receivedAt: 1_764_614_232.5 + Double(i), modelID: "model", subject: i % 2 == 0 ? "" : "s\(i)",
+                         body: "body \(i)", textSHA256: "h", category: "c\(i % 3)", probability: 0.5,
+                         top: [("c\(i % 3)", 0.5), ("quote \" é", 1e-7)], unsure: i % 2 == 0, latencyMilliseconds: 0.1)
+    }
+
+    static func temporaryPath() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("triage-log-\(UUID().uuidString).sqlite").path
+    }
+
+    @Test func concurrentRowsShareCommitsWithinTheWindow() async throws {
+        let path = Self.temporaryPath()
+        let log = try PredictionLog(path: path, commitWindow: .milliseconds(20))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0 ..< 64 { group.addTask { try await log.record([Self.row(i)]) } }
+            try await group.waitForAll()
+        }
+        #expect(log.committedRows == 64)
+        #expect(log.commits < 16, "64 rows queued within a 20 ms window took \(log.commits) commits")
+        log.close()
+        let db = try SQLiteDatabase(path: path, mode: .readOnly)
+        let q = try db.prepare("SELECT COUNT(*), COUNT(DISTINCT message_id), SUM(subject = ''), SUM(subject IS NULL) FROM predictions")
+        #expect(try q.step())
+        #expect(q.value(0) == .integer(64) && q.value(1) == .integer(64))
+        #expect(q.value(2) == .integer(32), "an empty subject is stored as '', not NULL")
+        #expect(q.value(3) == .integer(0))
+    }
+
+    @Test func aZeroWindowCommitsAtOnceAndAFullBatchDoesNotWait() async throws {
+        let immediate = try PredictionLog(path: Self.temporaryPath(), commitWindow: .zero)
+        let started = ContinuousClock.now
+        try await immediate.record([Self.row(1)])
+        #expect(ContinuousClock.now - started < .seconds(2))
+        immediate.close()
+        // A window of a minute, but the batch reaches commitRows: committed without waiting it out.
+        let full = try PredictionLog(path: Self.temporaryPath(), commitWindow: .seconds(60), commitRows: 4)
+        let t0 = ContinuousClock.now
+        try await full.record((0 ..< 4).map(Self.row))
+        #expect(ContinuousClock.now - t0 < .seconds(30))
+        full.close()
+    }
+
+    @Test func closingCommitsWhatIsQueuedWithoutWaitingOutTheWindow() async throws {
+        let path = Self.temporaryPath()
+        let log = try PredictionLog(path: path, commitWindow: .seconds(60))
+        let pending = Task { try await log.record([Self.row(7)]) }
+        try await Task.sleep(for: .milliseconds(100))
+        let t0 = ContinuousClock.now
+        log.close()
+        try await pending.value
+        #expect(ContinuousClock.now - t0 < .seconds(30))
+        #expect(log.committedRows == 1)
+    }
+
+    @Test func aCallerOnAnEventLoopIsResumedOnThatLoop() async throws {
+        let log = try PredictionLog(path: Self.temporaryPath(), commitWindow: .milliseconds(1))
+        defer { log.close() }
+        let executor = EventLoopTaskExecutor()
+        for i in 0 ..< 20 {
+            let sameLoop = try await Task(executorPreference: executor) {
+                let before = MultiThreadedEventLoopGroup.currentEventLoop
+                try await log.record([Self.row(i)])
+                let after = MultiThreadedEventLoopGroup.currentEventLoop
+                return before != nil && before === after
+            }.value
+            #expect(sameLoop, "request \(i) came back on another thread than its event loop")
+        }
+    }
+
+    @Test func topCategoriesAreWrittenAsCanonicalJSON() {
+        let top: [(category: String, probability: Double)] = [("a", 0.75), ("quote \" backslash \\ é", 1e-7), ("n", .nan)]
+        var out: [UInt8] = [1, 2, 3]
+        PredictionLog.topJSON(top, into: &out)
+        let reference = JSONWriter.string(.array(top.map { [.string($0.category), JSONValue.double($0.probability) ?? .null] }))
+        #expect(String(decoding: out, as: UTF8.self) == reference)
+        PredictionLog.topJSON([], into: &out)
+        #expect(out == Array("[]".utf8))
+    }
+}
+
+@Suite struct RequestHelperTests {
+    @Test func jsonMediaTypes() {
+        for good in ["application/json", "Application/JSON", " application/json ; charset=utf-8", "application/problem+json", "application/json;charset=UTF-8", "\tapplication/json"] {
+            #expect(TriageServer.isJSONMediaType(good), "\(good)")
+        }
+        for bad in ["", "text/plain", "application/jsonp", "+json", "application/json5", "text/json-ish", "application/x-www-form-urlencoded"] {
+            #expect(!TriageServer.isJSONMediaType(bad), "\(bad)")
+        }
+    }
+
+    @Test func textHashIsTheHashOfTheJoinedText() {
+        for (subject, body) in [("", ""), ("Card", "lost it"), ("é 🙂", "line\nbreak")] {
+            #expect(sha256Hex(utf8Of: subject, "\n", body) == sha256Hex(Array((subject + "\n" + body).utf8)))
         }
     }
 }
