@@ -154,6 +154,16 @@ struct WordTermWorker {
         stemmer = analyzer.makeStemmer()
     }
 
+    /// Distinct tokens or terms cached now.
+    var cachedCount: Int { max(tokens.count, terms.count) }
+
+    /// Forgets every cached token and term (term ids start again from 0).
+    mutating func emptyCaches() {
+        tokens = ByteInterner()
+        tokenTerm.removeAll()
+        terms = ByteInterner()
+    }
+
     /// Appends the term ids of `document` (in this worker's `terms`) to `out`.
     mutating func appendTerms(of document: String, to out: inout [Int32]) {
         analyzer.preprocessor.run(document, into: &text)

@@ -160,9 +160,19 @@ public struct FittedCountVectorizer: Sendable {
                             columnIndices: indices, values: values)
     }
 
+    /// Distinct words (tokens, stems, or char_wb words) a worker caches before it empties its
+    /// caches: ~10 MB at most per worker.
+    public static let defaultWorkerCacheLimit = 1 << 17
+
     /// A reusable single-thread transformer, for callers that transform one message at a time
     /// (a server thread keeps one: it caches stems and lookups across calls).
-    public func makeWorker() -> Worker { Worker(TransformWorker(self)) }
+    ///
+    /// Its caches are bounded: past `cacheLimit` distinct words they are emptied and refilled
+    /// (results are the same either way), so a long-running server's memory does not grow with
+    /// every new word its clients send.
+    public func makeWorker(cacheLimit: Int = FittedCountVectorizer.defaultWorkerCacheLimit) -> Worker {
+        Worker(TransformWorker(self, cacheLimit: cacheLimit))
+    }
 
     /// See `makeWorker()`. Not thread-safe: one per thread.
     public final class Worker {
@@ -172,6 +182,9 @@ public struct FittedCountVectorizer: Sendable {
         private var counts: [Int32] = []
 
         init(_ inner: TransformWorker) { self.inner = inner }
+
+        /// Distinct words in the caches now (bounded by the cache limit, plus one document's).
+        var cachedWords: Int { inner.cachedWords }
 
         /// The (column, count) pairs of `document`, columns increasing.
         public func counts(of document: String) -> [(column: Int, count: Double)] {
@@ -189,6 +202,7 @@ public struct FittedCountVectorizer: Sendable {
 /// Per-thread transform state: analyzer caches plus term → column lookups.
 struct TransformWorker {
     let fitted: FittedCountVectorizer
+    let cacheLimit: Int
     private var words: WordTermWorker?
     private var termColumn: [Int32] = []
     private var ids: [Int32] = []
@@ -199,10 +213,14 @@ struct TransformWorker {
     private var wordCache = ByteInterner()
     private var wordColumns: [[Int32]] = []
 
-    init(_ fitted: FittedCountVectorizer) {
+    init(_ fitted: FittedCountVectorizer, cacheLimit: Int = FittedCountVectorizer.defaultWorkerCacheLimit) {
         self.fitted = fitted
+        self.cacheLimit = max(1, cacheLimit)
         words = fitted.settings.analyzer == .word ? WordTermWorker(fitted.analyzer) : nil
     }
+
+    /// Distinct words held in the caches now.
+    var cachedWords: Int { max(words?.cachedCount ?? 0, wordCache.count) }
 
     /// Appends the vocabulary column of every feature occurrence in `document`.
     mutating func appendColumns(of document: String, to out: inout [Int32]) {
@@ -212,6 +230,11 @@ struct TransformWorker {
             // Moved out and back so the optional is not copied on write.
             self.words = nil
             defer { self.words = words }
+            if words.cachedCount > cacheLimit {
+                // Term ids restart: the term → column table goes with them.
+                words.emptyCaches()
+                termColumn.removeAll()
+            }
             ids.removeAll(keepingCapacity: true)
             words.appendTerms(of: document, to: &ids)
             while termColumn.count < words.terms.count {
@@ -234,6 +257,10 @@ struct TransformWorker {
                 }
             }
             return
+        }
+        if wordCache.count > cacheLimit {
+            wordCache = ByteInterner()
+            wordColumns.removeAll()
         }
         fitted.analyzer.preprocessor.run(document, into: &raw)
         raw.withUnsafeBufferPointer { normaliseWhitespace($0, into: &text) }

@@ -263,3 +263,43 @@ struct MessageTextTests {
         #expect(throws: TextFeatureError.invalidSubjectWeight(-1)) { try MessageText(subjectWeight: -1).validate() }
     }
 }
+
+/// A server's transform worker lives for days: its caches must stay bounded and give the same
+/// counts as a fresh worker whatever they held before.
+@Suite("Transform worker caches")
+struct WorkerCacheTests {
+    /// Documents mixing a fixed vocabulary with words seen once (ids, typos): what a server gets.
+    static func documents(_ n: Int) -> [String] {
+        (0 ..< n).map { i in "card \(i)x lost card transfer q\(i * 7919 % 100_003)z pending transfers \(i % 5 == 0 ? "declined" : "fee")" }
+    }
+
+    static func vectorizers() throws -> [(String, FittedCountVectorizer)] {
+        let train = Self.documents(40)
+        var stemmed = CountVectorizer()
+        stemmed.ngramRange = NgramRange(1, 2)
+        stemmed.stemmer = "english"
+        var chars = CountVectorizer()
+        chars.analyzer = .charWB
+        chars.ngramRange = NgramRange(2, 4)
+        return [("word+stem", try stemmed.fit(train)), ("char_wb", try chars.fit(train))]
+    }
+
+    @Test func aBoundedCacheGivesTheCountsOfAFreshWorkerAndStaysBounded() throws {
+        let documents = Self.documents(600)
+        for (name, fitted) in try Self.vectorizers() {
+            let bounded = fitted.makeWorker(cacheLimit: 50)
+            let unbounded = fitted.makeWorker(cacheLimit: .max)
+            var peak = 0
+            for (i, d) in documents.enumerated() {
+                let fresh = fitted.makeWorker().counts(of: d)
+                let a = bounded.counts(of: d), b = unbounded.counts(of: d)
+                #expect(a.map(\.column) == fresh.map(\.column) && a.map(\.count) == fresh.map(\.count), "\(name), document \(i)")
+                #expect(b.map(\.column) == fresh.map(\.column) && b.map(\.count) == fresh.map(\.count), "\(name), document \(i)")
+                peak = max(peak, bounded.cachedWords)
+            }
+            // The limit plus one document's words at most.
+            #expect(peak <= 50 + 12, "\(name): \(peak) words cached")
+            #expect(unbounded.cachedWords > 600, "\(name): the unbounded worker kept every new word")
+        }
+    }
+}
