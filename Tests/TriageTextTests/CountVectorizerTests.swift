@@ -303,3 +303,21 @@ struct WorkerCacheTests {
         }
     }
 }
+
+@Suite("Sorting feature ids")
+struct SortIDsTests {
+    @Test func sortsLikeTheStandardSort() {
+        var random = SeededGenerator(seed: 21)
+        for n in [0, 1, 2, 5, 31, 32, 33, 64, 250, 1000, 5000] {
+            for largest in [1, 7, 255, 256, 65_535, 65_536, 1 << 24, Int(Int32.max)] {
+                let ids = (0 ..< n).map { _ in Int32(random.nextInt(below: largest + 1 > Int(Int32.max) ? Int(Int32.max) : largest + 1)) }
+                var mine = ids
+                sortIDs(&mine)
+                #expect(mine == ids.sorted(), "n \(n), ids up to \(largest)")
+            }
+        }
+        var negative: [Int32] = (0 ..< 40).map { Int32($0 % 7) - 3 }
+        sortIDs(&negative)
+        #expect(negative == negative.sorted())
+    }
+}
