@@ -86,6 +86,7 @@ let package = Package(
         .testTarget(name: "TriageServerTests", dependencies: [
             "TriageServer", "TriageArtifact", "TriageModel", "TriageBoost", "TriageData", "TriageCore", "TriageTestSupport",
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         // End-to-end: runs the built `triage` binary on files the tests write.
         .testTarget(name: "TriageCLITests", dependencies: ["triage", "TriageCore", "TriageData", "TriageTestSupport"], exclude: ["Fixtures"]),

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import NIOPosix
 import Testing
 import TriageArtifact
@@ -427,5 +428,37 @@ final class Counter: @unchecked Sendable {
         for (subject, body) in [("", ""), ("Card", "lost it"), ("é 🙂", "line\nbreak")] {
             #expect(sha256Hex(utf8Of: subject, "\n", body) == sha256Hex(Array((subject + "\n" + body).utf8)))
         }
+    }
+}
+
+@Suite struct LineLogHandlerTests {
+    final class Lines: @unchecked Sendable {
+        private let lock = NSLock()
+        private var lines: [String] = []
+        func add(_ s: String) { lock.withLock { lines.append(s) } }
+        var all: [String] { lock.withLock { lines } }
+    }
+
+    @Test func linesCarryLevelLabelMessageAndSortedLogfmtMetadata() throws {
+        let lines = Lines()
+        var logger = Logger(label: "triage.test") { label in LineLogHandler(label: label, level: .info, write: { lines.add($0) }) }
+        logger[metadataKey: "request"] = "r1"
+        logger.debug("not shown")
+        logger.info("serving", metadata: ["port": "8080", "model": "a b \"c\"", "empty": "", "nested": ["x": "1"]])
+        logger.logLevel = .error
+        logger.warning("not shown either")
+        logger.error("reload refused", error: APIError(422, "bad"))
+        let got = lines.all
+        #expect(got.count == 2)
+        let first = try #require(got.first)
+        #expect(first.hasSuffix(#" info triage.test: serving empty="" model="a b \"c\"" nested={x:1} port=8080 request=r1"# + "\n"), "\(first)")
+        #expect(first.utf8.count > 24 && first.prefix(4).allSatisfy(\.isNumber) && first.dropFirst(23).hasPrefix("Z "), "\(first)")
+        #expect(got[1].contains(" error triage.test: reload refused error="), "\(got[1])")
+    }
+
+    @Test func controlCharactersAreEscaped() {
+        #expect(LineLogHandler.logfmt("plain") == "plain")
+        #expect(LineLogHandler.logfmt("a=b") == #""a=b""#)
+        #expect(LineLogHandler.logfmt("line\nbreak\u{1}") == #""line\nbreak\u0001""#)
     }
 }
