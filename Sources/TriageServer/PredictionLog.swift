@@ -207,6 +207,13 @@ public final class PredictionLog: @unchecked Sendable {
         PRAGMA user_version = 1;
         """
 
+    /// Rows queued and not yet taken by the writer (for tests and diagnostics).
+    var queuedRowCount: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return queuedRows
+    }
+
     /// Queues rows and returns once they are committed.
     public func record(_ rows: [LoggedPrediction]) async throws {
         guard !rows.isEmpty else { return }
