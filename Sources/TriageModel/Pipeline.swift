@@ -318,12 +318,18 @@ public struct FittedPipeline: Sendable {
             }
             columns.removeAll(keepingCapacity: true)
             values.removeAll(keepingCapacity: true)
-            for (b, block) in pipeline.blocks.enumerated() {
-                let text = block.settings.text(subject: message.subject, body: message.body, composer: pipeline.settings.text)
-                let weight = block.settings.weight
-                for entry in block.tfidf.transformRow(workers[b].counts(of: text)) {
-                    columns.append(Int32(entry.column + block.offset))
-                    values.append(entry.value * weight)
+            for b in pipeline.blocks.indices {
+                let settings = pipeline.blocks[b].settings
+                let text = settings.text(subject: message.subject, body: message.body, composer: pipeline.settings.text)
+                // Counts, then TF-IDF in place, then the block's column offset and weight: the
+                // values of `features([message])`, without a temporary array per step.
+                let start = columns.count
+                workers[b].appendCounts(of: text, columns: &columns, values: &values)
+                pipeline.blocks[b].tfidf.weightRow(columns: columns[start...], values: &values[start...])
+                let weight = settings.weight, offset = Int32(pipeline.blocks[b].offset)
+                for k in start ..< columns.count {
+                    columns[k] += offset
+                    values[k] *= weight
                 }
             }
             return columns.withUnsafeBufferPointer { c in

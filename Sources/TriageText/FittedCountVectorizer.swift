@@ -186,6 +186,23 @@ public struct FittedCountVectorizer: Sendable {
         /// Distinct words in the caches now (bounded by the cache limit, plus one document's).
         var cachedWords: Int { inner.cachedWords }
 
+        /// Appends the columns of `document` (increasing) to `columns` and their counts (1 when
+        /// `binary`) to `values`: `counts(of:)` without its arrays, for a server's hot path.
+        public func appendCounts(of document: String, columns outColumns: inout [Int32], values outValues: inout [Double]) {
+            columns.removeAll(keepingCapacity: true)
+            features.removeAll(keepingCapacity: true)
+            counts.removeAll(keepingCapacity: true)
+            inner.appendColumns(of: document, to: &columns)
+            appendCountedRow(&columns, features: &features, counts: &counts)
+            let binary = inner.fitted.settings.binary
+            outColumns.append(contentsOf: features)
+            if binary {
+                outValues.append(contentsOf: repeatElement(1, count: counts.count))
+            } else {
+                for c in counts { outValues.append(Double(c)) }
+            }
+        }
+
         /// The (column, count) pairs of `document`, columns increasing.
         public func counts(of document: String) -> [(column: Int, count: Double)] {
             columns.removeAll(keepingCapacity: true)

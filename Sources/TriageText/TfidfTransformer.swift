@@ -115,6 +115,12 @@ public struct FittedTfidfTransformer: Hashable, Sendable {
         return zip(row, values).map { ($0.0.column, $0.1) }
     }
 
+    /// `transformRow` in place: `values` (counts of the increasing `columns`) become their
+    /// TF-IDF weights, the same bits as `transformRow` gives.
+    public func weightRow(columns: ArraySlice<Int32>, values: inout ArraySlice<Double>) {
+        Self.weight(columns: columns, values: &values, sublinear: settings.sublinearTF, idf: idf, norm: settings.norm)
+    }
+
     @inline(__always)
     static func weight(columns: ArraySlice<Int32>, values: inout ArraySlice<Double>, sublinear: Bool, idf: [Double]?, norm: TfidfTransformer.Norm?) {
         let lo = values.startIndex
