@@ -189,11 +189,7 @@ public struct FittedCountVectorizer: Sendable {
         /// Appends the columns of `document` (increasing) to `columns` and their counts (1 when
         /// `binary`) to `values`: `counts(of:)` without its arrays, for a server's hot path.
         public func appendCounts(of document: String, columns outColumns: inout [Int32], values outValues: inout [Double]) {
-            columns.removeAll(keepingCapacity: true)
-            features.removeAll(keepingCapacity: true)
-            counts.removeAll(keepingCapacity: true)
-            inner.appendColumns(of: document, to: &columns)
-            appendCountedRow(&columns, features: &features, counts: &counts)
+            count(document)
             let binary = inner.fitted.settings.binary
             outColumns.append(contentsOf: features)
             if binary {
@@ -205,13 +201,18 @@ public struct FittedCountVectorizer: Sendable {
 
         /// The (column, count) pairs of `document`, columns increasing.
         public func counts(of document: String) -> [(column: Int, count: Double)] {
+            count(document)
+            let binary = inner.fitted.settings.binary
+            return zip(features, counts).map { (Int($0.0), binary ? 1 : Double($0.1)) }
+        }
+
+        /// Fills `features` (increasing columns) and `counts` for `document`.
+        private func count(_ document: String) {
             columns.removeAll(keepingCapacity: true)
             features.removeAll(keepingCapacity: true)
             counts.removeAll(keepingCapacity: true)
             inner.appendColumns(of: document, to: &columns)
             appendCountedRow(&columns, features: &features, counts: &counts)
-            let binary = inner.fitted.settings.binary
-            return zip(features, counts).map { (Int($0.0), binary ? 1 : Double($0.1)) }
         }
     }
 }
