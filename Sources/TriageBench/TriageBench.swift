@@ -317,8 +317,7 @@ enum TriageBench {
 
 extension ContinuousClock.Instant {
     func durationSinceStart(_ start: ContinuousClock.Instant) -> Double {
-        let d = self - start
-        return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+        (self - start).seconds
     }
 }
 

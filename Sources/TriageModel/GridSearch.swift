@@ -287,14 +287,13 @@ public final class GridSearch: @unchecked Sendable {
             let predicted = p.map { row in row.indices.max { row[$0] != row[$1] ? row[$0] < row[$1] : $0 > $1 } ?? 0 }
             let report = ClassificationReport(labels: labels, truth: yValid, predicted: predicted, probabilities: p)
             let end = clock.now
-            return result(report.scores, fit: seconds(fitted - start), score: seconds(end - fitted), error: nil)
+            return result(report.scores, fit: (fitted - start).seconds, score: (end - fitted).seconds, error: nil)
         } catch {
-            return result([:], fit: seconds(clock.now - start), score: 0, error: "\(error)")
+            return result([:], fit: (clock.now - start).seconds, score: 0, error: "\(error)")
         }
     }
 }
 
-func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
 
 /// Train and validation matrices of one fold.
 struct FoldCounts: Sendable {
@@ -416,7 +415,7 @@ final class SearchState: @unchecked Sendable {
                 }
             }
         }
-        let elapsed = seconds(ContinuousClock.now - started)
+        let elapsed = (ContinuousClock.now - started).seconds
         let eta = finishedThisRun > 0 ? elapsed / Double(finishedThisRun) * Double(total - done) : nil
         let snapshot = SearchProgress(done: done, total: total, elapsed: elapsed, eta: eta, best: best)
         lock.unlock()

@@ -87,9 +87,10 @@ public struct LineLogHandler: LogHandler {
         defer { lock.unlock() }
         var line = line
         line.withUTF8 { b in
+            guard let base = b.baseAddress else { return }
             var offset = 0
             while offset < b.count {
-                let n = Foundation.write(2, b.baseAddress! + offset, b.count - offset)
+                let n = Foundation.write(2, base + offset, b.count - offset)
                 if n <= 0 { break }
                 offset += n
             }

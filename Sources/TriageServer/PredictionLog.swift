@@ -106,10 +106,6 @@ public final class PredictionLog: @unchecked Sendable {
 
     /// The default `commitWindow`: at most this much latency added to a logged request.
     public static let defaultCommitWindow: Duration = .microseconds(500)
-    public static var defaultCommitWindowMilliseconds: Double {
-        let c = defaultCommitWindow.components
-        return Double(c.seconds) * 1000 + Double(c.attoseconds) / 1e15
-    }
 
     public init(path: String, durability: Durability = .normal, commitWindow: Duration = PredictionLog.defaultCommitWindow,
                 commitRows: Int = 256) throws(LogError) {

@@ -238,7 +238,7 @@ public final class TriageServer: @unchecked Sendable {
         let top = configuration.top
         let predictions = model.withPredictor { predictor in messages.map { predictor.predict($0, top: top, threshold: threshold) } }
         let elapsed = (ContinuousClock.now - clock)
-        let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) * 1e-15
+        let milliseconds = elapsed.milliseconds
         if let log {
             let store = configuration.storeText
             let rows = zip(messages, predictions).map { m, p in
@@ -353,7 +353,7 @@ struct MetricsMiddleware: RouterMiddleware {
         let response = try await next(request, context)
         let d = ContinuousClock.now - start
         let route = context.endpointPath ?? "unmatched"
-        metrics.request(route: route, status: response.status.code, seconds: Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18)
+        metrics.request(route: route, status: response.status.code, seconds: d.seconds)
         return response
     }
 }

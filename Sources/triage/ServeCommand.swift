@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import TriageArtifact
+import TriageCore
 import TriageServer
 
 struct Serve: AsyncParsableCommand {
@@ -40,7 +41,7 @@ struct Serve: AsyncParsableCommand {
     var dbSync: PredictionLog.Durability = .normal
 
     @Option(name: .customLong("db-commit-window"), help: ArgumentHelp("Longest a logged prediction waits for others to share its commit, in milliseconds (0: commit at once). Larger groups cost less CPU per row under load.", valueName: "ms"))
-    var dbCommitWindow: Double = PredictionLog.defaultCommitWindowMilliseconds
+    var dbCommitWindow: Double = PredictionLog.defaultCommitWindow.milliseconds
 
     @Option(name: .long, help: ArgumentHelp("Mark predictions below this probability unsure (default: the model's threshold).", valueName: "p"))
     var threshold: Double?

@@ -199,10 +199,6 @@ struct Train: ParsableCommand {
 
 extension SmallClassPolicy: ExpressibleByArgument {}
 
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
-}
-
 /// Evaluating a fitted pipeline on labelled messages.
 enum Evaluation {
     static func report(_ pipeline: FittedPipeline, on messages: [LabeledMessage], threads: Int?) -> ClassificationReport {
