@@ -69,3 +69,51 @@ struct JSONLAndSQLTests {
         #expect(try count.step() && count.value(0) == .integer(3))
     }
 }
+
+@Suite("SQLite WAL helpers")
+struct SQLiteWALTests {
+    static func walDatabase() throws -> (SQLiteDatabase, String) {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("triage-wal-\(UUID().uuidString).sqlite").path
+        let db = try SQLiteDatabase(path: path)
+        try db.execute("PRAGMA journal_mode = WAL")
+        try db.execute("CREATE TABLE t (x TEXT)")
+        return (db, path)
+    }
+
+    @Test func walFramesCountsWhatEachCommitLeavesInTheLog() throws {
+        let (db, _) = try Self.walDatabase()
+        db.trackWALFrames()
+        #expect(db.walFrames == 0)
+        try db.execute("INSERT INTO t VALUES ('\(String(repeating: "a", count: 10_000))')")
+        let afterOne = db.walFrames
+        #expect(afterOne >= 3, "a 10 kB row spans three or more 4 KiB pages")
+        try db.execute("INSERT INTO t VALUES ('b')")
+        #expect(db.walFrames > afterOne)
+        // A complete checkpoint copies every frame; the next commit starts the WAL over.
+        let pass = try db.checkpoint(.passive)
+        #expect(pass.walFrames == db.walFrames && pass.copied == pass.walFrames)
+        try db.execute("INSERT INTO t VALUES ('c')")
+        #expect(db.walFrames < afterOne)
+    }
+
+    @Test func aCheckpointFromAnotherConnectionThatHasNotReadYetStillRuns() throws {
+        let (db, path) = try Self.walDatabase()
+        try db.execute("INSERT INTO t VALUES ('x')")
+        let other = try SQLiteDatabase(path: path)
+        let pass = try other.checkpoint(.passive)
+        #expect(pass.walFrames > 0 && pass.copied == pass.walFrames)
+        try other.syncDatabaseFile()
+        try db.checkpoint(.truncate)
+        let wal = try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? NSNumber
+        #expect(wal?.intValue == 0)
+    }
+
+    @Test func theFileGrowsInWholeChunks() throws {
+        let (db, path) = try Self.walDatabase()
+        try db.setChunkSize(1 << 20)
+        try db.execute("INSERT INTO t VALUES ('\(String(repeating: "a", count: 20_000))')")
+        try db.checkpoint(.passive)
+        let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber
+        #expect(size?.intValue == 1 << 20)
+    }
+}
