@@ -84,6 +84,8 @@ public final class ServerMetrics: @unchecked Sendable {
             out += "triage_log_rows_total \(log.committedRows)\n"
             out += "# HELP triage_log_commits_total Transactions committed to the SQLite log (rows per commit: the group size).\n# TYPE triage_log_commits_total counter\n"
             out += "triage_log_commits_total \(log.commits)\n"
+            out += "# HELP triage_log_wal_restarts_total Times the log's write-ahead log started over (it grows until it does).\n# TYPE triage_log_wal_restarts_total counter\n"
+            out += "triage_log_wal_restarts_total \(log.walRestarts)\n"
         }
         return out
     }

@@ -385,6 +385,34 @@ final class Counter: @unchecked Sendable {
         #expect(log.committedRows == 1)
     }
 
+    // A WAL limit of 64 pages and eight writers that never pause: the background checkpoints
+    // alone could never copy the whole WAL, so it starts over only through the catch-up.
+    @Test(.timeLimit(.minutes(2))) func aSustainedStreamOfCommitsStillStartsTheWALOver() async throws {
+        let path = Self.temporaryPath()
+        let log = try PredictionLog(path: path, commitWindow: .zero, walLimit: 64 * 4096)
+        let written = Counter()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for writer in 0 ..< 8 {
+                group.addTask {
+                    var i = 0
+                    while log.walRestarts < 3 && i < 40_000 {
+                        try await log.record((0 ..< 4).map { Self.row(writer * 1_000_000 + i + $0) })
+                        for _ in 0 ..< 4 { written.add() }
+                        i += 4
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(log.walRestarts >= 3, "\(written.value) rows and the WAL never started over")
+        log.close()
+        let db = try SQLiteDatabase(path: path, mode: .readOnly)
+        let count = try db.prepare("SELECT COUNT(*) FROM predictions")
+        #expect(try count.step() && count.value(0) == .integer(Int64(written.value)))
+        let check = try db.prepare("PRAGMA integrity_check")
+        #expect(try check.step() && check.value(0) == .text("ok"))
+    }
+
     @Test func aCallerOnAnEventLoopIsResumedOnThatLoop() async throws {
         let log = try PredictionLog(path: Self.temporaryPath(), commitWindow: .milliseconds(1))
         defer { log.close() }
