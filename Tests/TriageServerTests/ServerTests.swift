@@ -413,6 +413,24 @@ final class Counter: @unchecked Sendable {
         #expect(try check.step() && check.value(0) == .text("ok"))
     }
 
+    #if os(Linux)
+    @Test func theLogsThreadsCarryTheirNames() throws {
+        let log = try PredictionLog(path: Self.temporaryPath())
+        defer { log.close() }
+        func names() -> Set<String> {
+            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+            return Set(tasks.compactMap { try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8) }
+                .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) })
+        }
+        var seen = names()
+        for _ in 0 ..< 100 where !seen.isSuperset(of: ["triage-logwrite", "triage-ckpoint"]) {
+            Thread.sleep(forTimeInterval: 0.01)
+            seen = names()
+        }
+        #expect(seen.isSuperset(of: ["triage-logwrite", "triage-ckpoint"]), "threads: \(seen.sorted())")
+    }
+    #endif
+
     @Test func aCallerOnAnEventLoopIsResumedOnThatLoop() async throws {
         let log = try PredictionLog(path: Self.temporaryPath(), commitWindow: .milliseconds(1))
         defer { log.close() }
