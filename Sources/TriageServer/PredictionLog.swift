@@ -93,6 +93,7 @@ public final class PredictionLog: @unchecked Sendable {
     private let checkpointer: Checkpointer
     /// WAL size past which the log restarts the WAL (see `writerLoop`).
     public static let defaultWALLimit = 32 << 20
+    /// The database file grows in steps of this many bytes (see `Checkpointer`).
     static let chunkBytes = 8 << 20
     /// `walLimit` in WAL frames (one frame per database page).
     private let walLimitFrames: Int
@@ -129,7 +130,7 @@ public final class PredictionLog: @unchecked Sendable {
             try database.execute("PRAGMA wal_autocheckpoint = 0")
             try database.execute("PRAGMA journal_size_limit = \(64 << 20)")
             // The message-id index takes a random page per row: past SQLite's default 2 MiB
-            // cache every insert would read its page back from the file.
+            // cache, once the index outgrows it, most inserts would read their page back.
             try database.execute("PRAGMA cache_size = -32768")
             try database.execute(Self.schema)
             try database.setChunkSize(Self.chunkBytes)
