@@ -38,13 +38,15 @@ public final class SQLiteDatabase: @unchecked Sendable {
         }
         handle = db
         self.path = path
+        walFrameBox = .allocate(capacity: 1)
+        walFrameBox.initialize(to: 0)
         sqlite3_busy_timeout(db, 5000)
         sqlite3_extended_result_codes(db, 1)
     }
 
     deinit {
         sqlite3_close_v2(handle)
-        if ownsWALBox { walFrameBox.deallocate() }
+        walFrameBox.deallocate()
     }
 
     var lastMessage: String { String(cString: sqlite3_errmsg(handle)) }
@@ -85,24 +87,20 @@ public final class SQLiteDatabase: @unchecked Sendable {
 
     public var changes: Int { Int(sqlite3_changes(handle)) }
 
-    /// Frames in the write-ahead log after this connection's last commit, from SQLite's WAL hook
-    /// (0 before the first commit). The hook replaces the automatic checkpoints, which are then
-    /// off: call `checkpoint` yourself.
+    /// Frames in the write-ahead log after this connection's last commit, once `trackWALFrames`
+    /// installed SQLite's WAL hook (0 before).
     public var walFrames: Int { Int(walFrameBox.pointee) }
-    private lazy var walFrameBox: UnsafeMutablePointer<Int32> = {
-        let box = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
-        box.initialize(to: 0)
-        ownsWALBox = true
+    /// Where the WAL hook writes its frame count (read by `walFrames`, freed with the connection).
+    private let walFrameBox: UnsafeMutablePointer<Int32>
+
+    /// Starts counting WAL frames (see `walFrames`). The hook replaces the automatic
+    /// checkpoints, which are then off: call `checkpoint` yourself.
+    public func trackWALFrames() {
         sqlite3_wal_hook(handle, { context, _, _, frames in
             context?.assumingMemoryBound(to: Int32.self).pointee = frames
             return SQLITE_OK
-        }, box)
-        return box
-    }()
-    private var ownsWALBox = false
-
-    /// Starts counting WAL frames (see `walFrames`) and turns off automatic checkpoints.
-    public func trackWALFrames() { _ = walFrameBox }
+        }, walFrameBox)
+    }
 
     /// Grows and truncates the database file in whole chunks of `bytes` (SQLITE_FCNTL_CHUNK_SIZE),
     /// so that its size changes once per chunk rather than with every few pages.
