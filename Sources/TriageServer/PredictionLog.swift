@@ -67,6 +67,9 @@ public final class PredictionLog: @unchecked Sendable {
 
     private enum Operation {
         case insert([LoggedPrediction], CheckedContinuation<Void, any Error>)
+        /// The same, for a caller that is not a Swift task: `done` runs once the rows are
+        /// committed (nil) or failed, on the caller's event loop (see `record(_:then:)`).
+        case insertThen([LoggedPrediction], @Sendable ((any Error)?) -> Void)
         case relabel(messageID: String, label: String, agent: String?, at: Double, modelID: String, CheckedContinuation<RelabelOutcome, any Error>)
     }
 
@@ -304,6 +307,14 @@ public final class PredictionLog: @unchecked Sendable {
         }
     }
 
+    /// Queues rows and calls `done` once they are committed (nil) or failed. Called on an event
+    /// loop, `done` runs on that loop; a closed log calls it at once, before this returns.
+    /// For the channel handler that answers `POST /messages` without a Swift task.
+    public func record(_ rows: [LoggedPrediction], then done: @escaping @Sendable ((any Error)?) -> Void) {
+        guard !rows.isEmpty else { return done(nil) }
+        enqueue(.insertThen(rows, done), rows: rows.count) { done(LogError.closed) }
+    }
+
     /// Records a re-classification of the latest prediction of `messageID`.
     public func relabel(messageID: String, label: String, agent: String?, modelID: String) async throws -> RelabelOutcome {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<RelabelOutcome, any Error>) in
@@ -387,7 +398,7 @@ public final class PredictionLog: @unchecked Sendable {
                 var rows = 0
                 for queued in batch {
                     switch queued.operation {
-                    case let .insert(predictions, _):
+                    case let .insert(predictions, _), let .insertThen(predictions, _):
                         for p in predictions {
                             Self.topJSON(p.top, into: &top)
                             try insert.reset()
@@ -471,6 +482,8 @@ extension PredictionLog {
             switch batch[i].operation {
             case let .insert(_, continuation):
                 if let failure { continuation.resume(throwing: failure) } else { continuation.resume() }
+            case let .insertThen(_, done):
+                done(failure)
             case let .relabel(_, _, _, _, _, continuation):
                 if let failure { continuation.resume(throwing: failure) } else { continuation.resume(returning: outcomes[i] ?? .unknownMessage) }
             }

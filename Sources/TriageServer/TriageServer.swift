@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -34,6 +35,9 @@ public struct ServerConfiguration: Sendable {
     /// Run request handlers on SwiftNIO's event-loop threads instead of Swift's global pool
     /// (fewer thread hops per request; see `EventLoopTaskExecutor`).
     public var tasksOnEventLoops = true
+    /// Answer well-formed `POST /messages` requests in the connection's channel pipeline rather
+    /// than through Hummingbird's router (same responses; see `MessagesFastPath`).
+    public var messagesFastPath = true
 
     public init(modelPath: String, trustedKeys: [VerifyingKey]) {
         self.modelPath = modelPath
@@ -100,8 +104,8 @@ public final class TriageServer: @unchecked Sendable {
         defer { hangup?.cancel() }
         let app = Application(
             router: router,
-            server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(configuration.idleTimeoutSeconds * 1000)))),
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "triage"),
+            server: serverBuilder(),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: Self.serverName),
             onServerRunning: { [boundPort, logger, store, configuration] channel in
                 let port = channel.localAddress?.port ?? configuration.port
                 boundPort.set(port)
@@ -148,6 +152,20 @@ public final class TriageServer: @unchecked Sendable {
     }
 
     var threshold: Double { configuration.threshold ?? store.current.loaded.unsureThreshold }
+
+    /// The `Server` header of every response.
+    static let serverName = "triage"
+    /// The route label of `POST /messages` in `/metrics` (Hummingbird's `endpointPath`).
+    static let messagesRoute = "/messages"
+
+    /// HTTP/1.1 with the idle timeout, and with `MessagesFastPath` unless it is turned off.
+    private func serverBuilder() -> HTTPServerBuilder {
+        let http1 = HTTP1Channel.Configuration(idleTimeout: .milliseconds(Int64(configuration.idleTimeoutSeconds * 1000)))
+        guard configuration.messagesFastPath else { return .http1(configuration: http1) }
+        return HTTPServerBuilder { [self] (responder: @escaping HTTPChannelHandler.Responder) in
+            TriageHTTP1Channel(base: HTTP1Channel(responder: responder, configuration: http1), server: self, serverName: Self.serverName)
+        }
+    }
 
     // MARK: Routes
 
@@ -233,29 +251,52 @@ public final class TriageServer: @unchecked Sendable {
         let started = Date()
         let clock = ContinuousClock.now
         let messages = try RequestParsing.messages(try await body(request), limits: configuration.limits)
+        let batch = predict(messages, receivedAt: started, since: clock)
+        if let log {
+            do { try await log.record(batch.rows) } catch {
+                throw logFailure(error)
+            }
+        }
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: responseBody(batch))))
+    }
+
+    /// What a `POST /messages` computes before its log write; shared by the route and by the
+    /// channel handler that answers the route without a Swift task (`MessagesFastPath`).
+    struct PredictedBatch: Sendable {
+        let model: ServedModel
+        let predictions: [Prediction]
+        /// The rows to log (empty without a log).
+        let rows: [LoggedPrediction]
+    }
+
+    func predict(_ messages: [Message], receivedAt started: Date, since clock: ContinuousClock.Instant) -> PredictedBatch {
         let model = store.current
         let threshold = self.threshold
         let top = configuration.top
         let predictions = model.withPredictor { predictor in messages.map { predictor.predict($0, top: top, threshold: threshold) } }
-        let elapsed = (ContinuousClock.now - clock)
-        let milliseconds = elapsed.milliseconds
-        if let log {
-            let store = configuration.storeText
-            let rows = zip(messages, predictions).map { m, p in
-                LoggedPrediction(messageID: m.id, receivedAt: started.timeIntervalSince1970, modelID: model.id,
-                                 subject: store ? m.subject : nil, body: store ? m.body : nil,
-                                 textSHA256: sha256Hex(utf8Of: m.subject, "\n", m.body),
-                                 category: p.label, probability: p.probability, top: p.top.map { ($0.label, $0.probability) },
-                                 unsure: p.unsure, latencyMilliseconds: milliseconds / Double(messages.count))
-            }
-            do { try await log.record(rows) } catch {
-                logger.error("prediction log write failed", metadata: ["error": "\(error)"])
-                throw APIError(503, "the prediction log cannot be written (\(error)); the prediction was not recorded, retry later")
-            }
+        guard log != nil else { return PredictedBatch(model: model, predictions: predictions, rows: []) }
+        let milliseconds = (ContinuousClock.now - clock).milliseconds
+        let store = configuration.storeText
+        let rows = zip(messages, predictions).map { m, p in
+            LoggedPrediction(messageID: m.id, receivedAt: started.timeIntervalSince1970, modelID: model.id,
+                             subject: store ? m.subject : nil, body: store ? m.body : nil,
+                             textSHA256: sha256Hex(utf8Of: m.subject, "\n", m.body),
+                             category: p.label, probability: p.probability, top: p.top.map { ($0.label, $0.probability) },
+                             unsure: p.unsure, latencyMilliseconds: milliseconds / Double(messages.count))
         }
-        metrics.predicted(categories: predictions.map(\.label), unsure: predictions.filter(\.unsure).count)
-        let body = ResponseJSON.predictions(predictions, modelID: model.id, version: model.version)
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        return PredictedBatch(model: model, predictions: predictions, rows: rows)
+    }
+
+    /// The 503 of a failed log write (the prediction was not recorded, so it is not answered).
+    func logFailure(_ error: any Error) -> APIError {
+        logger.error("prediction log write failed", metadata: ["error": "\(error)"])
+        return APIError(503, "the prediction log cannot be written (\(error)); the prediction was not recorded, retry later")
+    }
+
+    /// Counts the batch's predictions and writes the 200 body.
+    func responseBody(_ batch: PredictedBatch) -> [UInt8] {
+        metrics.predicted(categories: batch.predictions.map(\.label), unsure: batch.predictions.filter(\.unsure).count)
+        return ResponseJSON.predictions(batch.predictions, modelID: batch.model.id, version: batch.model.version)
     }
 
     private func postLabel(_ request: Request, _ context: ServerContext) async throws -> Response {

@@ -64,6 +64,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("body-timeout"), help: ArgumentHelp("A request body must arrive within this many seconds (408 otherwise).", valueName: "seconds"))
     var bodyTimeout: Double = 10
 
+    @Flag(name: .customLong("no-fast-path"), help: "Answer POST /messages through Hummingbird's router too (same responses, more CPU per request; for comparison).")
+    var noFastPath = false
+
     @Option(name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "level"))
     var logLevel: String = "info"
 
@@ -95,6 +98,7 @@ struct Serve: AsyncParsableCommand {
         configuration.limits.maxMessageBytes = maxMessageBytes
         configuration.limits.bodyTimeoutSeconds = bodyTimeout
         configuration.idleTimeoutSeconds = idleTimeout
+        configuration.messagesFastPath = !noFastPath
         let server: TriageServer
         do { server = try TriageServer(configuration: configuration) } catch {
             throw CLIFailure(message: "\(model.model): \(error)")

@@ -51,15 +51,26 @@ public final class HTTPConnection {
         }
     }
 
-    /// Sends a request and reads its response.
-    public func request(_ method: String, _ path: String, body: [UInt8]? = nil, contentType: String? = "application/json",
-                 headers: [(String, String)] = []) throws -> Response {
+    /// Closes the sending side (the server reads end of input); responses can still be read.
+    public func shutdownWrite() {
+        _ = shutdown(fd, Int32(SHUT_WR))
+    }
+
+    /// The bytes of one request, as `request` sends them.
+    public static func requestBytes(_ method: String, _ path: String, body: [UInt8]? = nil, contentType: String? = "application/json",
+                                    headers: [(String, String)] = []) -> [UInt8] {
         var head = "\(method) \(path) HTTP/1.1\r\nHost: localhost\r\n"
         if let contentType { head += "Content-Type: \(contentType)\r\n" }
         if let body { head += "Content-Length: \(body.count)\r\n" }
         for (k, v) in headers { head += "\(k): \(v)\r\n" }
         head += "\r\n"
-        try send(Array(head.utf8) + (body ?? []))
+        return Array(head.utf8) + (body ?? [])
+    }
+
+    /// Sends a request and reads its response.
+    public func request(_ method: String, _ path: String, body: [UInt8]? = nil, contentType: String? = "application/json",
+                 headers: [(String, String)] = []) throws -> Response {
+        try send(Self.requestBytes(method, path, body: body, contentType: contentType, headers: headers))
         return try readResponse()
     }
 
