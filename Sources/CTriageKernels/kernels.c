@@ -26,10 +26,60 @@ static void axpy_baseline(double *out, const float *w, long stride, const int32_
     axpy_body(out, w, stride, cols, vals, n, count);
 }
 
+// exp(x) as TriageCore's `triageExp` computes it, operation for operation (Cody–Waite reduction,
+// degree-13 Taylor polynomial, 2^k from exponent bits): the same bits, so golden probes hold
+// whichever of the two computes a probability. See FastMath.swift for the derivation.
+static inline __attribute__((always_inline)) double exp_body(double value) {
+    const double x = value < -708 ? -708 : (value > 709 ? 709 : value);
+    const double shifter = 6755399441055744.0;
+    const double t = x * 1.4426950408889634 + shifter;
+    const double k = t - shifter;
+    const double r = (x - k * 0.6931471803691238) - k * 1.9082149292705877e-10;
+    double p = 1.0 / 6227020800.0;
+    p = p * r + 1.0 / 479001600.0;
+    p = p * r + 1.0 / 39916800.0;
+    p = p * r + 1.0 / 3628800.0;
+    p = p * r + 1.0 / 362880.0;
+    p = p * r + 1.0 / 40320.0;
+    p = p * r + 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    uint64_t tb, sb;  // k in the low bits of t: wrapping arithmetic, as Swift's &- and &+
+    __builtin_memcpy(&tb, &t, sizeof tb);
+    __builtin_memcpy(&sb, &shifter, sizeof sb);
+    const uint64_t scale_bits = (tb - sb + 1023u) << 52;
+    double scale;
+    __builtin_memcpy(&scale, &scale_bits, sizeof scale);
+    return p * scale;
+}
+
+static inline __attribute__((always_inline)) void softmax_body(double *restrict s, long n, double temperature) {
+    double m = -__builtin_inf();
+    for (long k = 0; k < n; k++) {
+        const double y = s[k] / temperature;
+        m = y >= m ? y : m;  // Swift's max(m, y)
+    }
+    for (long k = 0; k < n; k++) s[k] = exp_body(s[k] / temperature - m);
+    double sum = 0;
+    for (long k = 0; k < n; k++) sum += s[k];  // in order: not vectorised, by design
+    for (long k = 0; k < n; k++) s[k] = s[k] / sum;
+}
+
+static void softmax_baseline(double *s, long n, double temperature) { softmax_body(s, n, temperature); }
+
 #if defined(__x86_64__)
 __attribute__((target("avx2"))) static void axpy_avx2(double *out, const float *w, long stride, const int32_t *cols,
                                                        const double *vals, long n, long count) {
     axpy_body(out, w, stride, cols, vals, n, count);
+}
+
+__attribute__((target("avx2"))) static void softmax_avx2(double *s, long n, double temperature) {
+    softmax_body(s, n, temperature);
 }
 
 typedef void (*axpy_fn)(double *, const float *, long, const int32_t *, const double *, long, long);
@@ -57,6 +107,13 @@ void triage_sparse_axpy_f32(double *out, const float *w, long stride, const int3
 #else
     axpy_baseline(out, w, stride, cols, vals, n, count);
 #endif
+}
+
+void triage_softmax(double *s, long n, double temperature) {
+#if defined(__x86_64__)
+    if (chosen_axpy() == axpy_avx2) return softmax_avx2(s, n, temperature);
+#endif
+    softmax_baseline(s, n, temperature);
 }
 
 const char *triage_kernels_isa(void) {

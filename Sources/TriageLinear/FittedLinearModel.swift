@@ -69,16 +69,20 @@ public struct FittedLinearModel: Sendable, Equatable, Codable {
             let p = 1 / (1 + triageExp(-scores[0] / t))
             return [1 - p, p]
         }
-        var m = -Double.infinity
-        for k in 0 ..< scoreCount { m = max(m, scores[k] / t) }
-        var out = [Double](repeating: 0, count: scoreCount)
-        var sum = 0.0
-        for k in 0 ..< scoreCount {
-            out[k] = triageExp(scores[k] / t - m)
-            sum += out[k]
+        return [Double](unsafeUninitializedCapacity: scoreCount) { out, n in
+            _ = out.initialize(from: scores)
+            Self.softmax(out, temperature: t)
+            n = scoreCount
         }
-        for k in 0 ..< scoreCount { out[k] /= sum }
-        return out
+    }
+
+    /// softmax(scores / temperature) in place, in C so that the exponentials use the machine's
+    /// vector width: m = max_k scores[k] / t, e_k = triageExp(scores[k] / t − m), e_k / Σ e (the
+    /// sum in order). The same bits as that scalar loop on every instruction set.
+    @inline(__always)
+    public static func softmax(_ scores: UnsafeMutableBufferPointer<Double>, temperature t: Double) {
+        guard let base = scores.baseAddress else { return }
+        triage_softmax(base, scores.count, t)
     }
 
     /// Class probabilities of one row.
@@ -220,6 +224,8 @@ public struct LinearStack: Sendable, Equatable {
     /// Where each model's scores start in a row of `stride`.
     public let offsets: [Int]
     public let scoreCounts: [Int]
+    /// Each model's softmax temperature.
+    public let temperatures: [Double]
     private let coef: [Float]
     private let intercepts: [Double]
 
@@ -236,6 +242,7 @@ public struct LinearStack: Sendable, Equatable {
         }
         self.offsets = offsets
         stride = at
+        temperatures = models.map(\.temperature)
         intercepts = models.flatMap(\.intercept)
         let stride = at
         coef = [Float](unsafeUninitializedCapacity: f * stride) { out, n in
@@ -259,5 +266,23 @@ public struct LinearStack: Sendable, Equatable {
         coef.withUnsafeBufferPointer { w in
             triage_sparse_axpy_f32(out.baseAddress, w.baseAddress, stride, columns.baseAddress, values.baseAddress, columns.count, stride)
         }
+    }
+
+    /// out[k] += weight · p_k, where p is model m's probabilities (`FittedLinearModel`'s
+    /// `probabilities(fromScores:)`, the same bits) from its raw scores in `scores` (a row from
+    /// `scores(columns:values:into:)`; model m's stretch is overwritten). `out` holds one slot per
+    /// class: 2 for a model with one score.
+    public func accumulateProbabilities(model m: Int, scores: UnsafeMutableBufferPointer<Double>, weight: Double,
+                                        into out: UnsafeMutableBufferPointer<Double>) {
+        let o = offsets[m], s = scoreCounts[m], t = temperatures[m]
+        if s == 1 {
+            let p = 1 / (1 + triageExp(-scores[o] / t))
+            out[0] += weight * (1 - p)
+            out[1] += weight * p
+            return
+        }
+        let mine = UnsafeMutableBufferPointer(rebasing: scores[o ..< o + s])
+        FittedLinearModel.softmax(mine, temperature: t)
+        for k in 0 ..< s { out[k] += weight * mine[k] }
     }
 }

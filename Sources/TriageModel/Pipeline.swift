@@ -136,16 +136,15 @@ public struct FittedVoting: Sendable, Equatable {
     func probabilities(stack: LinearStack, columns: UnsafeBufferPointer<Int32>, values: UnsafeBufferPointer<Double>) -> [Double] {
         withUnsafeTemporaryAllocation(of: Double.self, capacity: stack.stride) { scores in
             stack.scores(columns: columns, values: values, into: scores)
-            var out = [Double]()
-            for (m, member) in members.enumerated() {
-                guard case let .linear(model) = member else { preconditionFailure("a linear stack holds linear members only") }
-                let o = stack.offsets[m]
-                let p = model.probabilities(fromScores: UnsafeBufferPointer(rebasing: scores[o ..< o + stack.scoreCounts[m]]))
-                if out.isEmpty { out = [Double](repeating: 0, count: p.count) }
-                let w = weights[m] / weightSum
-                for k in p.indices { out[k] += w * p[k] }
+            let classes = stack.scoreCounts[0] == 1 ? 2 : stack.scoreCounts[0]
+            let sum = weightSum
+            return [Double](unsafeUninitializedCapacity: classes) { out, n in
+                out.initialize(repeating: 0)
+                for m in 0 ..< members.count {
+                    stack.accumulateProbabilities(model: m, scores: scores, weight: weights[m] / sum, into: out)
+                }
+                n = classes
             }
-            return out
         }
     }
 }

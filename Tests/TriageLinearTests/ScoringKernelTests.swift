@@ -82,4 +82,66 @@ import TriageCore
         #expect(LinearStack([m1, m2]) == nil)
         #expect(LinearStack([m1, m1]) != nil)
     }
+
+    /// The softmax as it was written in Swift before the C kernel took it over: the definition.
+    static func referenceSoftmax(_ scores: [Double], temperature t: Double) -> [Double] {
+        var m = -Double.infinity
+        for x in scores { m = max(m, x / t) }
+        var out = [Double](repeating: 0, count: scores.count)
+        var sum = 0.0
+        for k in scores.indices {
+            out[k] = triageExp(scores[k] / t - m)
+            sum += out[k]
+        }
+        for k in scores.indices { out[k] /= sum }
+        return out
+    }
+
+    @Test(arguments: [2, 3, 4, 5, 7, 8, 77, 231])
+    func softmaxKernelMatchesTheSwiftLoopBitForBit(count: Int) {
+        var random = SeededGenerator(seed: UInt64(count))
+        for round in 0 ..< 40 {
+            // Scores from tiny to beyond exp's clamp, ties and signed zeros, several temperatures.
+            var scores = (0 ..< count).map { _ in (random.nextUnit() - 0.5) * pow(10, Double(random.nextInt(below: 8)) - 3) }
+            if round % 5 == 0 { scores[0] = 0; scores[count - 1] = -0.0 }
+            if round % 7 == 0 { scores[count / 2] = scores[0] }
+            if round % 9 == 0 { scores[0] = -2000; scores[count - 1] = 1500 }
+            let t = [1, 0.5, 3.75, 1e-3][round % 4]
+            let expected = Self.referenceSoftmax(scores, temperature: t)
+            var out = scores
+            out.withUnsafeMutableBufferPointer { FittedLinearModel.softmax($0, temperature: t) }
+            #expect(Self.bits(out) == Self.bits(expected), "count \(count), round \(round), isa \(String(cString: triage_kernels_isa()))")
+        }
+    }
+
+    @Test func stackedProbabilitiesAreEachModelsOwnWeighted() throws {
+        for classes in [2, 5] {
+            let data = makeData(rows: 120, columns: 30, classes: classes, seed: 5)
+            var svc = LinearSVC()
+            svc.randomState = 3
+            let models = [
+                try LogisticRegression().fit(data.x, labels: data.y, classNames: data.names),
+                try svc.fit(data.x, labels: data.y, classNames: data.names),
+                try MultinomialNB().fit(data.x, labels: data.y, classNames: data.names),
+            ]
+            let stack = try #require(LinearStack(models))
+            let weights = [0.5, 0.2, 0.3]
+            for i in 0 ..< data.x.rowCount {
+                let (stacked, alone) = data.x.withRow(i) { c, v -> ([Double], [[Double]]) in
+                    var scores = [Double](repeating: 0, count: stack.stride)
+                    var out = [Double](repeating: 0, count: classes)
+                    scores.withUnsafeMutableBufferPointer { s in
+                        stack.scores(columns: c, values: v, into: s)
+                        out.withUnsafeMutableBufferPointer { o in
+                            for m in models.indices { stack.accumulateProbabilities(model: m, scores: s, weight: weights[m], into: o) }
+                        }
+                    }
+                    return (out, models.map { $0.probabilities(columns: c, values: v) })
+                }
+                var expected = [Double](repeating: 0, count: classes)
+                for m in models.indices { for k in 0 ..< classes { expected[k] += weights[m] * alone[m][k] } }
+                #expect(Self.bits(stacked) == Self.bits(expected), "classes \(classes), row \(i)")
+            }
+        }
+    }
 }

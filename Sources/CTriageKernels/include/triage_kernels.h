@@ -21,7 +21,17 @@ extern "C" {
 void triage_sparse_axpy_f32(double *out, const float *w, long stride, const int32_t *cols, const double *vals,
                             long n, long count);
 
-/// The instruction set `triage_sparse_axpy_f32` uses on this machine: "avx2" or "baseline".
+/// Softmax in place, as FittedLinearModel.probabilities(fromScores:) computes it in Swift:
+///
+///     m = max over k of s[k] / temperature      (Swift's max, in order)
+///     s[k] = triageExp(s[k] / temperature - m)  (same operations as TriageCore's triageExp)
+///     sum = s[0] + s[1] + … (in order);  s[k] = s[k] / sum
+///
+/// Vector lanes run only where each element is independent; the sum stays sequential, so every
+/// instruction set gives the bits of the scalar Swift code.
+void triage_softmax(double *s, long n, double temperature);
+
+/// The instruction set `triage_sparse_axpy_f32` uses on this machine: "avx2" or "baseline" (also what `triage_softmax` uses).
 const char *triage_kernels_isa(void);
 
 #ifdef __cplusplus
