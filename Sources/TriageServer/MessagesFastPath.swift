@@ -169,14 +169,25 @@ final class MessagesFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     /// The route's preconditions that can be read from the head (`TriageServer.body`).
     private func isCandidate(_ head: HTTPRequest) -> Bool {
         guard head.method == .post, head.path == "/messages" else { return false }
-        let fields = head.headerFields
-        guard let type = fields[.contentType], TriageServer.isJSONMediaType(type) else { return false }
-        if fields[.expect] != nil { return false }
-        if let connection = fields[.connection], connection.lowercased().contains("close") { return false }
-        if let length = fields[.contentLength] {
-            guard let n = Int(length), n <= server.configuration.limits.maxBodyBytes else { return false }
+        // One pass over the fields (HTTPFields' subscript searches them once per name and joins
+        // the values into a new string). A repeated Content-Type or Content-Length is the route's
+        // to judge, as a joined value would be.
+        var sawType = false, sawLength = false
+        for field in head.headerFields {
+            let name = field.name
+            if name == .contentType {
+                guard !sawType, TriageServer.isJSONMediaType(field.value) else { return false }
+                sawType = true
+            } else if name == .contentLength {
+                guard !sawLength, let n = Int(field.value), n <= server.configuration.limits.maxBodyBytes else { return false }
+                sawLength = true
+            } else if name == .expect {
+                return false
+            } else if name == .connection, field.value.lowercased().contains("close") {
+                return false
+            }
         }
-        return true
+        return sawType
     }
 
     private func answer(_ head: HTTPRequest, _ body: ByteBuffer, received: Date, started: ContinuousClock.Instant,
@@ -209,12 +220,13 @@ final class MessagesFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func respond(_ status: HTTPResponse.Status, _ bytes: [UInt8], started: ContinuousClock.Instant, context: ChannelHandlerContext) {
+        // Appended, not set by subscript: the setter searches the fields for the name first.
         var fields = HTTPFields()
         fields.reserveCapacity(4)
-        fields[.contentType] = "application/json"
-        fields[.contentLength] = String(bytes.count)
-        fields[.date] = dates.now()
-        if let serverName { fields[.server] = serverName }
+        fields.append(HTTPField(name: .contentType, value: "application/json"))
+        fields.append(HTTPField(name: .contentLength, value: String(bytes.count)))
+        fields.append(HTTPField(name: .date, value: dates.now()))
+        if let serverName { fields.append(HTTPField(name: .server, value: serverName)) }
         var buffer = context.channel.allocator.buffer(capacity: bytes.count)
         buffer.writeBytes(bytes)
         context.write(wrapOutboundOut(.head(HTTPResponse(status: status, headerFields: fields))), promise: nil)
