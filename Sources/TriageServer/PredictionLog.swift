@@ -66,10 +66,9 @@ public final class PredictionLog: @unchecked Sendable {
     }
 
     private enum Operation {
-        case insert([LoggedPrediction], CheckedContinuation<Void, any Error>)
-        /// The same, for a caller that is not a Swift task: `done` runs once the rows are
-        /// committed (nil) or failed, on the caller's event loop (see `record(_:then:)`).
-        case insertThen([LoggedPrediction], @Sendable ((any Error)?) -> Void)
+        /// `done` runs once the rows are committed (nil) or failed, on the caller's event loop
+        /// (see `record(_:then:)`).
+        case insert([LoggedPrediction], @Sendable ((any Error)?) -> Void)
         case relabel(messageID: String, label: String, agent: String?, at: Double, modelID: String, CheckedContinuation<RelabelOutcome, any Error>)
     }
 
@@ -303,7 +302,9 @@ public final class PredictionLog: @unchecked Sendable {
     public func record(_ rows: [LoggedPrediction]) async throws {
         guard !rows.isEmpty else { return }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            enqueue(.insert(rows, continuation), rows: rows.count) { continuation.resume(throwing: LogError.closed) }
+            record(rows) { error in
+                if let error { continuation.resume(throwing: error) } else { continuation.resume() }
+            }
         }
     }
 
@@ -312,7 +313,7 @@ public final class PredictionLog: @unchecked Sendable {
     /// For the channel handler that answers `POST /messages` without a Swift task.
     public func record(_ rows: [LoggedPrediction], then done: @escaping @Sendable ((any Error)?) -> Void) {
         guard !rows.isEmpty else { return done(nil) }
-        enqueue(.insertThen(rows, done), rows: rows.count) { done(LogError.closed) }
+        enqueue(.insert(rows, done), rows: rows.count) { done(LogError.closed) }
     }
 
     /// Records a re-classification of the latest prediction of `messageID`.
@@ -398,7 +399,7 @@ public final class PredictionLog: @unchecked Sendable {
                 var rows = 0
                 for queued in batch {
                     switch queued.operation {
-                    case let .insert(predictions, _), let .insertThen(predictions, _):
+                    case let .insert(predictions, _):
                         for p in predictions {
                             Self.topJSON(p.top, into: &top)
                             try insert.reset()
@@ -480,9 +481,7 @@ extension PredictionLog {
     private static func resume(_ batch: [Queued], outcomes: [RelabelOutcome?], failure: (any Error)?) {
         @Sendable func resumeOne(_ i: Int) {
             switch batch[i].operation {
-            case let .insert(_, continuation):
-                if let failure { continuation.resume(throwing: failure) } else { continuation.resume() }
-            case let .insertThen(_, done):
+            case let .insert(_, done):
                 done(failure)
             case let .relabel(_, _, _, _, _, continuation):
                 if let failure { continuation.resume(throwing: failure) } else { continuation.resume(returning: outcomes[i] ?? .unknownMessage) }
