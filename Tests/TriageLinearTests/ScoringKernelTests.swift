@@ -19,6 +19,17 @@ import TriageCore
 
     static func bits(_ a: [Double]) -> [UInt64] { a.map(\.bitPattern) }
 
+    /// The default model's members (LogisticRegression, LinearSVC, MultinomialNB) fitted on `data`.
+    static func threeModels(_ data: (x: SparseMatrix, y: [Int], names: [String]), svcSeed: UInt64) throws -> [FittedLinearModel] {
+        var svc = LinearSVC()
+        svc.randomState = svcSeed
+        return [
+            try LogisticRegression().fit(data.x, labels: data.y, classNames: data.names),
+            try svc.fit(data.x, labels: data.y, classNames: data.names),
+            try MultinomialNB().fit(data.x, labels: data.y, classNames: data.names),
+        ]
+    }
+
     @Test(arguments: [(1, 1), (3, 3), (7, 7), (77, 77), (77, 231), (5, 9), (64, 64), (65, 130)])
     func kernelMatchesTheScalarLoopBitForBit(count: Int, stride: Int) {
         var random = SeededGenerator(seed: UInt64(count * 1000 + stride))
@@ -50,13 +61,7 @@ import TriageCore
 
     @Test func stackedModelsScoreLikeEachModelAlone() throws {
         let data = makeData(rows: 200, columns: 40, classes: 5, seed: 11)
-        var svc = LinearSVC()
-        svc.randomState = 1
-        let models = [
-            try LogisticRegression().fit(data.x, labels: data.y, classNames: data.names),
-            try svc.fit(data.x, labels: data.y, classNames: data.names),
-            try MultinomialNB().fit(data.x, labels: data.y, classNames: data.names),
-        ]
+        let models = try Self.threeModels(data, svcSeed: 1)
         let stack = try #require(LinearStack(models))
         #expect(stack.stride == 15 && stack.offsets == [0, 5, 10])
         let alone = try models.map { try $0.rawScores(data.x) }
@@ -117,13 +122,7 @@ import TriageCore
     @Test func stackedProbabilitiesAreEachModelsOwnWeighted() throws {
         for classes in [2, 5] {
             let data = makeData(rows: 120, columns: 30, classes: classes, seed: 5)
-            var svc = LinearSVC()
-            svc.randomState = 3
-            let models = [
-                try LogisticRegression().fit(data.x, labels: data.y, classNames: data.names),
-                try svc.fit(data.x, labels: data.y, classNames: data.names),
-                try MultinomialNB().fit(data.x, labels: data.y, classNames: data.names),
-            ]
+            let models = try Self.threeModels(data, svcSeed: 3)
             let stack = try #require(LinearStack(models))
             let weights = [0.5, 0.2, 0.3]
             for i in 0 ..< data.x.rowCount {
