@@ -173,8 +173,7 @@ public final class SQLiteStatement {
 
     /// Binds parameters 1…n (after a reset).
     public func bind(_ values: [SQLiteValue]) throws(SQLiteError) {
-        try check(sqlite3_reset(handle))
-        try check(sqlite3_clear_bindings(handle))
+        try reset()
         for (i, v) in values.enumerated() {
             let at = Int32(i + 1)
             switch v {
@@ -189,7 +188,9 @@ public final class SQLiteStatement {
 
     /// Resets the statement and clears its bindings, for the `bind(_:at:)` calls of a new run.
     public func reset() throws(SQLiteError) {
-        try check(sqlite3_reset(handle))
+        // sqlite3_reset's result is the error of the last step, already thrown by `step`: checked
+        // here, one failed run (a full disk, a busy file) would fail the next run too.
+        _ = sqlite3_reset(handle)
         try check(sqlite3_clear_bindings(handle))
     }
 

@@ -68,6 +68,27 @@ struct JSONLAndSQLTests {
         let count = try db.prepare("SELECT COUNT(*) FROM chats")
         #expect(try count.step() && count.value(0) == .integer(3))
     }
+
+    /// sqlite3_reset repeats the error of a failed step: a prepared statement that failed once
+    /// (the prediction log's insert on a full disk) must still run next time.
+    @Test func aStatementThatFailedRunsAgain() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("triage-\(UUID().uuidString).sqlite").path
+        let db = try SQLiteDatabase(path: path)
+        try db.execute("CREATE TABLE t (k TEXT PRIMARY KEY)")
+        let insert = try db.prepare("INSERT INTO t VALUES (?)")
+        try insert.run([.text("a")])
+        #expect { try insert.run([.text("a")]) } throws: { "\($0)".contains("UNIQUE") }
+        try insert.run([.text("b")])
+        // The one-parameter binds, as the log's writer uses them.
+        try insert.reset()
+        try insert.bind("a", at: 1)
+        #expect { try insert.runBound() } throws: { "\($0)".contains("UNIQUE") }
+        try insert.reset()
+        try insert.bind("c", at: 1)
+        try insert.runBound()
+        let count = try db.prepare("SELECT COUNT(*) FROM t")
+        #expect(try count.step() && count.value(0) == .integer(3))
+    }
 }
 
 @Suite("SQLite WAL helpers")
