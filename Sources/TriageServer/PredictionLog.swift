@@ -357,7 +357,11 @@ public final class PredictionLog: @unchecked Sendable {
 
     private func writerLoop() {
         var insert: SQLiteStatement?, latest: SQLiteStatement?, addLabel: SQLiteStatement?
+        // Prepared once: `execute` would parse them again for every commit.
+        var begin: SQLiteStatement?, commit: SQLiteStatement?
         do {
+            begin = try database.prepare("BEGIN IMMEDIATE")
+            commit = try database.prepare("COMMIT")
             insert = try database.prepare("""
                 INSERT INTO predictions (message_id, received_at, model_id, subject, body, text_sha256, category, probability, top_json, unsure, latency_ms)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -394,8 +398,10 @@ public final class PredictionLog: @unchecked Sendable {
             outcomes.reserveCapacity(batch.count)
             var failure: (any Error)?
             do {
-                guard let insert, let latest, let addLabel else { throw LogError.sqlite(SQLiteError(code: 1, message: lastError ?? "statements not prepared", context: path)) }
-                try database.execute("BEGIN IMMEDIATE")
+                guard let insert, let latest, let addLabel, let begin, let commit else {
+                    throw LogError.sqlite(SQLiteError(code: 1, message: lastError ?? "statements not prepared", context: path))
+                }
+                try begin.run()
                 var rows = 0
                 for queued in batch {
                     switch queued.operation {
@@ -431,7 +437,7 @@ public final class PredictionLog: @unchecked Sendable {
                         }
                     }
                 }
-                try database.execute("COMMIT")
+                try commit.run()
                 rowCounter.add(rows, ordering: .relaxed)
                 commitCounter.add(1, ordering: .relaxed)
                 let frames = database.walFrames
@@ -451,6 +457,8 @@ public final class PredictionLog: @unchecked Sendable {
         insert = nil
         latest = nil
         addLabel = nil
+        begin = nil
+        commit = nil
         _ = try? database.checkpoint(.truncate)
         condition.lock()
         finished = true
