@@ -244,20 +244,20 @@ struct TransformWorker {
     mutating func appendColumns(of document: String, to out: inout [Int32]) {
         let range = fitted.settings.ngramRange
         let index = fitted.index
-        if var words {
-            // Moved out and back so the optional is not copied on write.
-            self.words = nil
-            defer { self.words = words }
-            if words.cachedCount > cacheLimit {
+        if words != nil {
+            // Mutated in place through the optional (`words!.…`): binding it with `if var`
+            // copied the worker and its analyzer (a retain per reference, on every document).
+            if words!.cachedCount > cacheLimit {
                 // Term ids restart: the term → column table goes with them.
-                words.emptyCaches()
+                words!.emptyCaches()
                 termColumn.removeAll()
             }
             ids.removeAll(keepingCapacity: true)
-            words.appendTerms(of: document, to: &ids)
-            while termColumn.count < words.terms.count {
+            words!.appendTerms(of: document, to: &ids)
+            let terms = words!.terms
+            while termColumn.count < terms.count {
                 let t = Int32(termColumn.count)
-                termColumn.append(words.terms.withBytes(of: t) { index.find($0) } ?? -1)
+                termColumn.append(terms.withBytes(of: t) { index.find($0) } ?? -1)
             }
             for n in range.min ... range.max where n <= ids.count {
                 for i in 0 ... (ids.count - n) {
@@ -269,7 +269,7 @@ struct TransformWorker {
                     key.removeAll(keepingCapacity: true)
                     for k in 0 ..< n {
                         if k > 0 { key.append(0x20) }
-                        words.terms.withBytes(of: ids[i + k]) { key.append(contentsOf: $0) }
+                        terms.withBytes(of: ids[i + k]) { key.append(contentsOf: $0) }
                     }
                     if let c = index.find(key) { out.append(c) }
                 }
