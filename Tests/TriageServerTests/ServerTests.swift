@@ -362,6 +362,26 @@ final class Counter: @unchecked Sendable {
         #expect(q.value(3) == .integer(0))
     }
 
+    /// A batch that cannot be written fails its callers (the server answers them 503) and the
+    /// next batch is written: here another connection holds the write lock past the writer's
+    /// 5 s busy timeout, then lets go.
+    @Test(.timeLimit(.minutes(2))) func aFailedCommitFailsItsBatchAndTheNextOneIsWritten() async throws {
+        let path = Self.temporaryPath()
+        let log = try PredictionLog(path: path, commitWindow: .zero)
+        try await log.record([Self.row(0)])
+        let other = try SQLiteDatabase(path: path)
+        try other.execute("BEGIN IMMEDIATE")
+        await #expect { try await log.record([Self.row(1)]) } throws: { "\($0)".contains("locked") }
+        #expect(log.lastError?.contains("locked") == true, "/ready reports the failure")
+        try other.execute("ROLLBACK")
+        try await log.record([Self.row(2)])
+        #expect(log.lastError == nil, "a commit clears the failure")
+        #expect(log.committedRows == 2)
+        log.close()
+        let q = try other.prepare("SELECT group_concat(message_id) FROM predictions")
+        #expect(try q.step() && q.value(0) == .text("m0,m2"))
+    }
+
     // Windows of an hour: a test that waited one out would hit its time limit and fail.
     @Test(.timeLimit(.minutes(2))) func aZeroWindowCommitsAtOnceAndAFullBatchDoesNotWait() async throws {
         let immediate = try PredictionLog(path: Self.temporaryPath(), commitWindow: .zero)
