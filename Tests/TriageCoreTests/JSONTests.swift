@@ -32,6 +32,28 @@ struct JSONTests {
         #expect(e?.line == 1)
     }
 
+    /// Strings take a fast path (no escape: ASCII, or validated UTF-8) or the general one;
+    /// duplicate keys a scan (small objects) or a set (from 16 keys on). Same answers on each.
+    @Test func stringsAndDuplicateKeysOnEveryPath() throws {
+        let v = try JSONParser.parse(#"["plain", "caf\u00e9", "café", "tab\tescaped", "", "é\n", "\u0041"]"#)
+        #expect(v.arrayValue?.compactMap(\.stringValue) == ["plain", "café", "café", "tab\tescaped", "", "é\n", "A"])
+        #expect(syntaxError(#"["abc"#)?.kind == .unexpectedEnd)
+        #expect(syntaxError("[\"é\u{01}\"]") != nil, "a control character after a non-ASCII one")
+        let bad: [UInt8] = Array("{\"k\": \"x".utf8) + [0xFF] + Array("y\"}".utf8)
+        do { _ = try JSONParser.parse(bad); Issue.record("accepted invalid UTF-8") } catch {
+            #expect(error.kind == .invalidUTF8 && error.path == "$.k")
+        }
+        for keys in [3, 15, 16, 17, 40] {
+            let members = (0 ..< keys).map { "\"k\($0)\": \($0)" }
+            let object = try JSONParser.parse("{" + members.joined(separator: ", ") + "}")
+            #expect(object.objectValue?.count == keys)
+            for repeated in [0, keys - 1] {
+                let e = syntaxError("{" + (members + ["\"k\(repeated)\": 0"]).joined(separator: ", ") + "}")
+                #expect(e?.kind == .duplicateKey("k\(repeated)"), "\(keys) keys, k\(repeated) repeated")
+            }
+        }
+    }
+
     @Test func refusesNonFiniteNumbers() {
         #expect(syntaxError("[1e400]")?.kind == .nonFiniteNumber("1e400"))
         #expect(syntaxError("[-1e309]")?.kind == .nonFiniteNumber("-1e309"))

@@ -165,7 +165,10 @@ private struct Parser {
         try enter()
         pos += 1
         var object = JSONObject()
-        var seen = Set<String>()
+        // Duplicate keys: a scan of the keys so far while the object is small (requests and
+        // configs: a handful of keys, where building a Set and hashing each key cost more than
+        // the scan), a Set from `Self.smallObject` keys on.
+        var seen: Set<String>?
         skipWhitespace()
         if pos < input.count, input[pos] == UInt8(ascii: "}") {
             pos += 1
@@ -178,7 +181,9 @@ private struct Parser {
             guard input[pos] == UInt8(ascii: "\"") else { throw error(.invalidSyntax("expected a string key")) }
             let keyOffset = pos
             let key = try parseString()
-            if !seen.insert(key).inserted { throw error(.duplicateKey(key), at: keyOffset) }
+            if seen == nil, object.count >= Self.smallObject { seen = Set(object.keys) }
+            let duplicate = seen != nil ? !seen!.insert(key).inserted : object.keys.contains(key)
+            if duplicate { throw error(.duplicateKey(key), at: keyOffset) }
             skipWhitespace()
             guard pos < input.count else { throw error(.unexpectedEnd) }
             guard input[pos] == UInt8(ascii: ":") else { throw error(.invalidSyntax("expected ':' after a key")) }
@@ -251,8 +256,30 @@ private struct Parser {
         return JSONNumber(validatedLiteral: literal, value: value)
     }
 
+    /// Objects with more keys than this check duplicates with a Set (see `parseObject`).
+    static let smallObject = 16
+
     mutating func parseString() throws(JSONSyntaxError) -> String {
         pos += 1  // opening quote
+        // Most strings have no escape: made straight from the input, without the byte array
+        // of the general case below; an ASCII one (most of them) also without the generic UTF-8
+        // validation. Escapes, control characters and an unterminated string go the general way.
+        let start = pos
+        var ascii = true
+        while pos < input.count {
+            let b = input[pos]
+            if b == UInt8(ascii: "\"") {
+                let run = UnsafeBufferPointer(rebasing: input[start ..< pos])
+                pos += 1
+                if ascii { return String(decoding: run, as: UTF8.self) }
+                guard let string = String(validating: run, as: UTF8.self) else { throw error(.invalidUTF8) }
+                return string
+            }
+            if b == UInt8(ascii: "\\") || b < 0x20 { break }
+            if b >= 0x80 { ascii = false }
+            pos += 1
+        }
+        pos = start
         var bytes: [UInt8] = []
         var runStart = pos
         while true {
