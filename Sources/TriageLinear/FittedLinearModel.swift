@@ -66,7 +66,7 @@ public struct FittedLinearModel: Sendable, Equatable, Codable {
     public func probabilities(fromScores scores: UnsafeBufferPointer<Double>) -> [Double] {
         let t = temperature
         if scoreCount == 1 {
-            let p = 1 / (1 + triageExp(-scores[0] / t))
+            let p = Self.positiveProbability(score: scores[0], temperature: t)
             return [1 - p, p]
         }
         return [Double](unsafeUninitializedCapacity: scoreCount) { out, n in
@@ -74,6 +74,12 @@ public struct FittedLinearModel: Sendable, Equatable, Codable {
             Self.softmax(out, temperature: t)
             n = scoreCount
         }
+    }
+
+    /// P(second class) of a binary model from its one score: the logistic of score / temperature.
+    @inline(__always)
+    public static func positiveProbability(score: Double, temperature t: Double) -> Double {
+        1 / (1 + triageExp(-score / t))
     }
 
     /// softmax(scores / temperature) in place, in C so that the exponentials use the machine's
@@ -276,7 +282,7 @@ public struct LinearStack: Sendable, Equatable {
                                         into out: UnsafeMutableBufferPointer<Double>) {
         let o = offsets[m], s = scoreCounts[m], t = temperatures[m]
         if s == 1 {
-            let p = 1 / (1 + triageExp(-scores[o] / t))
+            let p = FittedLinearModel.positiveProbability(score: scores[o], temperature: t)
             out[0] += weight * (1 - p)
             out[1] += weight * p
             return

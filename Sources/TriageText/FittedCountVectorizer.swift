@@ -244,17 +244,17 @@ struct TransformWorker {
     mutating func appendColumns(of document: String, to out: inout [Int32]) {
         let range = fitted.settings.ngramRange
         let index = fitted.index
-        if words != nil {
-            // Mutated in place through the optional (`words!.…`): binding it with `if var`
+        if let cached = words?.cachedCount {
+            // Mutated in place through optional chaining (`words?.…`): binding it with `if var`
             // copied the worker and its analyzer (a retain per reference, on every document).
-            if words!.cachedCount > cacheLimit {
+            if cached > cacheLimit {
                 // Term ids restart: the term → column table goes with them.
-                words!.emptyCaches()
+                words?.emptyCaches()
                 termColumn.removeAll()
             }
             ids.removeAll(keepingCapacity: true)
-            words!.appendTerms(of: document, to: &ids)
-            let terms = words!.terms
+            words?.appendTerms(of: document, to: &ids)
+            guard let terms = words?.terms else { return }
             while termColumn.count < terms.count {
                 let t = Int32(termColumn.count)
                 termColumn.append(terms.withBytes(of: t) { index.find($0) } ?? -1)

@@ -182,7 +182,8 @@ private struct Parser {
             let keyOffset = pos
             let key = try parseString()
             if seen == nil, object.count >= Self.smallObject { seen = Set(object.keys) }
-            let duplicate = seen != nil ? !seen!.insert(key).inserted : object.keys.contains(key)
+            let duplicate: Bool
+            if let inserted = seen?.insert(key).inserted { duplicate = !inserted } else { duplicate = object.keys.contains(key) }
             if duplicate { throw error(.duplicateKey(key), at: keyOffset) }
             skipWhitespace()
             guard pos < input.count else { throw error(.unexpectedEnd) }
