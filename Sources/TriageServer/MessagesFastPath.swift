@@ -304,19 +304,24 @@ struct HTTPDate {
     }
 }
 
-/// Hummingbird's HTTP/1.1 child channel with `MessagesFastPath` placed after its connection
-/// state handler, just before the async channel that feeds the router.
+/// Hummingbird's HTTP/1.1 child channel with our HTTP/1 codec in place of the stock one (see
+/// `HTTP1ServerCodec`) and, unless turned off, `MessagesFastPath` after its connection state
+/// handler, just before the async channel that feeds the router.
 struct TriageHTTP1Channel: ServerChildChannel {
     typealias Value = HTTP1Channel.Value
     let base: HTTP1Channel
     let server: TriageServer
     let serverName: String?
+    let fastPath: Bool
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        base.setup(channel: channel, logger: logger).flatMapThrowing { [server, serverName] value in
+        base.setup(channel: channel, logger: logger).flatMapThrowing { [server, serverName, fastPath] value in
             let operations = channel.pipeline.syncOperations
-            let state = try operations.handler(type: HTTPConnectionStateHandler.self)
-            try operations.addHandler(MessagesFastPath(server: server, serverName: serverName), position: .after(state))
+            try operations.replaceHTTP1Codec()
+            if fastPath {
+                let state = try operations.handler(type: HTTPConnectionStateHandler.self)
+                try operations.addHandler(MessagesFastPath(server: server, serverName: serverName), position: .after(state))
+            }
             return value
         }
     }

@@ -158,12 +158,13 @@ public final class TriageServer: @unchecked Sendable {
     /// The route label of `POST /messages` in `/metrics` (Hummingbird's `endpointPath`).
     static let messagesRoute = "/messages"
 
-    /// HTTP/1.1 with the idle timeout, and with `MessagesFastPath` unless it is turned off.
+    /// HTTP/1.1 with the idle timeout, HTTP/1.0's connection rules (`HTTP1ServerCodec`), and
+    /// `MessagesFastPath` unless it is turned off.
     private func serverBuilder() -> HTTPServerBuilder {
         let http1 = HTTP1Channel.Configuration(idleTimeout: .milliseconds(Int64(configuration.idleTimeoutSeconds * 1000)))
-        guard configuration.messagesFastPath else { return .http1(configuration: http1) }
         return HTTPServerBuilder { [self] (responder: @escaping HTTPChannelHandler.Responder) in
-            TriageHTTP1Channel(base: HTTP1Channel(responder: responder, configuration: http1), server: self, serverName: Self.serverName)
+            TriageHTTP1Channel(base: HTTP1Channel(responder: responder, configuration: http1), server: self,
+                               serverName: Self.serverName, fastPath: configuration.messagesFastPath)
         }
     }
 

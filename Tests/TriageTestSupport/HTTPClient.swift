@@ -56,10 +56,11 @@ public final class HTTPConnection {
         _ = shutdown(fd, Int32(SHUT_WR))
     }
 
-    /// The bytes of one request, as `request` sends them.
+    /// The bytes of one request, as `request` sends them (`version`: the request line's, e.g.
+    /// "HTTP/1.0").
     public static func requestBytes(_ method: String, _ path: String, body: [UInt8]? = nil, contentType: String? = "application/json",
-                                    headers: [(String, String)] = []) -> [UInt8] {
-        var head = "\(method) \(path) HTTP/1.1\r\nHost: localhost\r\n"
+                                    headers: [(String, String)] = [], version: String = "HTTP/1.1") -> [UInt8] {
+        var head = "\(method) \(path) \(version)\r\nHost: localhost\r\n"
         if let contentType { head += "Content-Type: \(contentType)\r\n" }
         if let body { head += "Content-Length: \(body.count)\r\n" }
         for (k, v) in headers { head += "\(k): \(v)\r\n" }

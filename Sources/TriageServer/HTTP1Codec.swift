@@ -1,0 +1,101 @@
+import HTTPTypes
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
+
+/// Translates NIO's HTTP/1 parts into the version-independent HTTP types Hummingbird works on,
+/// and back, keeping what that translation otherwise loses: whether the client wants the
+/// connection kept open.
+///
+/// Why not swift-nio-extras' `HTTP1ToHTTPServerCodec`, which Hummingbird installs: HTTP types
+/// have no version, so an HTTP/1.0 request without `Connection: keep-alive` reached the router as
+/// if it were HTTP/1.1, and got an answer on a connection left open until the idle timeout. An
+/// HTTP/1.0 client that reads its response to the end of input (RFC 9112 §9.3: 1.0 closes by
+/// default) then hung for the whole timeout. Hummingbird also closes only on a `Connection`
+/// value of exactly `close`, so `Close` or `close, TE` from an HTTP/1.1 client were ignored.
+///
+/// What this codec does on top of the translation (RFC 9112 §9.3, NIO's `isKeepAlive`):
+/// - a request that does not keep the connection alive (HTTP/1.0 without the `keep-alive`
+///   option; any version with the `close` option, in any case) reaches Hummingbird with
+///   `Connection: close` exactly, so Hummingbird closes after its response, and that response
+///   says `Connection: close`;
+/// - an HTTP/1.0 request that asks for keep-alive gets `Connection: keep-alive` on its response,
+///   which HTTP/1.0 clients wait for before they reuse the connection.
+/// Responses are HTTP/1.1 for every request, as RFC 9110 §6.2 recommends (the highest version
+/// the server supports, with the request's major version). Every response here has a
+/// `Content-Length`, so no HTTP/1.0 client gets a chunked body.
+///
+/// It replaces the stock codec in the same place rather than adding a handler beside it, so the
+/// request path gains no pipeline hop.
+final class HTTP1ServerCodec: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    /// What a response must add to keep the connection semantics of its request.
+    enum ConnectionOption: Equatable {
+        case none
+        case close
+        case keepAlive
+    }
+
+    /// One entry per request whose final response has not been written yet, oldest first
+    /// (HTTP/1.1 pipelining: several requests can be read before the first is answered).
+    private var pending = CircularBuffer<ConnectionOption>(initialCapacity: 4)
+
+    /// The option a request's response needs, from its version and `Connection` header.
+    static func option(for head: HTTPRequestHead) -> ConnectionOption {
+        if !head.isKeepAlive { return .close }
+        return head.version.major == 1 && head.version.minor == 0 ? .keepAlive : .none
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            let option = Self.option(for: head)
+            do {
+                var request = try HTTPRequest(head, secure: false, splitCookie: false)
+                if option == .close { request.headerFields[.connection] = "close" }
+                pending.append(option)
+                context.fireChannelRead(wrapInboundOut(.head(request)))
+            } catch {
+                context.fireErrorCaught(error)
+            }
+        case .body(let body):
+            context.fireChannelRead(wrapInboundOut(.body(body)))
+        case .end(let trailers):
+            context.fireChannelRead(wrapInboundOut(.end(trailers.map { HTTPFields($0, splitCookie: false) })))
+        }
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head(let response):
+            var head = HTTPResponseHead(response)
+            // An interim (1xx) response precedes the final one of the same request.
+            if response.status.kind != .informational, let option = pending.popFirst() {
+                switch option {
+                case .none: break
+                case .close: head.headers.replaceOrAdd(name: "Connection", value: "close")
+                case .keepAlive: head.headers.replaceOrAdd(name: "Connection", value: "keep-alive")
+                }
+            }
+            context.write(wrapOutboundOut(.head(head)), promise: promise)
+        case .body(let body):
+            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: promise)
+        case .end(let trailers):
+            context.write(wrapOutboundOut(.end(trailers.map(HTTPHeaders.init))), promise: promise)
+        }
+    }
+}
+
+extension ChannelPipeline.SynchronousOperations {
+    /// Puts `HTTP1ServerCodec` where Hummingbird's HTTP/1 setup put swift-nio-extras' codec.
+    func replaceHTTP1Codec() throws {
+        let stock = try handler(type: HTTP1ToHTTPServerCodec.self)
+        try addHandler(HTTP1ServerCodec(), position: .after(stock))
+        removeHandler(stock, promise: nil)
+    }
+}

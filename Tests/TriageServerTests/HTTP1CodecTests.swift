@@ -1,0 +1,113 @@
+import Foundation
+import Testing
+import NIOHTTP1
+import TriageCore
+@testable import TriageServer
+import TriageTestSupport
+
+/// `HTTP1ServerCodec`: HTTP/1.0's connection rules and the `close` option in any case, on a real
+/// server and socket, with the fast path on and off (the two answer `POST /messages` on
+/// different paths through the pipeline).
+@Suite("HTTP/1 connection rules", .serialized)
+struct HTTP1CodecTests {
+    func fixture() throws -> Fixture { try Fixture.shared.get() }
+
+    static func message(_ id: String) -> [UInt8] { Array(#"{"messages": [{"id": "\#(id)", "body": "my card was stolen"}]}"#.utf8) }
+
+    /// A server whose idle timeout is far beyond the test's patience, so a close is the codec's.
+    func withServer(fastPath: Bool, _ body: (TriageServer, Int) async throws -> Void) async throws {
+        try await fixture().withServer({ c in c.idleTimeoutSeconds = 60; c.messagesFastPath = fastPath }, body)
+    }
+
+    /// True when the server closes the connection within a few seconds (well before its idle timeout).
+    static func closesPromptly(_ c: HTTPConnection) -> Bool {
+        let start = Date()
+        return c.isClosedByServer() && Date().timeIntervalSince(start) < 4
+    }
+
+    @Test(arguments: [true, false])
+    func http10WithoutKeepAliveIsAnsweredAndClosed(fastPath: Bool) async throws {
+        try await withServer(fastPath: fastPath) { server, port in
+            let get = try HTTPConnection(port: port, timeoutSeconds: 8)
+            try get.send(HTTPConnection.requestBytes("GET", "/health", contentType: nil, version: "HTTP/1.0"))
+            let health = try get.readResponse()
+            #expect(health.status == 200 && health.headers["connection"] == "close")
+            #expect(Self.closesPromptly(get))
+
+            let post = try HTTPConnection(port: port, timeoutSeconds: 8)
+            try post.send(HTTPConnection.requestBytes("POST", "/messages", body: Self.message("h10"), version: "HTTP/1.0"))
+            let answer = try post.readResponse()
+            #expect(answer.status == 200 && answer.headers["connection"] == "close", "\(answer.text)")
+            #expect(answer.json?["predictions"]?[0]?["id"]?.stringValue == "h10")
+            #expect(Self.closesPromptly(post))
+            #expect(try MessagesFastPathTests.loggedIDs(server) == ["h10"])
+        }
+    }
+
+    @Test(arguments: [true, false])
+    func http10WithKeepAliveKeepsTheConnection(fastPath: Bool) async throws {
+        try await withServer(fastPath: fastPath) { _, port in
+            let c = try HTTPConnection(port: port, timeoutSeconds: 8)
+            for id in ["k1", "k2"] {
+                try c.send(HTTPConnection.requestBytes("POST", "/messages", body: Self.message(id), headers: [("Connection", "Keep-Alive")], version: "HTTP/1.0"))
+                let r = try c.readResponse()
+                #expect(r.status == 200 && r.headers["connection"] == "keep-alive", "\(r.text)")
+            }
+            try c.send(HTTPConnection.requestBytes("GET", "/health", contentType: nil, headers: [("Connection", "keep-alive")], version: "HTTP/1.0"))
+            let health = try c.readResponse()
+            #expect(health.status == 200 && health.headers["connection"] == "keep-alive")
+        }
+    }
+
+    @Test(arguments: [true, false])
+    func theCloseOptionCountsInAnyCaseAndList(fastPath: Bool) async throws {
+        try await withServer(fastPath: fastPath) { _, port in
+            for value in ["Close", "CLOSE", "keep-alive, close"] {
+                let c = try HTTPConnection(port: port, timeoutSeconds: 8)
+                let r = try c.request("POST", "/messages", body: Self.message("c"), headers: [("Connection", value)])
+                #expect(r.status == 200 && r.headers["connection"] == "close", "\(value): \(r.text)")
+                #expect(Self.closesPromptly(c), "\(value)")
+            }
+            // HTTP/1.1 without the option: no Connection header, and the connection stays open.
+            let c = try HTTPConnection(port: port, timeoutSeconds: 8)
+            let first = try c.request("POST", "/messages", body: Self.message("a"))
+            #expect(first.status == 200 && first.headers["connection"] == nil)
+            #expect(try c.get("/health").status == 200)
+        }
+    }
+
+    @Test(arguments: [true, false])
+    func pipelinedRequestsGetTheirOwnConnectionOption(fastPath: Bool) async throws {
+        try await withServer(fastPath: fastPath) { server, port in
+            let c = try HTTPConnection(port: port, timeoutSeconds: 8)
+            try c.send(HTTPConnection.requestBytes("POST", "/messages", body: Self.message("p1"))
+                + HTTPConnection.requestBytes("GET", "/health", contentType: nil, headers: [("Connection", "keep-alive")], version: "HTTP/1.0")
+                + HTTPConnection.requestBytes("POST", "/messages", body: Self.message("p2"), headers: [("Connection", "keep-alive")], version: "HTTP/1.0")
+                + HTTPConnection.requestBytes("POST", "/messages", body: Self.message("p3"), version: "HTTP/1.0"))
+            var options: [String?] = []
+            for _ in 0 ..< 4 {
+                let r = try c.readResponse()
+                #expect(r.status == 200)
+                options.append(r.headers["connection"])
+            }
+            #expect(options == [nil, "keep-alive", "keep-alive", "close"])
+            #expect(Self.closesPromptly(c))
+            #expect(try MessagesFastPathTests.loggedIDs(server) == ["p1", "p2", "p3"])
+        }
+    }
+
+    @Test func theOptionFollowsVersionAndHeader() {
+        typealias Codec = HTTP1ServerCodec
+        func head(_ minor: Int, _ connection: String?) -> HTTPRequestHead {
+            var h = HTTPRequestHead(version: HTTPVersion(major: 1, minor: minor), method: .GET, uri: "/")
+            if let connection { h.headers.add(name: "Connection", value: connection) }
+            return h
+        }
+        #expect(Codec.option(for: head(1, nil)) == .none)
+        #expect(Codec.option(for: head(1, "keep-alive")) == .none)
+        #expect(Codec.option(for: head(1, "Close")) == .close)
+        #expect(Codec.option(for: head(0, nil)) == .close)
+        #expect(Codec.option(for: head(0, "close")) == .close)
+        #expect(Codec.option(for: head(0, "Keep-Alive")) == .keepAlive)
+    }
+}
