@@ -1,6 +1,8 @@
 import Foundation
 import Testing
+import HTTPTypes
 import NIOHTTP1
+import NIOHTTPTypesHTTP1
 import TriageCore
 @testable import TriageServer
 import TriageTestSupport
@@ -93,6 +95,30 @@ struct HTTP1CodecTests {
             #expect(options == [nil, "keep-alive", "keep-alive", "close"])
             #expect(Self.closesPromptly(c))
             #expect(try MessagesFastPathTests.loggedIDs(server) == ["p1", "p2", "p3"])
+        }
+    }
+
+    /// The shortcut for origin-form targets gives the value swift-nio-extras' conversion gives.
+    @Test func theRequestIsTheStockConversions() throws {
+        let targets = ["/messages", "/messages/m%201/label?agent=x&y", "//two/slashes", "/a:b@c", "/", "/?",
+                       "/caf\u{E9}", "http://example.com/messages?x=1", "*"]
+        let headerSets: [[(String, String)]] = [
+            [],
+            [("Host", "localhost:8080"), ("Content-Type", "application/json"), ("Content-Length", "12")],
+            [("host", "a"), ("HOST", "b"), ("Cookie", "a=1; b=2"), ("cookie", "c=3"), ("X-Mixed-Case", "v")],
+            [("bad header", "dropped"), ("Connection", "keep-alive")],
+        ]
+        for method in [HTTPMethod.GET, .POST, .HEAD, .RAW(value: "PURGE")] {
+            for target in targets {
+                for fields in headerSets {
+                    var head = HTTPRequestHead(version: .http1_1, method: method, uri: target)
+                    for (k, v) in fields { head.headers.add(name: k, value: v) }
+                    let ours = try HTTP1ServerCodec.request(head)
+                    let stock = try HTTPRequest(head, secure: false, splitCookie: false)
+                    #expect(ours == stock, "\(method) \(target) \(fields)")
+                    #expect(ours.headerFields.map(\.name.rawName) == stock.headerFields.map(\.name.rawName))
+                }
+            }
         }
     }
 
