@@ -112,8 +112,7 @@ final class MessagesFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         switch state {
         case .idle:
             guard case let .head(head) = part else { return forward(part, context: context) }
-            if forwarded == 0, isCandidate(head) {
-                let capacity = head.headerFields[.contentLength].flatMap { Int($0) } ?? 512
+            if forwarded == 0, let capacity = candidateBodyCapacity(head) {
                 state = .collecting(head, context.channel.allocator.buffer(capacity: capacity), Date(), .now)
             } else {
                 forwarded += 1
@@ -166,28 +165,32 @@ final class MessagesFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         if body.readableBytes > 0 { forward(.body(body), context: context) }
     }
 
-    /// The route's preconditions that can be read from the head (`TriageServer.body`).
-    private func isCandidate(_ head: HTTPRequest) -> Bool {
-        guard head.method == .post, head.path == "/messages" else { return false }
+    /// The route's preconditions that can be read from the head (`TriageServer.body`): nil when
+    /// they do not hold, else the body buffer's capacity (its `Content-Length`, or 512 without
+    /// one). Read in the same pass: `headerFields[.contentLength]` joins the values into a new
+    /// string, 1.2 % of the event loops' CPU when it ran again for the capacity.
+    private func candidateBodyCapacity(_ head: HTTPRequest) -> Int? {
+        guard head.method == .post, head.path == "/messages" else { return nil }
         // One pass over the fields (HTTPFields' subscript searches them once per name and joins
         // the values into a new string). A repeated Content-Type or Content-Length is the route's
         // to judge, as a joined value would be.
-        var sawType = false, sawLength = false
+        var sawType = false
+        var length: Int?
         for field in head.headerFields {
             let name = field.name
             if name == .contentType {
-                guard !sawType, TriageServer.isJSONMediaType(field.value) else { return false }
+                guard !sawType, TriageServer.isJSONMediaType(field.value) else { return nil }
                 sawType = true
             } else if name == .contentLength {
-                guard !sawLength, let n = Int(field.value), n <= server.configuration.limits.maxBodyBytes else { return false }
-                sawLength = true
+                guard length == nil, let n = Int(field.value), n <= server.configuration.limits.maxBodyBytes else { return nil }
+                length = n
             } else if name == .expect {
-                return false
+                return nil
             } else if name == .connection, field.value.lowercased().contains("close") {
-                return false
+                return nil
             }
         }
-        return sawType
+        return sawType ? length ?? 512 : nil
     }
 
     private func answer(_ head: HTTPRequest, _ body: ByteBuffer, received: Date, started: ContinuousClock.Instant,
