@@ -98,6 +98,27 @@ struct HTTP1CodecTests {
         }
     }
 
+    /// HTTP/1.0 has no chunked coding: every route's answer, errors included, carries its length.
+    @Test func everyAnswerToAnHTTP10ClientHasAContentLength() async throws {
+        try await withServer(fastPath: true) { _, port in
+            let requests: [(String, String, [UInt8]?, String?)] = [
+                ("GET", "/health", nil, nil), ("GET", "/ready", nil, nil), ("GET", "/model", nil, nil),
+                ("GET", "/metrics", nil, nil), ("GET", "/openapi.json", nil, nil), ("GET", "/nowhere", nil, nil),
+                ("GET", "/messages", nil, nil),
+                ("POST", "/messages", Array("{".utf8), "application/json"),
+                ("POST", "/messages", Self.message("t"), "text/plain"),
+                ("POST", "/messages/none/label", Array(#"{"label": "x"}"#.utf8), "application/json"),
+            ]
+            for (method, path, body, type) in requests {
+                let c = try HTTPConnection(port: port, timeoutSeconds: 8)
+                try c.send(HTTPConnection.requestBytes(method, path, body: body, contentType: type, version: "HTTP/1.0"))
+                let r = try c.readResponse()
+                #expect(r.headers["content-length"] != nil && r.headers["transfer-encoding"] == nil, "\(method) \(path): \(r.status) \(r.headers)")
+                #expect(r.headers["connection"] == "close", "\(method) \(path)")
+            }
+        }
+    }
+
     /// The shortcut for origin-form targets gives the value swift-nio-extras' conversion gives.
     @Test func theRequestIsTheStockConversions() throws {
         let targets = ["/messages", "/messages/m%201/label?agent=x&y", "//two/slashes", "/a:b@c", "/", "/?",
