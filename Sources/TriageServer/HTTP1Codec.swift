@@ -87,8 +87,10 @@ final class HTTP1ServerCodec: ChannelDuplexHandler, RemovableChannelHandler {
         switch unwrapOutboundIn(data) {
         case .head(let response):
             var head = HTTPResponseHead(response)
-            // An interim (1xx) response precedes the final one of the same request.
-            if response.status.kind != .informational, let option = pending.popFirst() {
+            // An interim response (1xx but 101, which ends the request) precedes the final one of
+            // the same request.
+            let interim = response.status.kind == .informational && response.status.code != 101
+            if !interim, let option = pending.popFirst() {
                 switch option {
                 case .none: break
                 case .close: head.headers.replaceOrAdd(name: "Connection", value: "close")
