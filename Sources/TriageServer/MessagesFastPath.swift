@@ -186,7 +186,10 @@ final class MessagesFastPath: ChannelDuplexHandler, RemovableChannelHandler {
                 length = n
             } else if name == .expect {
                 return nil
-            } else if name == .connection, field.value.lowercased().contains("close") {
+            } else if name == .connection, field.value == "close" {
+                // `HTTP1ServerCodec` decided: a request that does not keep the connection alive
+                // carries exactly this one value (the one Hummingbird closes on), whatever the
+                // client wrote.
                 return nil
             }
         }
