@@ -36,7 +36,7 @@ final class HTTP1ServerCodec: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// What a response must add to keep the connection semantics of its request.
     enum ConnectionOption: Equatable {
-        case none
+        case unchanged
         case close
         case keepAlive
     }
@@ -48,7 +48,7 @@ final class HTTP1ServerCodec: ChannelDuplexHandler, RemovableChannelHandler {
     /// The option a request's response needs, from its version and `Connection` header.
     static func option(for head: HTTPRequestHead) -> ConnectionOption {
         if !head.isKeepAlive { return .close }
-        return head.version.major == 1 && head.version.minor == 0 ? .keepAlive : .none
+        return head.version.major == 1 && head.version.minor == 0 ? .keepAlive : .unchanged
     }
 
     /// The HTTP types request of an HTTP/1 head: the same value as swift-nio-extras'
@@ -92,7 +92,7 @@ final class HTTP1ServerCodec: ChannelDuplexHandler, RemovableChannelHandler {
             let interim = response.status.kind == .informational && response.status.code != 101
             if !interim, let option = pending.popFirst() {
                 switch option {
-                case .none: break
+                case .unchanged: break
                 case .close: head.headers.replaceOrAdd(name: "Connection", value: "close")
                 case .keepAlive: head.headers.replaceOrAdd(name: "Connection", value: "keep-alive")
                 }

@@ -150,8 +150,8 @@ struct HTTP1CodecTests {
             if let connection { h.headers.add(name: "Connection", value: connection) }
             return h
         }
-        #expect(Codec.option(for: head(1, nil)) == .none)
-        #expect(Codec.option(for: head(1, "keep-alive")) == .none)
+        #expect(Codec.option(for: head(1, nil)) == .unchanged)
+        #expect(Codec.option(for: head(1, "keep-alive")) == .unchanged)
         #expect(Codec.option(for: head(1, "Close")) == .close)
         #expect(Codec.option(for: head(0, nil)) == .close)
         #expect(Codec.option(for: head(0, "close")) == .close)
