@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
+import TriageCore
 
 /// Translates NIO's HTTP/1 parts into the version-independent HTTP types Hummingbird works on,
 /// and back, keeping what that translation otherwise loses: whether the client wants the
@@ -44,6 +45,8 @@ final class HTTP1ServerCodec: ChannelDuplexHandler, RemovableChannelHandler {
     /// One entry per request whose final response has not been written yet, oldest first
     /// (HTTP/1.1 pipelining: several requests can be read before the first is answered).
     private var pending = CircularBuffer<ConnectionOption>(initialCapacity: 4)
+    /// A final response head was written and its end not yet.
+    private var responding = false
 
     /// The option a request's response needs, from its version and `Connection` header.
     static func option(for head: HTTPRequestHead) -> ConnectionOption {
@@ -83,6 +86,23 @@ final class HTTP1ServerCodec: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
+    /// A request the HTTP parser refuses between requests (a bad request line, a field it does not
+    /// accept) is answered here with the server's JSON error and the connection closed: the
+    /// stack above would answer it with an empty 400. One refused inside a request, whose head
+    /// was passed on, goes on to the route reading its body, which answers it the same way.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard error is HTTPParserError, pending.isEmpty, !responding else { return context.fireErrorCaught(error) }
+        let failure = APIError(400, "the request is not valid HTTP/1.1: \(String(reflecting: error))")
+        var body = context.channel.allocator.buffer(capacity: 160)
+        body.writeBytes(JSONWriter.bytes(failure.json))
+        let head = HTTPResponseHead(version: .http1_1, status: .badRequest,
+                                    headers: ["Content-Type": "application/json", "Content-Length": String(body.readableBytes), "Connection": "close"])
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+    }
+
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
         case .head(let response):
@@ -90,6 +110,7 @@ final class HTTP1ServerCodec: ChannelDuplexHandler, RemovableChannelHandler {
             // An interim response (1xx but 101, which ends the request) precedes the final one of
             // the same request.
             let interim = response.status.kind == .informational && response.status.code != 101
+            if !interim { responding = true }
             if !interim, let option = pending.popFirst() {
                 switch option {
                 case .unchanged: break
@@ -101,6 +122,7 @@ final class HTTP1ServerCodec: ChannelDuplexHandler, RemovableChannelHandler {
         case .body(let body):
             context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: promise)
         case .end(let trailers):
+            responding = false
             context.write(wrapOutboundOut(.end(trailers.map(HTTPHeaders.init))), promise: promise)
         }
     }

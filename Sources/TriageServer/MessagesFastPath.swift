@@ -87,7 +87,11 @@ final class MessagesFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if isHolding { held.append(.error(error)) } else { context.fireErrorCaught(error) }
+        if isHolding { return held.append(.error(error)) }
+        // A request refused by the HTTP parser after its head (a framing it does not accept)
+        // goes to the route first, which answers the error as it reads the body.
+        if case let .collecting(head, body, _, _) = state { spill(head, body, context: context) }
+        context.fireErrorCaught(error)
     }
 
     private var isHolding: Bool {

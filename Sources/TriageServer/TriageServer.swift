@@ -226,14 +226,22 @@ public final class TriageServer: @unchecked Sendable {
         }
         let deadline = ContinuousClock.now + .milliseconds(Int64(limits.bodyTimeoutSeconds * 1000))
         var bytes: [UInt8] = []
-        for try await chunk in request.body {
-            if bytes.count + chunk.readableBytes > limits.maxBodyBytes {
-                throw APIError(413, "the body exceeds the limit of \(limits.maxBodyBytes) bytes")
+        do {
+            for try await chunk in request.body {
+                if bytes.count + chunk.readableBytes > limits.maxBodyBytes {
+                    throw APIError(413, "the body exceeds the limit of \(limits.maxBodyBytes) bytes")
+                }
+                bytes.append(contentsOf: chunk.readableBytesView)
+                if ContinuousClock.now > deadline {
+                    throw APIError(408, "the body took longer than \(limits.bodyTimeoutSeconds) s to arrive")
+                }
             }
-            bytes.append(contentsOf: chunk.readableBytesView)
-            if ContinuousClock.now > deadline {
-                throw APIError(408, "the body took longer than \(limits.bodyTimeoutSeconds) s to arrive")
-            }
+        } catch let error as APIError {
+            throw error
+        } catch {
+            // The HTTP parser refused what followed the head (a framing it does not accept, such
+            // as `Transfer-Encoding` without `chunked`): the client's error, not the server's.
+            throw APIError(400, "the request body cannot be read as HTTP/1.1: \(error)")
         }
         return bytes
     }

@@ -99,6 +99,36 @@ struct HTTP1CodecTests {
     }
 
     /// HTTP/1.0 has no chunked coding: every route's answer, errors included, carries its length.
+    /// Requests NIO's HTTP parser refuses, before or after their head: a JSON error that says so,
+    /// then the connection closed (nothing after a framing error can be trusted).
+    @Test(arguments: [true, false])
+    func whatTheHTTPParserRefusesGetsAJSONError(fastPath: Bool) async throws {
+        let refused = [
+            "GET /health HTTP/9.9\r\n\r\n",
+            "GET /health HTTP/1.1\r\nA header without a colon\r\n\r\n",
+            "POST /messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            "POST /messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: identity\r\n\r\n{}",
+        ]
+        try await withServer(fastPath: fastPath) { _, port in
+            for text in refused {
+                let c = try HTTPConnection(port: port, timeoutSeconds: 8)
+                try c.send(Array(text.utf8))
+                let r = try c.readResponse()
+                #expect(r.status == 400 && r.headers["content-type"] == "application/json", "\(text): \(r.text)")
+                #expect(r.errorMessage?.contains("not valid HTTP/1.1") == true || r.errorMessage?.contains("cannot be read as HTTP/1.1") == true,
+                        "\(text): \(r.text)")
+                #expect(Self.closesPromptly(c), "\(text)")
+            }
+            // The same after a good request on the connection.
+            let c = try HTTPConnection(port: port, timeoutSeconds: 8)
+            #expect(try c.post("/messages", json: #"{"messages": [{"id": "ok", "body": "card"}]}"#).status == 200)
+            try c.send(Array(refused[0].utf8))
+            let r = try c.readResponse()
+            #expect(r.status == 400 && r.errorMessage?.contains("invalid HTTP version") == true, "\(r.text)")
+            #expect(Self.closesPromptly(c))
+        }
+    }
+
     @Test func everyAnswerToAnHTTP10ClientHasAContentLength() async throws {
         try await withServer(fastPath: true) { _, port in
             let requests: [(String, String, [UInt8]?, String?)] = [
