@@ -315,23 +315,30 @@ struct HTTPDate {
 }
 
 /// Hummingbird's HTTP/1.1 child channel with our HTTP/1 codec in place of the stock one (see
-/// `HTTP1ServerCodec`) and, unless turned off, `MessagesFastPath` after its connection state
-/// handler, just before the async channel that feeds the router.
+/// `HTTP1ServerCodec`) and, unless turned off, the two fast paths of `POST /messages`:
+/// `RawMessagesFastPath` in front of the codec, where every connection starts (it takes the
+/// connection state handler's place until it hands the connection on), and `MessagesFastPath`
+/// after the connection state handler, just before the async channel that feeds the router.
 struct TriageHTTP1Channel: ServerChildChannel {
     typealias Value = HTTP1Channel.Value
     let base: HTTP1Channel
     let server: TriageServer
     let serverName: String?
     let fastPath: Bool
+    let rawFastPath: Bool
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        base.setup(channel: channel, logger: logger).flatMapThrowing { [server, serverName, fastPath] value in
+        base.setup(channel: channel, logger: logger).flatMapThrowing { [server, serverName, fastPath, rawFastPath, base] value in
             let operations = channel.pipeline.syncOperations
             try operations.replaceHTTP1Codec()
-            if fastPath {
-                let state = try operations.handler(type: HTTPConnectionStateHandler.self)
-                try operations.addHandler(MessagesFastPath(server: server, serverName: serverName), position: .after(state))
-            }
+            guard fastPath else { return value }
+            let state = try operations.handler(type: HTTPConnectionStateHandler.self)
+            try operations.addHandler(MessagesFastPath(server: server, serverName: serverName), position: .after(state))
+            guard rawFastPath else { return value }
+            operations.removeHandler(state, promise: nil)
+            let raw = RawMessagesFastPath(server: server, serverName: serverName,
+                                          idleTimeout: base.configuration.idleTimeout, logger: logger)
+            try operations.addHandler(raw, position: .first)
             return value
         }
     }

@@ -38,6 +38,9 @@ public struct ServerConfiguration: Sendable {
     /// Answer well-formed `POST /messages` requests in the connection's channel pipeline rather
     /// than through Hummingbird's router (same responses; see `MessagesFastPath`).
     public var messagesFastPath = true
+    /// With `messagesFastPath`: answer them from the connection's bytes, before the HTTP codec,
+    /// while a connection sends nothing else (same responses; see `RawMessagesFastPath`).
+    public var rawMessagesFastPath = true
 
     public init(modelPath: String, trustedKeys: [VerifyingKey]) {
         self.modelPath = modelPath
@@ -164,7 +167,8 @@ public final class TriageServer: @unchecked Sendable {
         let http1 = HTTP1Channel.Configuration(idleTimeout: .milliseconds(Int64(configuration.idleTimeoutSeconds * 1000)))
         return HTTPServerBuilder { [self] (responder: @escaping HTTPChannelHandler.Responder) in
             TriageHTTP1Channel(base: HTTP1Channel(responder: responder, configuration: http1), server: self,
-                               serverName: Self.serverName, fastPath: configuration.messagesFastPath)
+                               serverName: Self.serverName, fastPath: configuration.messagesFastPath,
+                               rawFastPath: configuration.rawMessagesFastPath)
         }
     }
 

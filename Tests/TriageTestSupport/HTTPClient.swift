@@ -7,6 +7,8 @@ public final class HTTPConnection {
     public struct Response {
         public var status: Int
         public var headers: [String: String]
+        /// The status line and header lines as they came, without the blank line.
+        public var head: String = ""
         public var body: [UInt8]
         public var text: String { String(decoding: body, as: UTF8.self) }
         public var json: JSONValue? { try? JSONParser.parse(body) }
@@ -139,6 +141,6 @@ public final class HTTPConnection {
                 if size == 0 { break }
             }
         }
-        return Response(status: status, headers: headers, body: body)
+        return Response(status: status, headers: headers, head: head, body: body)
     }
 }
