@@ -89,8 +89,9 @@ final class MessagesFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if isHolding { return held.append(.error(error)) }
         // A request refused by the HTTP parser after its head (a framing it does not accept)
-        // goes to the route first, which answers the error as it reads the body.
-        if case let .collecting(head, body, _, _) = state { spill(head, body, context: context) }
+        // goes to the route first, which answers the error as it reads the body: as after a
+        // replayed error.
+        flushForwarded(context: context)
         context.fireErrorCaught(error)
     }
 
@@ -214,18 +215,15 @@ final class MessagesFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         }
         let batch = server.predict(messages, receivedAt: received, since: started)
         guard let log = server.log else {
-            return respond(.ok, server.responseBody(batch), started: started, context: context)
+            let (status, body) = server.messagesAnswer(batch, logError: nil)
+            return respond(status, body, started: started, context: context)
         }
         state = .answering
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         log.record(batch.rows) { error in
             let (handler, context) = bound.value
-            if let error {
-                let failure = handler.server.logFailure(error)
-                handler.respond(.serviceUnavailable, JSONWriter.bytes(failure.json), started: started, context: context)
-            } else {
-                handler.respond(.ok, handler.server.responseBody(batch), started: started, context: context)
-            }
+            let (status, body) = handler.server.messagesAnswer(batch, logError: error)
+            handler.respond(status, body, started: started, context: context)
         }
     }
 

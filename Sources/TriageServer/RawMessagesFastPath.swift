@@ -3,7 +3,6 @@ import HTTPTypes
 import HummingbirdCore
 import Logging
 import NIOCore
-import TriageCore
 import TriageModel
 
 /// The strict subset of HTTP/1.1 that `RawMessagesFastPath` answers from the bytes: one
@@ -324,19 +323,16 @@ final class RawMessagesFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     private func answer(_ messages: [Message], received: Date, started: ContinuousClock.Instant, context: ChannelHandlerContext) {
         let batch = server.predict(messages, receivedAt: received, since: started)
         guard let log = server.log else {
-            return respond(.ok, server.responseBody(batch), started: started, context: context)
+            let (status, body) = server.messagesAnswer(batch, logError: nil)
+            return respond(status, body, started: started, context: context)
         }
         answering = true
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         log.record(batch.rows) { error in
             let (handler, context) = bound.value
             handler.answering = false
-            if let error {
-                let failure = handler.server.logFailure(error)
-                handler.respond(.serviceUnavailable, JSONWriter.bytes(failure.json), started: started, context: context)
-            } else {
-                handler.respond(.ok, handler.server.responseBody(batch), started: started, context: context)
-            }
+            let (status, body) = handler.server.messagesAnswer(batch, logError: error)
+            handler.respond(status, body, started: started, context: context)
             handler.resume(context: context)
         }
     }

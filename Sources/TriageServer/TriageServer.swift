@@ -306,6 +306,13 @@ public final class TriageServer: @unchecked Sendable {
         return APIError(503, "the prediction log cannot be written (\(error)); the prediction was not recorded, retry later")
     }
 
+    /// The fast paths' answer to a batch once its log write is done (at once without a log): 200
+    /// with the predictions, or the 503 of a failed write.
+    func messagesAnswer(_ batch: PredictedBatch, logError: (any Error)?) -> (HTTPResponse.Status, [UInt8]) {
+        guard let logError else { return (.ok, responseBody(batch)) }
+        return (.serviceUnavailable, JSONWriter.bytes(logFailure(logError).json))
+    }
+
     /// Counts the batch's predictions and writes the 200 body.
     func responseBody(_ batch: PredictedBatch) -> [UInt8] {
         metrics.predicted(categories: batch.predictions.map(\.label), unsure: batch.predictions.filter(\.unsure).count)
