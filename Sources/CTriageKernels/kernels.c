@@ -1,5 +1,10 @@
 #include "triage_kernels.h"
 
+#include <stdlib.h>
+#include <string.h>
+
+static int names(const char *a, const char *b) { return strcmp(a, b) == 0; }
+
 // Contraction of a*b+c into an FMA would change results between instruction sets: forbid it.
 #pragma clang fp contract(off)
 
@@ -105,17 +110,29 @@ __attribute__((target("avx2"))) static void softmax_avx2(double *s, long n, doub
 
 typedef void (*axpy_fn)(double *, const float *, long, const int32_t *, const double *, long, long);
 
-static axpy_fn choose(void) {
+// The kernel for an instruction-set name: "baseline", "avx2" (when the CPU has it), or NULL /
+// "" / "auto" for the best this CPU has. NULL result: a name this machine cannot run.
+static axpy_fn kernel_named(const char *isa) {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") ? axpy_avx2 : axpy_baseline;
+    const int avx2 = __builtin_cpu_supports("avx2");
+    if (!isa || !*isa || names(isa, "auto")) return avx2 ? axpy_avx2 : axpy_baseline;
+    if (names(isa, "baseline")) return axpy_baseline;
+    if (names(isa, "avx2")) return avx2 ? axpy_avx2 : 0;
+    return 0;
+}
+
+static axpy_fn cached_axpy = 0;
+
+static axpy_fn choose(void) {
+    axpy_fn f = kernel_named(getenv("TRIAGE_KERNELS"));
+    return f ? f : kernel_named(0);  // an unknown name: the best this CPU has
 }
 
 static axpy_fn chosen_axpy(void) {
-    static axpy_fn cached = 0;
-    axpy_fn f = __atomic_load_n(&cached, __ATOMIC_ACQUIRE);
+    axpy_fn f = __atomic_load_n(&cached_axpy, __ATOMIC_ACQUIRE);
     if (!f) {
         f = choose();  // idempotent: racing threads store the same pointer
-        __atomic_store_n(&cached, f, __ATOMIC_RELEASE);
+        __atomic_store_n(&cached_axpy, f, __ATOMIC_RELEASE);
     }
     return f;
 }
@@ -135,6 +152,17 @@ void triage_softmax(double *s, long n, double temperature) {
     if (chosen_axpy() == axpy_avx2) return softmax_avx2(s, n, temperature);
 #endif
     softmax_baseline(s, n, temperature);
+}
+
+int triage_kernels_select(const char *isa) {
+#if defined(__x86_64__)
+    axpy_fn f = kernel_named(isa);
+    if (!f) return 0;
+    __atomic_store_n(&cached_axpy, f, __ATOMIC_RELEASE);
+    return 1;
+#else
+    return !isa || !*isa || names(isa, "auto") || names(isa, "baseline");
+#endif
 }
 
 const char *triage_kernels_isa(void) {

@@ -67,12 +67,11 @@ public enum ModelArtifact {
         let probeResults = zip(probes, pipeline.predictProbabilities(probes, threads: 1)).map {
             Probe(subject: $0.0.subject, body: $0.0.body, probabilities: $0.1)
         }
-        let model = ModelPayload(pipeline.classifier)
         let features = pipeline.blocks.map {
             FeaturesPayload(name: $0.settings.name, stopWords: $0.vectorizer.stopWords, vocabulary: $0.vectorizer.vocabulary, idf: $0.tfidf.idf)
         }
         let payload = Payload(formatVersion: formatVersion, created: created, pipeline: pipeline.settings, labels: pipeline.labels,
-                              unsureThreshold: unsureThreshold, features: features, model: model,
+                              unsureThreshold: unsureThreshold, features: features, model: pipeline.classifier,
                               provenance: provenance, probes: probeResults)
         let payloadBytes: [UInt8]
         do { payloadBytes = try JSONValueEncoder().canonicalBytes(payload) } catch { throw .invalid(path: error.path, reason: error.reason) }
@@ -219,7 +218,7 @@ public enum ModelArtifact {
                 throw .probeMismatch(index: i, difference: difference, tolerance: options.probeTolerance)
             }
         }
-        return Loaded(pipeline: pipeline, id: sha256Hex(payloadBytes), keyId: keyId, created: payload.created,
+        return Loaded(pipeline: pipeline, id: StableHash.hex(payloadBytes), keyId: keyId, created: payload.created,
                       unsureThreshold: payload.unsureThreshold, provenance: payload.provenance, probes: payload.probes,
                       formatVersion: version, probeMaxDifference: maxDifference)
     }

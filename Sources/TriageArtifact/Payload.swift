@@ -1,14 +1,13 @@
 import Foundation
 import TriageBoost
 import TriageCore
-import TriageData
 import TriageLinear
 import TriageModel
 import TriageText
 
 /// Where a model came from: enough to reproduce it and to tell two models apart.
 public struct Provenance: Hashable, Sendable, Codable {
-    /// SHA-256 of the training messages in canonical form (see `trainingDataHash`).
+    /// SHA-256 of the training messages in canonical form (see `StableHash.messages`).
     public var dataSHA256: String
     public var rows: Int
     public var labelCounts: [String: Int]
@@ -51,8 +50,10 @@ public struct Provenance: Hashable, Sendable, Codable {
         self.notes = notes
     }
 
-    /// The provenance of `pipeline` fitted on `messages`.
-    public init(pipeline: FittedPipeline, messages: [LabeledMessage], metrics: [String: Double] = [:], notes: [String: String] = [:]) {
+    /// The provenance of `pipeline` fitted on `messages` (`dataSHA256`: their
+    /// `StableHash.messages`, when the caller has it already, e.g. `PipelineFit.dataHash`).
+    public init(pipeline: FittedPipeline, messages: [LabeledMessage], dataSHA256: String? = nil, metrics: [String: Double] = [:],
+                notes: [String: String] = [:]) {
         var counts: [String: Int] = [:]
         for m in messages { counts[m.label ?? "", default: 0] += 1 }
         // One block: its stemmer and stop list. A union: the distinct stemmers, and the blocks'
@@ -61,23 +62,11 @@ public struct Provenance: Hashable, Sendable, Codable {
         let stops = stopLists.count == 1 ? stopLists[0].joined(separator: "\n") : stopLists.map { $0.joined(separator: "\n") }.joined(separator: "\n\n")
         var stemmers: [String] = []
         for b in pipeline.blocks { if let s = b.settings.vect.stemmer, !stemmers.contains(s) { stemmers.append(s) } }
-        self.init(dataSHA256: trainingDataHash(messages), rows: messages.count, labelCounts: counts,
+        self.init(dataSHA256: dataSHA256 ?? StableHash.messages(messages), rows: messages.count, labelCounts: counts,
                   stemmer: stemmers.isEmpty ? nil : stemmers.joined(separator: ","),
-                  stopWordsSHA256: stopLists.allSatisfy(\.isEmpty) ? nil : sha256Hex(Array(stops.utf8)),
+                  stopWordsSHA256: stopLists.allSatisfy(\.isEmpty) ? nil : StableHash.hex(Array(stops.utf8)),
                   seed: pipeline.settings.clf.randomState, metrics: metrics, notes: notes)
     }
-}
-
-/// SHA-256 of labelled messages, independent of the file format they came from: each message
-/// as the canonical JSON array `[id, subject, body, label]` followed by a newline.
-public func trainingDataHash(_ messages: [LabeledMessage]) -> String {
-    var bytes: [UInt8] = []
-    for m in messages {
-        let row: JSONValue = [.string(m.id), .string(m.subject), .string(m.body), m.label.map { .string($0) } ?? .null]
-        bytes += JSONWriter.bytes(row)
-        bytes.append(0x0A)
-    }
-    return sha256Hex(bytes)
 }
 
 /// A golden probe: a message and the probabilities the model gave it when it was saved. Loading
@@ -121,7 +110,7 @@ struct Payload: Codable {
     var idf: [Double]?
     /// Version 2 only.
     var features: [FeaturesPayload]?
-    var model: ModelPayload
+    var model: FittedClassifier
     var provenance: Provenance
     var probes: [Probe]
 
@@ -137,58 +126,6 @@ struct Payload: Codable {
 struct PayloadVersion: Decodable {
     var formatVersion: Int
     enum CodingKeys: String, CodingKey { case formatVersion = "format_version" }
-}
-
-/// The fitted classifier. JSON: `{"type": "gradient_boosting" | "linear", …the model's fields}`,
-/// or `{"type": "voting", "members": [<model>…], "weights": […]}`.
-indirect enum ModelPayload: Codable {
-    case gradientBoosting(FittedGradientBoosting)
-    case linear(FittedLinearModel)
-    case voting(members: [ModelPayload], weights: [Double])
-
-    private enum VotingKeys: String, CodingKey { case members, weights }
-
-    init(_ classifier: FittedClassifier) {
-        switch classifier {
-        case let .gradientBoosting(m): self = .gradientBoosting(m)
-        case let .linear(m): self = .linear(m)
-        case let .voting(v): self = .voting(members: v.members.map(ModelPayload.init), weights: v.weights)
-        }
-    }
-
-    private enum TypeKey: String, CodingKey { case type }
-
-    init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: TypeKey.self)
-        let type = try c.decode(String.self, forKey: .type)
-        switch type {
-        case "gradient_boosting": self = .gradientBoosting(try FittedGradientBoosting(from: decoder))
-        case "linear": self = .linear(try FittedLinearModel(from: decoder))
-        case "voting":
-            let v = try decoder.container(keyedBy: VotingKeys.self)
-            self = .voting(members: try v.decode([ModelPayload].self, forKey: .members), weights: try v.decode([Double].self, forKey: .weights))
-        default:
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath + [TypeKey.type],
-                debugDescription: "unknown model type \"\(type)\" (known: gradient_boosting, linear, voting)"))
-        }
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: TypeKey.self)
-        switch self {
-        case let .gradientBoosting(model):
-            try model.encode(to: encoder)
-            try c.encode("gradient_boosting", forKey: .type)
-        case let .linear(model):
-            try model.encode(to: encoder)
-            try c.encode("linear", forKey: .type)
-        case let .voting(members, weights):
-            var v = encoder.container(keyedBy: VotingKeys.self)
-            try v.encode(members, forKey: .members)
-            try v.encode(weights, forKey: .weights)
-            try c.encode("voting", forKey: .type)
-        }
-    }
 }
 
 /// Triage's version, the git commit it was built from when known, and the Swift compiler.

@@ -1,3 +1,4 @@
+import TriageCore
 import TriageModel
 
 /// The messages whose predictions an artifact carries as golden probes, unless the caller gives

@@ -173,28 +173,3 @@ enum PEM {
         return der
     }
 }
-
-/// Lower-case hexadecimal.
-enum Hex {
-    static func encode(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(bytes.count * 2)
-        for b in bytes {
-            out.append(digits[Int(b >> 4)])
-            out.append(digits[Int(b & 0xF)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-}
-
-/// SHA-256 in hex.
-public func sha256Hex(_ bytes: [UInt8]) -> String { Hex.encode(Array(SHA256.hash(data: bytes))) }
-
-/// SHA-256 in hex of the UTF-8 of `parts` one after another (no copy of their concatenation).
-public func sha256Hex(utf8Of parts: String...) -> String {
-    var hasher = SHA256()
-    for var part in parts { part.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) } }
-    return Hex.encode(Array(hasher.finalize()))
-}
-

@@ -60,18 +60,14 @@ extension TriageBench {
             let clock = ContinuousClock()
             let start = clock.now
             let probabilities = pipeline.predictProbabilities(messages, threads: threads)
-            predicted = probabilities.map { p in
-                var best = 0
-                for k in p.indices where p[k] > p[best] { best = k }
-                return pipeline.labels[best]
-            }
+            predicted = probabilities.map { pipeline.labels[Ranking.argmax($0)] }
             predictSeconds.append(clock.now.durationSinceStart(start))
             progress("linear \(model) predict \(rep + 1)/\(repeats): \(String(format: "%.3f", predictSeconds.last!)) s")
         }
         let (accuracy, macroF1) = labelScores(truth: truth, predicted: predicted)
 
         var iterations: JSONValue = .null, converged: JSONValue = .null, temperature: JSONValue = .null
-        if case let .linear(fitted) = pipeline.classifier {
+        if let fitted = pipeline.classifier.model(as: FittedLinearModel.self) {
             iterations = .number(JSONNumber(fitted.iterations))
             converged = .bool(fitted.converged)
             temperature = JSONValue.double(fitted.temperature) ?? .null

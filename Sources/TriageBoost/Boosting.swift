@@ -37,7 +37,8 @@ extension GradientBoostingClassifier {
 
         // Early stopping holds out a stratified validation set.
         let (trainRows, validRows) = earlyStopping
-            ? stratifiedHoldout(labels: y, classCount: classCount, fraction: validationFraction, seed: randomState)
+            ? StratifiedSplit.holdout(labels: y.map(Int.init), classCount: classCount, fraction: validationFraction, seed: randomState,
+                                      stream: StratifiedSplit.Stream.earlyStopping)
             : (Array(0 ..< n), [])
         let train = validRows.isEmpty ? binned : binned.selectingRows(trainRows)
         let yTrain = trainRows.map { y[$0] }, wTrain = trainRows.map { allWeights[$0] }
@@ -163,34 +164,11 @@ extension GradientBoostingClassifier {
 
 /// Adds the outputs of one round's trees (one per score) to row-major `scores` of the rows of `x`.
 func addTrees(_ roundTrees: [Tree], to scores: inout [Double], x: SparseMatrix, scoreCount s: Int) {
-    x.columnIndices.withUnsafeBufferPointer { columns in
-        x.values.withUnsafeBufferPointer { values in
-            for i in 0 ..< x.rowCount {
-                let lo = x.rowOffsets[i], hi = x.rowOffsets[i + 1]
-                let c = UnsafeBufferPointer(rebasing: columns[lo ..< hi]), v = UnsafeBufferPointer(rebasing: values[lo ..< hi])
-                for (k, tree) in roundTrees.enumerated() { scores[i * s + k] += tree.predict(columns: c, values: v) }
-            }
+    for i in 0 ..< x.rowCount {
+        x.withRow(i) { row in
+            for (k, tree) in roundTrees.enumerated() { scores[i * s + k] += tree.predict(row) }
         }
     }
-}
-
-/// A stratified split of row indices: per class, `round(fraction · n_c)` rows (drawn with the
-/// seeded generator) go to validation, but at least one row of every class stays in training.
-func stratifiedHoldout(labels: [Int32], classCount: Int, fraction: Double, seed: UInt64) -> (train: [Int], valid: [Int]) {
-    var byClass = [[Int]](repeating: [], count: classCount)
-    for (i, y) in labels.enumerated() { byClass[Int(y)].append(i) }
-    var valid: [Int] = []
-    for (c, rows) in byClass.enumerated() {
-        var shuffled = rows
-        var rng = SeededGenerator(seed: seed, stream: 3, UInt64(c))
-        rng.shuffle(&shuffled)
-        let take = min(Int((fraction * Double(rows.count)).rounded()), rows.count - 1)
-        valid += shuffled.prefix(max(0, take))
-    }
-    valid.sort()
-    var isValid = [Bool](repeating: false, count: labels.count)
-    for i in valid { isValid[i] = true }
-    return ((0 ..< labels.count).filter { !isValid[$0] }, valid)
 }
 
 extension GradientBoostingClassifier {

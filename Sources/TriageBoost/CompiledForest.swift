@@ -1,3 +1,4 @@
+import TriageCore
 import Foundation
 
 /// The trees of a fitted model flattened for prediction, with an index that lets a sparse row
@@ -146,8 +147,8 @@ final class CompiledForest: Sendable {
     func makeScratch() -> Scratch { Scratch(featureCount: featureCount, treeCount: treeCount) }
 
     /// Raw scores of one sparse row (increasing column indices) into `scores` (`scoreCount`).
-    func rawScores(columns: UnsafeBufferPointer<Int32>, values: UnsafeBufferPointer<Double>, scratch: Scratch,
-                   into scores: UnsafeMutableBufferPointer<Double>) {
+    func rawScores(_ row: SparseRow, scratch: Scratch, into scores: UnsafeMutableBufferPointer<Double>) {
+        let columns = row.columns, values = row.values
         for k in 0 ..< scoreCount { scores[k] = baseline[k] }
         featureStart.withUnsafeBufferPointer { start in
             featureTrees.withUnsafeBufferPointer { trees in

@@ -79,16 +79,16 @@ public struct FittedGradientBoosting: Sendable, Equatable, Codable {
     public func makeScratch() -> PredictionScratch { PredictionScratch(forest) }
 
     /// Raw scores of one sparse row (all rounds), reusing `scratch`.
-    public func rawScores(columns: UnsafeBufferPointer<Int32>, values: UnsafeBufferPointer<Double>, scratch: PredictionScratch) -> [Double] {
+    public func rawScores(_ row: SparseRow, scratch: PredictionScratch) -> [Double] {
         scratch.scores.withUnsafeMutableBufferPointer {
-            scratch.forest.rawScores(columns: columns, values: values, scratch: scratch.scratch, into: $0)
+            scratch.forest.rawScores(row, scratch: scratch.scratch, into: $0)
         }
         return scratch.scores
     }
 
     /// Class probabilities of one sparse row, reusing `scratch`.
-    public func probabilities(columns: UnsafeBufferPointer<Int32>, values: UnsafeBufferPointer<Double>, scratch: PredictionScratch) -> [Double] {
-        probabilities(fromScores: rawScores(columns: columns, values: values, scratch: scratch))
+    public func probabilities(_ row: SparseRow, scratch: PredictionScratch) -> [Double] {
+        probabilities(fromScores: rawScores(row, scratch: scratch))
     }
 
     enum CodingKeys: String, CodingKey {
@@ -106,11 +106,11 @@ public struct FittedGradientBoosting: Sendable, Equatable, Codable {
 
     /// Raw scores of one sparse row, after `rounds` rounds (all by default: the compiled forest;
     /// fewer: a plain sum over the first rounds' trees).
-    public func rawScores(columns: UnsafeBufferPointer<Int32>, values: UnsafeBufferPointer<Double>, rounds: Int? = nil) -> [Double] {
-        if rounds == nil || rounds == trees.count { return rawScores(columns: columns, values: values, scratch: makeScratch()) }
+    public func rawScores(_ row: SparseRow, rounds: Int? = nil) -> [Double] {
+        if rounds == nil || rounds == trees.count { return rawScores(row, scratch: makeScratch()) }
         var scores = initialScores
         for round in trees.prefix(rounds ?? trees.count) {
-            for (k, tree) in round.enumerated() { scores[k] += tree.predict(columns: columns, values: values) }
+            for (k, tree) in round.enumerated() { scores[k] += tree.predict(row) }
         }
         return scores
     }
@@ -136,14 +136,8 @@ public struct FittedGradientBoosting: Sendable, Equatable, Codable {
             var out: [Double] = []
             out.reserveCapacity(chunks[c].count * scoreCount)
             let scratch = makeScratch()
-            x.columnIndices.withUnsafeBufferPointer { columns in
-                x.values.withUnsafeBufferPointer { values in
-                    for i in chunks[c] {
-                        let lo = x.rowOffsets[i], hi = x.rowOffsets[i + 1]
-                        let cols = UnsafeBufferPointer(rebasing: columns[lo ..< hi]), vals = UnsafeBufferPointer(rebasing: values[lo ..< hi])
-                        out += all ? rawScores(columns: cols, values: vals, scratch: scratch) : rawScores(columns: cols, values: vals, rounds: rounds)
-                    }
-                }
+            for i in chunks[c] {
+                out += x.withRow(i) { row in all ? rawScores(row, scratch: scratch) : rawScores(row, rounds: rounds) }
             }
             return out
         }
@@ -228,12 +222,12 @@ public struct FittedGradientBoosting: Sendable, Equatable, Codable {
         public var perFeature: [[Int32: Double]]
     }
 
-    public func contributions(columns: UnsafeBufferPointer<Int32>, values: UnsafeBufferPointer<Double>) -> Contributions {
+    public func contributions(_ row: SparseRow) -> Contributions {
         var bias = initialScores
         var perFeature = [[Int32: Double]](repeating: [:], count: scoreCount)
         for round in trees {
             for (k, tree) in round.enumerated() {
-                bias[k] += tree.contributions(columns: columns, values: values, into: &perFeature[k]).bias
+                bias[k] += tree.contributions(row, into: &perFeature[k]).bias
             }
         }
         return Contributions(bias: bias, perFeature: perFeature)

@@ -1,3 +1,4 @@
+import TriageCore
 /// A fitted regression tree as plain arrays (one entry per node; node 0 is the root).
 ///
 /// Internal node `i` tests `x[feature[i]] ≤ threshold[i]`: true goes to `left[i]`, false to
@@ -69,32 +70,20 @@ public struct Tree: Sendable, Equatable, Codable {
     }
 
     /// The output for a sparse row (column indices increasing, with their values).
-    public func predict(columns: UnsafeBufferPointer<Int32>, values: UnsafeBufferPointer<Double>) -> Double {
-        value[leaf { lookup($0, columns, values) }]
+    public func predict(_ row: SparseRow) -> Double {
+        value[leaf { row.value(ofColumn: $0) }]
     }
 
     /// Path-based attribution (Saabas): the change of node value along the path, credited to
     /// the feature of each split. `value[root] + Σ contributions == value[leaf]` exactly.
-    public func contributions(columns: UnsafeBufferPointer<Int32>, values: UnsafeBufferPointer<Double>,
-                              into out: inout [Int32: Double]) -> (bias: Double, leaf: Int) {
+    public func contributions(_ row: SparseRow, into out: inout [Int32: Double]) -> (bias: Double, leaf: Int) {
         var i = 0
         while feature[i] >= 0 {
             let f = feature[i]
-            let next = Int(lookup(f, columns, values) <= threshold[i] ? left[i] : right[i])
+            let next = Int(row.value(ofColumn: f) <= threshold[i] ? left[i] : right[i])
             out[f, default: 0] += value[next] - value[i]
             i = next
         }
         return (value[0], i)
     }
-}
-
-/// `x[f]` of a sparse row: binary search of its increasing column indices; 0 when absent.
-@inline(__always)
-func lookup(_ f: Int32, _ columns: UnsafeBufferPointer<Int32>, _ values: UnsafeBufferPointer<Double>) -> Double {
-    var lo = 0, hi = columns.count
-    while lo < hi {
-        let mid = (lo + hi) >> 1
-        if columns[mid] < f { lo = mid + 1 } else { hi = mid }
-    }
-    return lo < columns.count && columns[lo] == f ? values[lo] : 0
 }

@@ -194,13 +194,13 @@ public struct SparseMatrix: Sendable, Equatable {
                             columnIndices: indices, values: vals)
     }
 
-    /// Calls `body` with the stored columns and values of row `r`, without copying them.
+    /// Lends row `r` to `body`, without copying it.
     @inlinable
-    public func withRow<R>(_ r: Int, _ body: (UnsafeBufferPointer<Int32>, UnsafeBufferPointer<Double>) throws -> R) rethrows -> R {
+    public func withRow<R>(_ r: Int, _ body: (SparseRow) throws -> R) rethrows -> R {
         let lo = rowOffsets[r], hi = rowOffsets[r + 1]
         return try columnIndices.withUnsafeBufferPointer { c in
             try values.withUnsafeBufferPointer { v in
-                try body(UnsafeBufferPointer(rebasing: c[lo ..< hi]), UnsafeBufferPointer(rebasing: v[lo ..< hi]))
+                try body(SparseRow(unchecked: UnsafeBufferPointer(rebasing: c[lo ..< hi]), values: UnsafeBufferPointer(rebasing: v[lo ..< hi])))
             }
         }
     }

@@ -1,21 +1,4 @@
-/// A message with its label, as read from training or evaluation data.
-public struct LabeledMessage: Equatable, Sendable {
-    public var id: String
-    public var subject: String
-    public var body: String
-    /// Nil when the source has no label column and labels were not required.
-    public var label: String?
-    /// Line (CSV) or row number where the message starts, for error messages.
-    public var line: Int
-
-    public init(id: String, subject: String, body: String, label: String?, line: Int) {
-        self.id = id
-        self.subject = subject
-        self.body = body
-        self.label = label
-        self.line = line
-    }
-}
+import TriageCore
 
 /// Which columns hold what. Defaults: `id` (optional), `subject` (optional), `body` — or `text`
 /// when there is no `body` column — and `label`.

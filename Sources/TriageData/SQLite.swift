@@ -1,5 +1,6 @@
 import CSQLite
 import Foundation
+import TriageCore
 
 /// An error from SQLite, with the statement or file it concerns.
 public struct SQLiteError: Error, Equatable, Sendable, CustomStringConvertible {

@@ -15,6 +15,13 @@ public struct FittedLinearModel: Sendable, Equatable, Codable {
         case linearSVC = "linear_svc"
         case multinomialNB = "multinomial_nb"
         case complementNB = "complement_nb"
+
+        /// Whether a binary problem has one (logistic) score, as scikit-learn's
+        /// `decision_function`, rather than one per class.
+        public var binaryHasOneScore: Bool { self == .logisticRegression || self == .linearSVC }
+
+        /// Whether probabilities divide the scores by a fitted temperature (else T = 1).
+        public var hasTemperature: Bool { self == .linearSVC }
     }
 
     public let kind: Kind
@@ -48,16 +55,18 @@ public struct FittedLinearModel: Sendable, Equatable, Codable {
     /// The weight of feature `f` for score `k`.
     public func weight(feature f: Int, score k: Int) -> Double { Double(coef[f * scoreCount + k]) }
 
-    /// Raw scores of one row (columns increasing, each < featureCount), written to `out`.
+    /// Raw scores of one row, written to `out` (`scoreCount` of them).
+    /// Precondition (O(1)): the row's columns are < `featureCount`, and `out` holds `scoreCount`.
     @inline(__always)
-    public func scores(columns: UnsafeBufferPointer<Int32>, values: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>) {
+    public func scores(_ row: SparseRow, into out: UnsafeMutableBufferPointer<Double>) {
         let s = scoreCount
+        precondition(out.count >= s && row.isWithin(featureCount: featureCount), "a row outside the model's features")
         for k in 0 ..< s { out[k] = intercept[k] }
-        guard !columns.isEmpty else { return }
+        guard !row.isEmpty else { return }
         coef.withUnsafeBufferPointer { w in
             // out[k] += v_j · w[c_j, k] for j in order, in C so that it uses AVX2 where present
             // (same bits as the scalar loop: see CTriageKernels).
-            triage_sparse_axpy_f32(out.baseAddress, w.baseAddress, s, columns.baseAddress, values.baseAddress, columns.count, s)
+            triage_sparse_axpy_f32(out.baseAddress, w.baseAddress, s, row.columns.baseAddress, row.values.baseAddress, row.count, s)
         }
     }
 
@@ -92,9 +101,9 @@ public struct FittedLinearModel: Sendable, Equatable, Codable {
     }
 
     /// Class probabilities of one row.
-    public func probabilities(columns: UnsafeBufferPointer<Int32>, values: UnsafeBufferPointer<Double>) -> [Double] {
+    public func probabilities(_ row: SparseRow) -> [Double] {
         withUnsafeTemporaryAllocation(of: Double.self, capacity: scoreCount) { buffer in
-            scores(columns: columns, values: values, into: buffer)
+            scores(row, into: buffer)
             return probabilities(fromScores: UnsafeBufferPointer(buffer))
         }
     }
@@ -105,9 +114,9 @@ public struct FittedLinearModel: Sendable, Equatable, Codable {
         let chunks = Parallel.chunks(count: x.rowCount, chunkSize: 512)
         let parts = Parallel.map(count: chunks.count, threads: Parallel.threadCount(threads)) { c -> [[Double]] in
             chunks[c].map { i in
-                x.withRow(i) { cols, vals in
+                x.withRow(i) { row in
                     [Double](unsafeUninitializedCapacity: scoreCount) { buffer, n in
-                        scores(columns: cols, values: vals, into: buffer)
+                        scores(row, into: buffer)
                         n = scoreCount
                     }
                 }
@@ -123,10 +132,11 @@ public struct FittedLinearModel: Sendable, Equatable, Codable {
 
     /// Contributions of one row's features to each score: `perFeature[k][f] = x_f · coef[f, k]`;
     /// `bias[k]` is the intercept. bias + Σ contributions = the raw score.
-    public func contributions(columns: UnsafeBufferPointer<Int32>, values: UnsafeBufferPointer<Double>) -> (bias: [Double], perFeature: [[Int32: Double]]) {
+    public func contributions(_ row: SparseRow) -> (bias: [Double], perFeature: [[Int32: Double]]) {
+        precondition(row.isWithin(featureCount: featureCount), "a row outside the model's features")
         var per = [[Int32: Double]](repeating: [:], count: scoreCount)
-        for j in 0 ..< columns.count {
-            for k in 0 ..< scoreCount { per[k][columns[j]] = values[j] * weight(feature: Int(columns[j]), score: k) }
+        for j in 0 ..< row.count {
+            for k in 0 ..< scoreCount { per[k][row.columns[j]] = row.values[j] * weight(feature: Int(row.columns[j]), score: k) }
         }
         return (intercept, per)
     }
@@ -222,7 +232,7 @@ final class SharedDoubles: @unchecked Sendable {
 /// (`coef[f * stride + offsets[m] + k]`), so that scoring a sparse row for all of them reads one
 /// contiguous stretch of memory per feature instead of one per model: a soft-voting ensemble of
 /// linear models is scored in one pass. Each model's scores are the same bits as its own
-/// `scores(columns:values:into:)` (same operations in the same order).
+/// `scores(_:into:)` (same operations in the same order).
 public struct LinearStack: Sendable, Equatable {
     public let featureCount: Int
     /// Scores per row, all models together.
@@ -264,19 +274,21 @@ public struct LinearStack: Sendable, Equatable {
         }
     }
 
-    /// Raw scores of one row for every model (columns increasing, each < featureCount), model m's
-    /// at `out[offsets[m] ..< offsets[m] + scoreCounts[m]]`.
-    public func scores(columns: UnsafeBufferPointer<Int32>, values: UnsafeBufferPointer<Double>, into out: UnsafeMutableBufferPointer<Double>) {
+    /// Raw scores of one row for every model, model m's at
+    /// `out[offsets[m] ..< offsets[m] + scoreCounts[m]]`.
+    /// Precondition (O(1)): the row's columns are < `featureCount`, and `out` holds `stride`.
+    public func scores(_ row: SparseRow, into out: UnsafeMutableBufferPointer<Double>) {
+        precondition(out.count >= stride && row.isWithin(featureCount: featureCount), "a row outside the models' features")
         for k in 0 ..< stride { out[k] = intercepts[k] }
-        guard !columns.isEmpty else { return }
+        guard !row.isEmpty else { return }
         coef.withUnsafeBufferPointer { w in
-            triage_sparse_axpy_f32(out.baseAddress, w.baseAddress, stride, columns.baseAddress, values.baseAddress, columns.count, stride)
+            triage_sparse_axpy_f32(out.baseAddress, w.baseAddress, stride, row.columns.baseAddress, row.values.baseAddress, row.count, stride)
         }
     }
 
     /// out[k] += weight · p_k, where p is model m's probabilities (`FittedLinearModel`'s
     /// `probabilities(fromScores:)`, the same bits) from its raw scores in `scores` (a row from
-    /// `scores(columns:values:into:)`; model m's stretch is overwritten). `out` holds one slot per
+    /// `scores(_:into:)`; model m's stretch is overwritten). `out` holds one slot per
     /// class: 2 for a model with one score.
     public func accumulateProbabilities(model m: Int, scores: UnsafeMutableBufferPointer<Double>, weight: Double,
                                         into out: UnsafeMutableBufferPointer<Double>) {

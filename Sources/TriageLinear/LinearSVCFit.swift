@@ -11,8 +11,8 @@ extension LinearSVC {
         let threadCount = Parallel.threadCount(threads)
         var temperature = 1.0
         if calibration == .temperature {
-            let (train, held) = stratifiedHoldout(labels: labels, classCount: classNames.count, fraction: calibrationFraction,
-                                                  seed: randomState)
+            let (train, held) = StratifiedSplit.holdout(labels: labels, classCount: classNames.count, fraction: calibrationFraction,
+                                                        seed: randomState, stream: StratifiedSplit.Stream.svcCalibration)
             if !held.isEmpty {
                 let first = solve(x.selectingRows(train), labels: train.map { labels[$0] }, classNames: classNames,
                                   classWeights: classWeights, threads: threadCount)
@@ -31,7 +31,7 @@ extension LinearSVC {
         let binary = classNames.count == 2
         let problems = binary ? 1 : classNames.count
         let squaredNorms = (0 ..< x.rowCount).map { i in
-            x.withRow(i) { _, v in v.reduce(0) { $0 + $1 * $1 } } + (fitIntercept ? interceptScaling * interceptScaling : 0)
+            x.withRow(i) { row in row.values.reduce(0) { $0 + $1 * $1 } } + (fitIntercept ? interceptScaling * interceptScaling : 0)
         }
         let solutions = Parallel.map(count: problems, threads: threads) { k -> DualSolution in
             let positive = binary ? 1 : k
@@ -134,24 +134,6 @@ extension LinearSVC {
         _ = pgMinOld
         return DualSolution(w: w, bias: bias, iterations: iteration, converged: converged)
     }
-}
-
-/// A stratified split of row indices: about `fraction` of each class held out (none from a class
-/// of one row), both parts in increasing order.
-func stratifiedHoldout(labels: [Int], classCount: Int, fraction: Double, seed: UInt64) -> (train: [Int], held: [Int]) {
-    var members = [[Int]](repeating: [], count: classCount)
-    for (i, y) in labels.enumerated() { members[y].append(i) }
-    var held: [Int] = []
-    for (k, rows) in members.enumerated() where rows.count >= 2 {
-        var generator = SeededGenerator(seed: seed, stream: 0x4341_4C49_4252, UInt64(k))
-        var shuffled = rows
-        generator.shuffle(&shuffled)
-        let take = min(rows.count - 1, Int((Double(rows.count) * fraction).rounded()))
-        held += shuffled.prefix(take)
-    }
-    held.sort()
-    let heldSet = Set(held)
-    return (labels.indices.filter { !heldSet.contains($0) }, held)
 }
 
 /// The temperature T > 0 that minimises the mean log loss of softmax(score / T) (sigmoid for one

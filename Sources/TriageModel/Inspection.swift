@@ -1,6 +1,5 @@
 import TriageBoost
 import TriageCore
-import TriageLinear
 
 /// What a fitted pipeline learned, for people: which n-grams matter for each label.
 public struct TermImportance: Sendable, Equatable {
@@ -31,64 +30,27 @@ extension FittedPipeline {
     /// each label (`labels` order). A binary model has one score, for `labels[1]`; both labels get
     /// its terms, directions mirrored for `labels[0]`.
     public func topTerms(limit: Int = 10) -> [(label: String, terms: [TermImportance])] {
-        switch classifier.representative {
-        case .voting: return []
-        case let .linear(model):
-            func ranked(_ k: Int, sign: Double) -> [TermImportance] {
-                let weights = (0 ..< model.featureCount).map { sign * model.weight(feature: $0, score: k) }
-                return weights.indices.filter { weights[$0] > 0 }
-                    .sorted { weights[$0] != weights[$1] ? weights[$0] > weights[$1] : $0 < $1 }
-                    .prefix(limit)
-                    .map { TermImportance(term: term(ofColumn: $0), gain: weights[$0], direction: 1, splits: 0) }
+        let model = classifier.representative.model
+        func ranked(_ k: Int, sign: Double) -> [TermImportance] {
+            model.topFeatures(score: k, sign: sign, limit: limit).map {
+                TermImportance(term: term(ofColumn: $0.feature), gain: $0.gain, direction: $0.direction, splits: $0.splits)
             }
-            if model.scoreCount == 1 {
-                return [(labels[0], ranked(0, sign: -1)), (labels[1], ranked(0, sign: 1))]
-            }
-            return labels.indices.map { (labels[$0], ranked($0, sign: 1)) }
-        case let .gradientBoosting(model):
-            var gain = [[Double]](repeating: [Double](repeating: 0, count: model.featureCount), count: model.scoreCount)
-            var toward = gain
-            var splits = [[Int]](repeating: [Int](repeating: 0, count: model.featureCount), count: model.scoreCount)
-            for round in model.trees {
-                for (k, tree) in round.enumerated() {
-                    for i in 0 ..< tree.nodeCount where tree.feature[i] >= 0 {
-                        let f = Int(tree.feature[i])
-                        let g = tree.gain[i]
-                        gain[k][f] += g
-                        splits[k][f] += 1
-                        let delta = tree.value[Int(tree.right[i])] - tree.value[Int(tree.left[i])]
-                        toward[k][f] += delta > 0 ? g : (delta < 0 ? -g : 0)
-                    }
-                }
-            }
-            func ranked(_ k: Int, sign: Double) -> [TermImportance] {
-                gain[k].indices.filter { gain[k][$0] > 0 }
-                    .sorted { gain[k][$0] != gain[k][$1] ? gain[k][$0] > gain[k][$1] : $0 < $1 }
-                    .prefix(limit)
-                    .map { f in
-                        TermImportance(term: term(ofColumn: f), gain: gain[k][f],
-                                       direction: sign * toward[k][f] / gain[k][f], splits: splits[k][f])
-                    }
-            }
-            if model.scoreCount == 1 {
-                return [(labels[0], ranked(0, sign: -1)), (labels[1], ranked(0, sign: 1))]
-            }
-            return labels.indices.map { (labels[$0], ranked($0, sign: 1)) }
         }
+        if model.scoreCount == 1 {
+            return [(labels[0], ranked(0, sign: -1)), (labels[1], ranked(0, sign: 1))]
+        }
+        return labels.indices.map { (labels[$0], ranked($0, sign: 1)) }
     }
 
     /// Statistics of the trees; nil for a linear model.
     public var treeStatistics: TreeStatistics? {
-        switch classifier.representative {
-        case .linear, .voting: return nil
-        case let .gradientBoosting(model):
-            let all = model.trees.flatMap { $0 }
-            let leaves = all.reduce(0) { $0 + $1.leafCount }
-            var used = Set<Int32>()
-            for t in all { for f in t.feature where f >= 0 { used.insert(f) } }
-            return TreeStatistics(rounds: model.roundCount, trees: all.count, leaves: leaves,
-                                  maxDepth: all.map(\.depth).max() ?? 0,
-                                  meanLeaves: all.isEmpty ? 0 : Double(leaves) / Double(all.count), termsUsed: used.count)
-        }
+        guard let model = classifier.representative.model(as: FittedGradientBoosting.self) else { return nil }
+        let all = model.trees.flatMap { $0 }
+        let leaves = all.reduce(0) { $0 + $1.leafCount }
+        var used = Set<Int32>()
+        for t in all { for f in t.feature where f >= 0 { used.insert(f) } }
+        return TreeStatistics(rounds: model.roundCount, trees: all.count, leaves: leaves,
+                              maxDepth: all.map(\.depth).max() ?? 0,
+                              meanLeaves: all.isEmpty ? 0 : Double(leaves) / Double(all.count), termsUsed: used.count)
     }
 }

@@ -3,6 +3,7 @@ import HTTPTypes
 import HummingbirdCore
 import Logging
 import NIOCore
+import TriageCore
 import TriageModel
 
 /// The strict subset of HTTP/1.1 that `RawMessagesFastPath` answers from the bytes: one

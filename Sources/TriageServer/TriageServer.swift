@@ -293,7 +293,7 @@ public final class TriageServer: @unchecked Sendable {
         let rows = zip(messages, predictions).map { m, p in
             LoggedPrediction(messageID: m.id, receivedAt: started.timeIntervalSince1970, modelID: model.id,
                              subject: store ? m.subject : nil, body: store ? m.body : nil,
-                             textSHA256: sha256Hex(utf8Of: m.subject, "\n", m.body),
+                             textSHA256: StableHash.hex(utf8Of: m.subject, "\n", m.body),
                              category: p.label, probability: p.probability, top: p.top.map { ($0.label, $0.probability) },
                              unsure: p.unsure, latencyMilliseconds: milliseconds / Double(messages.count))
         }

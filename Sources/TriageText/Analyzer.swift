@@ -16,7 +16,7 @@ import TriageCore
 /// with one space, and take character n-grams (`char`), or n-grams of each whitespace-separated
 /// word padded with a space on each side (`char_wb`). `stop_words`, `stemmer` and a non-default
 /// `token_pattern` apply to the word analyzer only and are refused with the others.
-public struct AnalysisSettings: Hashable, Sendable {
+public struct AnalysisSettings: Hashable, Sendable, Encodable {
     public var analyzer: AnalyzerKind
     public var lowercase: Bool
     public var stripAccents: StripAccents?
@@ -32,6 +32,25 @@ public struct AnalysisSettings: Hashable, Sendable {
         self.tokenPattern = tokenPattern
         self.stopWords = stopWords
         self.stemmer = stemmer
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case analyzer, lowercase, stemmer
+        case stripAccents = "strip_accents"
+        case tokenPattern = "token_pattern"
+        case stopWords = "stop_words"
+    }
+
+    /// The members of `CountVectorizer`'s JSON that decide tokens, nulls included (the cache key
+    /// of the staged fit's tokens stage).
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(analyzer, forKey: .analyzer)
+        try c.encode(lowercase, forKey: .lowercase)
+        try c.encode(stripAccents, forKey: .stripAccents)
+        try c.encode(tokenPattern, forKey: .tokenPattern)
+        try c.encode(stopWords, forKey: .stopWords)
+        try c.encode(stemmer, forKey: .stemmer)
     }
 
     /// Checks the combination without touching files.

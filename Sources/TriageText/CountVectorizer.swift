@@ -131,6 +131,18 @@ public struct CountVectorizer: Hashable, Sendable, Codable {
         return try fitTransform(corpus, threads: threads)
     }
 
+    /// Fitting from the documents `rows` (nil: all) of an already tokenised corpus (whose
+    /// analyzer must have been prepared from this vectorizer's `analysis`): the staged fit's
+    /// counts step. A fixed `vocabulary` learns nothing and counts the rows over it.
+    public func fitTransform(_ corpus: TokenizedCorpus, rows: [Int]?, threads: Int? = nil) throws(TextFeatureError) -> (FittedCountVectorizer, SparseMatrix) {
+        guard let vocabulary else { return try fitTransform(rows.map { corpus.subset($0) } ?? corpus, threads: threads) }
+        try validate()
+        let rows = rows ?? Array(0 ..< corpus.documentCount)
+        if rows.isEmpty { throw .emptyCorpus }
+        let fitted = try FittedCountVectorizer(settings: self, analyzer: corpus.analyzer, vocabulary: vocabulary)
+        return (fitted, fitted.transform(corpus, rows: rows, threads: threads))
+    }
+
     /// The second stage of fitting, from an already tokenised corpus (whose analyzer must have
     /// been prepared from this vectorizer's `analysis`).
     public func fitTransform(_ corpus: TokenizedCorpus, threads: Int? = nil) throws(TextFeatureError) -> (FittedCountVectorizer, SparseMatrix) {

@@ -44,7 +44,7 @@ struct Evaluate: ParsableCommand {
             let list = unknown.keys.sorted().prefix(10).map { "\"\($0)\" (\(unknown[$0]?.count ?? 0))" }.joined(separator: ", ")
             Console.warning("\(unknown.values.reduce(0) { $0 + $1.count }) message(s) have labels the model does not know, counted as errors: \(list)")
         }
-        let report = Evaluation.report(loaded.pipeline, on: batch.messages, threads: runtime.threads)
+        let report = ClassificationReport(loaded.pipeline, on: batch.messages, threads: runtime.threads)
         if json {
             var o = report.json.objectValue ?? JSONObject()
             o["model_id"] = .string(loaded.id)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TriageArtifact
 import TriageCore
+import TriageLinear
 import TriageModel
 
 struct Inspect: ParsableCommand {
@@ -83,7 +84,7 @@ struct Inspect: ParsableCommand {
                     "terms_used": .number(JSONNumber(stats.termsUsed)),
                 ]
             }
-            if case let .linear(m) = p.classifier {
+            if let m = p.classifier.model(as: FittedLinearModel.self) {
                 o["linear"] = ["scores": .number(JSONNumber(m.scoreCount)), "iterations": .number(JSONNumber(m.iterations)),
                                "converged": .bool(m.converged), "temperature": JSONValue.double(m.temperature) ?? .null]
             }
@@ -119,28 +120,14 @@ struct Inspect: ParsableCommand {
                                 stats.trees, stats.rounds, stats.rounds == 0 ? 0 : stats.trees / max(1, stats.rounds), stats.leaves, stats.meanLeaves, stats.maxDepth))
         } else {
             lines.append("vocabulary    \(p.featureCount) terms\(blockList)")
-            func describe(_ c: FittedClassifier) -> String {
-                switch c {
-                case let .linear(m):
-                    return "\(m.kind.rawValue), \(m.scoreCount) score\(m.scoreCount == 1 ? "" : "s") × \(m.featureCount) weights"
-                        + (m.iterations > 0 ? ", \(m.iterations) iterations\(m.converged ? "" : " (stopped at max_iter)")" : "")
-                        + (m.temperature != 1 ? String(format: ", temperature %.4g", m.temperature) : "")
-                case let .gradientBoosting(m):
-                    return "gradient_boosting, \(m.roundCount) rounds × \(m.scoreCount) trees"
-                case let .voting(v):
-                    return "voting (soft), weights " + v.weights.map { String(format: "%g", $0) }.joined(separator: " : ")
-                }
-            }
-            lines.append("classifier    \(describe(p.classifier))")
-            if case let .voting(v) = p.classifier {
-                for member in v.members { lines.append("  member      \(describe(member))") }
-            }
+            lines.append("classifier    \(p.classifier.describe())")
+            for member in p.classifier.members { lines.append("  member      \(member.describe())") }
         }
         lines.append("unsure below  \(loaded.unsureThreshold)")
         lines.append("")
         let linear = stats == nil
         let whose: String
-        if case .voting = p.classifier { whose = " (the \(p.classifier.representative.typeName) member's)" } else { whose = "" }
+        whose = p.classifier.members.isEmpty ? "" : " (the \(p.classifier.representative.typeName) member's)"
         lines.append(linear ? "labels (\(p.labels.count)), training messages, and the n-grams with the largest weights\(whose) towards each label:"
                             : "labels (\(p.labels.count)), training messages, and top n-grams by gain (↑ towards the label, ↓ away):")
         for (l, t) in top {

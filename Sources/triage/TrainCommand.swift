@@ -3,6 +3,8 @@ import Foundation
 import TriageArtifact
 import TriageCore
 import TriageData
+import TriageBoost
+import TriageLinear
 import TriageModel
 
 struct Train: ParsableCommand {
@@ -78,11 +80,10 @@ struct Train: ParsableCommand {
         var training = batch.messages
         var heldOut: [LabeledMessage] = []
         if let testSize {
-            let labels = Array(Set(training.compactMap(\.label))).sorted()
-            let index = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
-            let y = training.map { index[$0.label ?? ""] ?? 0 }
+            let labels = LabelEncoder(fitting: training)
             do {
-                let split = try StratifiedSplit.trainTest(labels: y, labelNames: labels, testSize: testSize, seed: seed, smallClasses: smallClasses)
+                let split = try StratifiedSplit.trainTest(labels: labels.encode(training), labelNames: labels.classes, testSize: testSize,
+                                                          seed: seed, smallClasses: smallClasses)
                 for d in split.dropped { Console.warning("class \"\(d.label)\" has \(d.rows.count) row(s), too few to split: dropped (--small-classes drop)") }
                 heldOut = split.test.map { training[$0] }
                 training = split.train.map { training[$0] }
@@ -95,25 +96,31 @@ struct Train: ParsableCommand {
             options.db = nil
             options.sql = nil
             heldOut = try options.load().messages
-            measuredOn = "\(evalData): \(heldOut.count) messages, sha256 \(trainingDataHash(heldOut))"
+            measuredOn = "\(evalData): \(heldOut.count) messages, sha256 \(StableHash.messages(heldOut))"
         }
         Console.info("training on \(training.count) messages from \(batch.source)\(heldOut.isEmpty ? "" : ", measuring on \(heldOut.count)")")
         let clock = ContinuousClock()
         let start = clock.now
         let fitted: FittedPipeline
-        do { fitted = try settings.fit(training, threads: runtime.threads, stopWordDirectories: pipeline.stopWordDirectories) } catch {
+        let dataHash: String
+        do {
+            try settings.validate()
+            let fit = try PipelineFit(messages: training, stopWordDirectories: pipeline.stopWordDirectories)
+            dataHash = fit.dataHash
+            fitted = try fit.fit(settings, threads: runtime.threads).pipeline
+        } catch {
             throw CLIFailure(message: "training failed: \(error)")
         }
         let fitSeconds = (clock.now - start).seconds
         var metrics: [String: Double] = [:]
         var report: ClassificationReport?
         if !heldOut.isEmpty {
-            let r = Evaluation.report(fitted, on: heldOut, threads: runtime.threads)
+            let r = ClassificationReport(fitted, on: heldOut, threads: runtime.threads)
             report = r
             metrics = r.scores.filter { $0.key != "neg_log_loss" }
             if let loss = r.logLoss { metrics["log_loss"] = loss }
         }
-        let provenance = Provenance(pipeline: fitted, messages: training, metrics: metrics,
+        let provenance = Provenance(pipeline: fitted, messages: training, dataSHA256: dataHash, metrics: metrics,
                                     notes: measuredOn.map { ["metrics_measured_on": $0] } ?? [:])
         do {
             try ModelArtifact.save(fitted, to: out, provenance: provenance, unsureThreshold: unsureThreshold, signingKey: signingKey)
@@ -139,27 +146,6 @@ struct Train: ParsableCommand {
         let out: String
         let keyId: String
 
-        var trees: (rounds: Int, count: Int, leaves: Int)? {
-            switch pipeline.classifier {
-            case let .gradientBoosting(m):
-                let all = m.trees.flatMap { $0 }
-                return (m.roundCount, all.count, all.reduce(0) { $0 + $1.leafCount })
-            case .linear, .voting: return nil
-            }
-        }
-
-        var classifierLine: String {
-            switch pipeline.classifier {
-            case .gradientBoosting:
-                let t = trees ?? (0, 0, 0)
-                return "trees        \(t.count) (\(t.rounds) rounds, \(t.leaves) leaves)"
-            case let .linear(m):
-                return "classifier   \(m.kind.rawValue)" + (m.iterations > 0 ? ", \(m.iterations) iterations\(m.converged ? "" : " (stopped at max_iter: raise max_iter)")" : "")
-            case let .voting(v):
-                return "classifier   voting of " + v.members.map(\.typeName).joined(separator: ", ")
-            }
-        }
-
         var text: String {
             let blocks = pipeline.blocks.count == 1 ? "" : " (" + pipeline.blocks.map { "\($0.settings.name) \($0.featureCount)" }.joined(separator: ", ") + ")"
             return """
@@ -167,7 +153,7 @@ struct Train: ParsableCommand {
                 labels       \(pipeline.labels.count)
                 messages     \(messages)
                 vocabulary   \(pipeline.featureCount) terms\(blocks)
-                \(classifierLine)
+                classifier   \(pipeline.classifier.describe())
                 fit time     \(fitSeconds.humanDuration)
                 signed by    \(keyId)
 
@@ -181,12 +167,12 @@ struct Train: ParsableCommand {
             o["messages"] = .number(JSONNumber(messages))
             o["vocabulary"] = .number(JSONNumber(pipeline.featureCount))
             o["classifier"] = .string(pipeline.classifier.typeName)
-            if let t = trees {
+            if pipeline.classifier.model is FittedGradientBoosting, let t = pipeline.treeStatistics {
                 o["rounds"] = .number(JSONNumber(t.rounds))
-                o["trees"] = .number(JSONNumber(t.count))
+                o["trees"] = .number(JSONNumber(t.trees))
                 o["leaves"] = .number(JSONNumber(t.leaves))
             }
-            if case let .linear(m) = pipeline.classifier {
+            if let m = pipeline.classifier.model(as: FittedLinearModel.self) {
                 o["iterations"] = .number(JSONNumber(m.iterations))
                 o["converged"] = .bool(m.converged)
             }
@@ -198,14 +184,3 @@ struct Train: ParsableCommand {
 }
 
 extension SmallClassPolicy: ExpressibleByArgument {}
-
-/// Evaluating a fitted pipeline on labelled messages.
-enum Evaluation {
-    static func report(_ pipeline: FittedPipeline, on messages: [LabeledMessage], threads: Int?) -> ClassificationReport {
-        let index = Dictionary(uniqueKeysWithValues: pipeline.labels.enumerated().map { ($1, $0) })
-        let truth = messages.map { index[$0.label ?? ""] ?? -1 }
-        let p = pipeline.predictProbabilities(messages.map { Message(id: $0.id, subject: $0.subject, body: $0.body) }, threads: threads)
-        let predicted = p.map { row in row.indices.max { row[$0] != row[$1] ? row[$0] < row[$1] : $0 > $1 } ?? 0 }
-        return ClassificationReport(labels: pipeline.labels, truth: truth, predicted: predicted, probabilities: p)
-    }
-}

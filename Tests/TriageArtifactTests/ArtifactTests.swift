@@ -132,7 +132,7 @@ struct ArtifactTests {
         let predictor = loaded.pipeline.makePredictor()
         for m in probes { #expect(predictor.probabilities(m) == pipeline.predictProbabilities([m])[0]) }
         #expect(loaded.provenance.rows == 120 && loaded.provenance.stemmer == "english")
-        #expect(loaded.provenance.dataSHA256 == trainingDataHash(data))
+        #expect(loaded.provenance.dataSHA256 == StableHash.messages(data))
     }
 
     @Test func sameDataSettingsSeedAndKeyGiveTheSameBytesOnAnyThreadCount() throws {

@@ -110,8 +110,8 @@ struct BoostingTests {
         let model = try fit(s)
         for r in stride(from: 0, to: Self.x.rowCount, by: 37) {
             let (columns, values) = Self.x.row(r)
-            let scores = Array(columns).withUnsafeBufferPointer { c in Array(values).withUnsafeBufferPointer { v in model.rawScores(columns: c, values: v) } }
-            let parts = Array(columns).withUnsafeBufferPointer { c in Array(values).withUnsafeBufferPointer { v in model.contributions(columns: c, values: v) } }
+            let scores = SparseRow.with(columns: Array(columns), values: Array(values)) { model.rawScores($0) }
+            let parts = SparseRow.with(columns: Array(columns), values: Array(values)) { model.contributions($0) }
             for k in 0 ..< model.scoreCount {
                 let total = parts.bias[k] + parts.perFeature[k].values.reduce(0, +)
                 #expect(abs(total - scores[k]) <= 1e-9)

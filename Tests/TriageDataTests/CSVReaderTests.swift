@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TriageCore
 @testable import TriageData
 
 /// Writes `bytes` to a temporary file and returns its path.

@@ -103,7 +103,7 @@ func accuracy(_ model: FittedLinearModel, _ x: SparseMatrix, _ y: [Int]) throws 
         // Same weights (the final fit uses all rows either way), so the same predicted labels.
         #expect(calibrated.coef == raw.coef)
         // The fitted temperature minimises held-out log loss: nudging it either way is no better.
-        let (train, held) = stratifiedHoldout(labels: Self.data.y, classCount: 4, fraction: 0.2, seed: 0)
+        let (train, held) = StratifiedSplit.holdout(labels: Self.data.y, classCount: 4, fraction: 0.2, seed: 0, stream: StratifiedSplit.Stream.svcCalibration)
         #expect(!held.isEmpty && Set(train).isDisjoint(with: held) && train.count + held.count == Self.data.y.count)
         let scores = [[1.0, -1.0, 0.5], [0.2, 0.1, -0.3], [-1.0, 2.0, 0.0]], labels = [0, 1, 1]
         let t = fitTemperature(scores: scores, labels: labels)
@@ -120,10 +120,7 @@ func accuracy(_ model: FittedLinearModel, _ x: SparseMatrix, _ y: [Int]) throws 
         for model in try fitAll() {
             let scores = try model.rawScores(Self.data.x)
             for i in [0, 5, 17] {
-                let lo = Self.data.x.rowOffsets[i], hi = Self.data.x.rowOffsets[i + 1]
-                let parts = Self.data.x.columnIndices[lo ..< hi].withUnsafeBufferPointer { c in
-                    Self.data.x.values[lo ..< hi].withUnsafeBufferPointer { v in model.contributions(columns: c, values: v) }
-                }
+                let parts = Self.data.x.withRow(i) { model.contributions($0) }
                 for k in 0 ..< model.scoreCount {
                     let sum = parts.bias[k] + parts.perFeature[k].values.reduce(0, +)
                     #expect(abs(sum - scores[i][k]) < 1e-9)

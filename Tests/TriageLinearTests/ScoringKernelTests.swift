@@ -66,9 +66,9 @@ import TriageCore
         #expect(stack.stride == 15 && stack.offsets == [0, 5, 10])
         let alone = try models.map { try $0.rawScores(data.x) }
         for i in 0 ..< data.x.rowCount {
-            let stacked = data.x.withRow(i) { c, v in
+            let stacked = data.x.withRow(i) { row in
                 [Double](unsafeUninitializedCapacity: stack.stride) { out, n in
-                    stack.scores(columns: c, values: v, into: out)
+                    stack.scores(row, into: out)
                     n = stack.stride
                 }
             }
@@ -126,16 +126,16 @@ import TriageCore
             let stack = try #require(LinearStack(models))
             let weights = [0.5, 0.2, 0.3]
             for i in 0 ..< data.x.rowCount {
-                let (stacked, alone) = data.x.withRow(i) { c, v -> ([Double], [[Double]]) in
+                let (stacked, alone) = data.x.withRow(i) { row -> ([Double], [[Double]]) in
                     var scores = [Double](repeating: 0, count: stack.stride)
                     var out = [Double](repeating: 0, count: classes)
                     scores.withUnsafeMutableBufferPointer { s in
-                        stack.scores(columns: c, values: v, into: s)
+                        stack.scores(row, into: s)
                         out.withUnsafeMutableBufferPointer { o in
                             for m in models.indices { stack.accumulateProbabilities(model: m, scores: s, weight: weights[m], into: o) }
                         }
                     }
-                    return (out, models.map { $0.probabilities(columns: c, values: v) })
+                    return (out, models.map { $0.probabilities(row) })
                 }
                 var expected = [Double](repeating: 0, count: classes)
                 for m in models.indices { for k in 0 ..< classes { expected[k] += weights[m] * alone[m][k] } }

@@ -53,8 +53,8 @@ struct GridSearchTests {
         let results = try search.run()
         let messages = try Demo.messages("train")
         let fold = search.folds[1]
-        let pipeline = try search.settings(of: 0).fit(fold.train.map { messages[$0] }, threads: 1, stopWordDirectories: Demo.stopwords)
-        let validation = fold.validation.map { messages[$0] }
+        let pipeline = try search.settings(of: 0).fit((fold.train ?? []).map { messages[$0] }, threads: 1, stopWordDirectories: Demo.stopwords)
+        let validation = fold.evaluation.map { messages[$0] }
         let predicted = pipeline.predict(validation.map { Message(id: $0.id, subject: $0.subject, body: $0.body) })
         let accuracy = Double(zip(predicted, validation).filter { $0.label == $1.label }.count) / Double(validation.count)
         let shared = try #require(results.candidates[0].splits[1]?["accuracy"])

@@ -58,7 +58,7 @@ struct PipelineTests {
         let message = Message(subject: "Card stolen", body: "someone stole my card, please block it now")
         let explanation = pipeline.explain(message, limit: 1000)
         #expect(explanation.label == pipeline.predict([message])[0].label)
-        guard case let .gradientBoosting(model) = pipeline.classifier else { return }
+        let model = try #require(pipeline.classifier.model(as: FittedGradientBoosting.self))
         let k = try #require(pipeline.labels.firstIndex(of: explanation.label))
         let x = pipeline.features([message])
         let raw = try model.rawScores(x)
@@ -83,7 +83,7 @@ struct PipelineTests {
         let json = #"{"text": {"subject_weight": 3}, "vect": {"ngram_range": [1, 2], "min_df": 2}, "tfidf": {"sublinear_tf": true}, "clf": {"type": "gradient_boosting", "learning_rate": 0.3}}"#
         let s = try StrictJSONDecoder().decode(PipelineSettings.self, from: Array(json.utf8))
         #expect(s.text.subjectWeight == 3 && s.vect.minDF == .count(2) && s.tfidf.sublinearTF)
-        guard case let .gradientBoosting(clf) = s.clf else { return }
+        let clf = try #require(s.clf.settings(as: GradientBoostingClassifier.self))
         #expect(clf.learningRate == 0.3)
         #expect(try StrictJSONDecoder().decode(PipelineSettings.self, from: JSONValueEncoder().encode(s)) == s)
         #expect(throws: JSONDecodingError.self) {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TriageCore
 import TriageText
+import TriageBoost
 @testable import TriageModel
 
 @Suite("Stratified splits")
@@ -104,7 +105,7 @@ struct GridTests {
     @Test func applySetsNestedParameters() throws {
         let s = try PipelineParameters.apply(["vect.ngram_range": [1, 3], "text.subject_weight": 4, "clf.max_depth": .null, "clf.max_leaf_nodes": 7], to: Demo.settings())
         #expect(s.vect.ngramRange == NgramRange(1, 3) && s.text.subjectWeight == 4)
-        guard case let .gradientBoosting(clf) = s.clf else { return }
+        let clf = try #require(s.clf.settings(as: GradientBoostingClassifier.self))
         #expect(clf.maxDepth == nil && clf.maxLeafNodes == 7)
     }
 }

@@ -62,7 +62,7 @@ struct UnionAndLinearTests {
         let message = Message(id: "m", subject: "Stolen card", body: "Someone stole my card, please block it now")
         #expect(pipeline.makePredictor().probabilities(message) == pipeline.predictProbabilities([message], threads: 1)[0])
         let explanation = pipeline.explain(message, limit: 1000)
-        guard case let .linear(model) = pipeline.classifier else { Issue.record("not linear"); return }
+        let model = try #require(pipeline.classifier.model(as: FittedLinearModel.self), "not linear")
         let k = try #require(pipeline.labels.firstIndex(of: explanation.label))
         let raw = try model.rawScores(pipeline.features([message]))[0][k]
         #expect(abs(explanation.bias + explanation.terms.reduce(0) { $0 + $1.contribution } - raw) < 1e-9)
@@ -109,7 +109,7 @@ struct UnionAndLinearTests {
             let p = (0 ..< n).map { _ in Double(random.nextInt(below: 4)) / 4 }
             let sorted = p.indices.sorted { p[$0] != p[$1] ? p[$0] > p[$1] : $0 < $1 }
             for count in 1 ... n + 1 {
-                #expect(FittedPipeline.mostProbable(p, count: count) == Array(sorted.prefix(count)), "trial \(trial): \(p), count \(count)")
+                #expect(Ranking.top(p, count: count) == Array(sorted.prefix(count)), "trial \(trial): \(p), count \(count)")
             }
         }
     }
@@ -118,9 +118,9 @@ struct UnionAndLinearTests {
         let settings = try Self.union(clf: #"{"type": "voting", "weights": [2, 1, 1], "estimators": [{"type": "logistic_regression", "C": 10}, {"type": "linear_svc"}, {"type": "multinomial_nb"}]}"#)
         let train = try Demo.messages("train")
         let pipeline = try settings.fit(train, stopWordDirectories: Demo.stopwords)
-        guard case let .voting(vote) = pipeline.classifier else { Issue.record("not a vote"); return }
+        let vote = try #require(pipeline.classifier.model(as: FittedVoting.self), "not a vote")
         #expect(vote.linearStack != nil, "three linear members over the same features are stacked")
-        let members = vote.members.compactMap { m -> FittedLinearModel? in if case let .linear(l) = m { return l } else { return nil } }
+        let members = vote.members.compactMap { $0.model(as: FittedLinearModel.self) }
         let predictor = pipeline.makePredictor()
         let messages = try Demo.messages("test").prefix(25).map { Message(id: $0.id, subject: $0.subject, body: $0.body) }
         let batch = pipeline.predictProbabilities(messages)
@@ -145,12 +145,12 @@ struct UnionAndLinearTests {
         #expect(names.contains("clf.C") && !names.contains("vect.min_df") && !names.contains("union.word.name"))
         let changed = try PipelineParameters.apply(["union.char.ngram_range": [3, 5], "union.word.weight": 2, "clf.C": 1], to: base)
         #expect(changed.union[1].vect.ngramRange == NgramRange(3, 5) && changed.union[0].weight == 2)
-        if case let .logisticRegression(lr) = changed.clf { #expect(lr.c == 1) } else { Issue.record("classifier type changed") }
+        if let lr = changed.clf.settings(as: LogisticRegression.self) { #expect(lr.c == 1) } else { Issue.record("classifier type changed") }
         #expect(throws: ParameterError.self) { try PipelineParameters.apply(["union.nope.weight": 2], to: base) }
         // A whole step, as scikit-learn's {"clf": [LogisticRegression(), LinearSVC()]}.
         #expect(names.contains("clf") && names.contains("union"))
         let svc = try PipelineParameters.apply(["clf": ["type": "linear_svc", "C": try JSONParser.parse("0.5")]], to: base)
-        if case let .linearSVC(s) = svc.clf { #expect(s.c == 0.5) } else { Issue.record("clf not replaced") }
+        if let s = svc.clf.settings(as: LinearSVC.self) { #expect(s.c == 0.5) } else { Issue.record("clf not replaced") }
         let voting = try PipelineParameters.apply(["clf": ["type": "voting", "estimators": [["type": "logistic_regression"], ["type": "multinomial_nb"]]]], to: base)
         #expect(voting.clf.typeName == "voting")
         // A union replaces a single-block pipeline's vect and tfidf.
@@ -180,8 +180,8 @@ struct UnionAndLinearTests {
         #expect(results.complete && results.candidates.allSatisfy { $0.rank != nil })
         // Same score as fitting the whole pipeline on a fold.
         let fold = search.folds[2]
-        let pipeline = try search.settings(of: 1).fit(fold.train.map { messages[$0] }, threads: 1, stopWordDirectories: Demo.stopwords)
-        let accuracy = Self.accuracy(pipeline, fold.validation.map { messages[$0] })
+        let pipeline = try search.settings(of: 1).fit((fold.train ?? []).map { messages[$0] }, threads: 1, stopWordDirectories: Demo.stopwords)
+        let accuracy = Self.accuracy(pipeline, fold.evaluation.map { messages[$0] })
         let shared = try #require(results.candidates[1].splits[2]?["accuracy"])
         #expect(abs(shared - accuracy) < 1e-12, "shared \(shared) vs fresh \(accuracy)")
         // Thread count does not change any score.

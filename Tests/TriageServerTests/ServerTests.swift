@@ -168,7 +168,7 @@ struct ServerTests {
             let row = try db.prepare("SELECT subject, body, text_sha256 FROM predictions")
             #expect(try row.step())
             #expect(row.value(0) == .null && row.value(1) == .null)
-            #expect(row.value(2) == .text(sha256Hex(Array("secret\nmy IBAN is DE00".utf8))))
+            #expect(row.value(2) == .text(StableHash.hex(Array("secret\nmy IBAN is DE00".utf8))))
         }
     }
 
@@ -489,7 +489,7 @@ final class Counter: @unchecked Sendable {
 
     @Test func textHashIsTheHashOfTheJoinedText() {
         for (subject, body) in [("", ""), ("Card", "lost it"), ("é 🙂", "line\nbreak")] {
-            #expect(sha256Hex(utf8Of: subject, "\n", body) == sha256Hex(Array((subject + "\n" + body).utf8)))
+            #expect(StableHash.hex(utf8Of: subject, "\n", body) == StableHash.hex(Array((subject + "\n" + body).utf8)))
         }
     }
 }

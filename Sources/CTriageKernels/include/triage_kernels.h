@@ -32,7 +32,14 @@ void triage_sparse_axpy_f32(double *out, const float *w, long stride, const int3
 void triage_softmax(double *s, long n, double temperature);
 
 /// The instruction set `triage_sparse_axpy_f32` uses on this machine: "avx2" or "baseline" (also what `triage_softmax` uses).
+/// The best the CPU has, unless the environment variable TRIAGE_KERNELS names another at the first call
+/// ("baseline" forces the scalar kernels; an unknown or unsupported name is ignored).
 const char *triage_kernels_isa(void);
+
+/// Switches every later call to the kernels named by `isa` ("baseline", "avx2", or NULL / "auto" for the best
+/// this CPU has), so that tests run both paths in one process. Returns 1, or 0 (nothing changed) when this
+/// machine cannot run `isa`. Both kernels give the same bits, so switching never changes a result.
+int triage_kernels_select(const char *isa);
 
 #ifdef __cplusplus
 }

@@ -1,5 +1,3 @@
-import TriageCore
-
 /// What to do with a class too small for the requested split.
 public enum SmallClassPolicy: String, Sendable, Codable, CaseIterable {
     /// Refuse, naming the classes (the default).
@@ -45,17 +43,50 @@ public enum StratifiedSplit {
                                  smallClasses: SmallClassPolicy = .error) throws(SplitError) -> (train: [Int], test: [Int], dropped: [Dropped]) {
         guard testSize > 0 && testSize < 1 else { throw .invalidTestSize(testSize) }
         let (byClass, dropped) = try groups(labels: labels, labelNames: labelNames, minimum: 2, policy: smallClasses)
-        var test: [Int] = []
-        for (c, rows) in byClass.enumerated() where !rows.isEmpty {
-            var shuffled = rows
-            var rng = SeededGenerator(seed: seed, stream: 10, UInt64(c))
-            rng.shuffle(&shuffled)
-            let take = min(max(1, Int((testSize * Double(rows.count)).rounded())), rows.count - 1)
-            test += shuffled.prefix(take)
-        }
-        test.sort()
+        let test = held(byClass, fraction: testSize, atLeastOne: true, seed: seed, stream: Stream.trainTest)
         let excluded = Set(test).union(dropped.flatMap(\.rows))
         return ((0 ..< labels.count).filter { !excluded.contains($0) }, test, dropped)
+    }
+
+    /// A stratified holdout inside a fit (early stopping, calibration): `round(fraction · n_c)`
+    /// rows of each class c are held out, but at least one row of every class stays in training
+    /// (so a class of one row is never held out). Never fails. Both parts increase. `stream`
+    /// names the caller, so that two holdouts with one seed are independent.
+    public static func holdout(labels: [Int], classCount: Int, fraction: Double, seed: UInt64,
+                               stream: UInt64) -> (train: [Int], held: [Int]) {
+        var byClass = [[Int]](repeating: [], count: classCount)
+        for (i, y) in labels.enumerated() { byClass[y].append(i) }
+        let held = held(byClass, fraction: fraction, atLeastOne: false, seed: seed, stream: stream)
+        var isHeld = [Bool](repeating: false, count: labels.count)
+        for i in held { isHeld[i] = true }
+        return ((0 ..< labels.count).filter { !isHeld[$0] }, held)
+    }
+
+    /// The generator streams of Triage's splits (part of every seed's meaning: changing one
+    /// changes which rows a seed picks).
+    public enum Stream {
+        public static let trainTest: UInt64 = 10
+        public static let kFold: UInt64 = 11
+        /// Gradient boosting's early-stopping validation rows.
+        public static let earlyStopping: UInt64 = 3
+        /// LinearSVC's temperature-calibration rows.
+        public static let svcCalibration: UInt64 = 0x4341_4C49_4252
+    }
+
+    /// Per class (rows in increasing order), shuffled with `SeededGenerator(seed, stream, class)`:
+    /// the first `round(fraction · n)` rows, at most n − 1 (and at least 1 with `atLeastOne`);
+    /// sorted.
+    private static func held(_ byClass: [[Int]], fraction: Double, atLeastOne: Bool, seed: UInt64, stream: UInt64) -> [Int] {
+        var held: [Int] = []
+        for (c, rows) in byClass.enumerated() where rows.count >= 2 {
+            var shuffled = rows
+            var rng = SeededGenerator(seed: seed, stream: stream, UInt64(c))
+            rng.shuffle(&shuffled)
+            let rounded = Int((fraction * Double(rows.count)).rounded())
+            held += shuffled.prefix(min(atLeastOne ? max(1, rounded) : max(0, rounded), rows.count - 1))
+        }
+        held.sort()
+        return held
     }
 
     /// Stratified K-fold: each class's rows, shuffled with the seed, are dealt round-robin to the
@@ -71,7 +102,7 @@ public enum StratifiedSplit {
         var next = 0
         for (c, rows) in byClass.enumerated() where !rows.isEmpty {
             var shuffled = rows
-            var rng = SeededGenerator(seed: seed, stream: 11, UInt64(c))
+            var rng = SeededGenerator(seed: seed, stream: Stream.kFold, UInt64(c))
             rng.shuffle(&shuffled)
             for r in shuffled {
                 foldOf[r] = next

@@ -17,6 +17,7 @@ public struct PairResult: Sendable, Equatable {
 
     var json: JSONValue {
         var o = JSONObject()
+        o["hash"] = .string(StableHash.scheme)
         o["search"] = .string(search)
         o["candidate"] = .number(JSONNumber(candidate))
         o["parameters"] = .object(JSONObject(parameters.parameters.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }))
@@ -79,7 +80,10 @@ public final class SearchLedger: @unchecked Sendable {
     deinit { if fd >= 0 { close(fd) } }
 
     /// Every well-formed line of `path` (missing file: none). Lines of other searches are kept:
-    /// callers filter by search id.
+    /// callers filter by search id. A line whose search id was made by another hash than
+    /// `StableHash.scheme` (every ledger of a Triage before the scheme was named: 128-bit
+    /// FNV-1a) is refused with an error saying so — its ids can never match, and mixing its
+    /// results with new ones would silently redo or double them.
     public static func read(_ path: String) throws(SearchError) -> [PairResult] {
         guard FileManager.default.fileExists(atPath: path) else { return [] }
         let data: Data
@@ -97,6 +101,12 @@ public final class SearchLedger: @unchecked Sendable {
             if line.isEmpty { continue }
             guard let value = try? JSONParser.parse(line), let result = PairResult(json: value) else {
                 throw .ledger(path: path, reason: "line \(lineNumber) is not a ledger entry")
+            }
+            let scheme = value.objectValue?["hash"]?.stringValue
+            guard scheme == StableHash.scheme else {
+                throw .ledger(path: path, reason: "line \(lineNumber) identifies its search by "
+                    + (scheme.map { "a \"\($0)\" hash" } ?? "an FNV-1a hash (a ledger of an earlier Triage)")
+                    + ", this Triage by \(StableHash.scheme): its results cannot be resumed or merged here; start a new ledger, or finish that search with the Triage that began it")
             }
             results.append(result)
         }

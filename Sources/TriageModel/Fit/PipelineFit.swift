@@ -1,0 +1,202 @@
+import TriageCore
+import TriageText
+
+/// Which rows of the training set a fit learns from, which it transforms for evaluation, and a
+/// name that identifies the pair in stage-cache keys ("all", "fold 2").
+public struct FitRows: Sendable, Equatable {
+    public let name: String
+    /// The training rows; nil for every row.
+    public let train: [Int]?
+    /// Rows the fitted feature stages transform for scoring (none for a plain fit).
+    public let evaluation: [Int]
+
+    public init(name: String, train: [Int]?, evaluation: [Int]) {
+        self.name = name
+        self.train = train
+        self.evaluation = evaluation
+    }
+
+    /// Every row, nothing to evaluate: `triage train`, a search's refit.
+    public static let all = FitRows(name: "all", train: nil, evaluation: [])
+}
+
+/// The one way a pipeline is fitted — `train`, cross-validation, grid search and refit alike:
+/// its stages in order, each from the previous stage's output and its own settings, each looked
+/// up in an optional `StageCache` by a key derived from everything that determines it.
+///
+/// Stages, per feature block: **tokens** (the `text` step composes subject and body for the
+/// block's source, then the vectorizer's analysis: lower-case, tokens, stop words, stems — for
+/// every message, whatever the rows) → **counts** (the vectorizer fitted on the training rows;
+/// evaluation rows counted with it) → **tfidf**; then **features** (the blocks side by side,
+/// weighted) → the classifier's **preparation** (trees: binning) → the classifier.
+///
+/// Keys (`keys(_:rows:)`) are SHA-256 of canonical JSON holding the stage, the keys of the
+/// stages it reads, the rows' name and the *whole encoded settings* of its step — so a field
+/// added to a step later changes the key without anyone listing it.
+public final class PipelineFit: Sendable {
+    public let messages: [LabeledMessage]
+    public let labels: LabelEncoder
+    /// Each message's label index.
+    public let y: [Int]
+    public let stopWordDirectories: [String]?
+    /// SHA-256 of the messages (`StableHash.messages`): the root of every stage key, and the
+    /// `data_sha256` of a model's provenance.
+    public let dataHash: String
+
+    /// Checks the training data: at least one message, every message labelled, at least two
+    /// labels.
+    public init(messages: [LabeledMessage], stopWordDirectories: [String]? = nil) throws(PipelineError) {
+        guard !messages.isEmpty else { throw .noTrainingMessages }
+        for m in messages {
+            guard let label = m.label, !label.isEmpty else { throw .missingLabel(line: m.line) }
+        }
+        let labels = LabelEncoder(fitting: messages)
+        guard labels.classes.count >= 2 else { throw .tooFewLabels(labels.classes) }
+        self.messages = messages
+        self.labels = labels
+        y = labels.encode(messages)
+        self.stopWordDirectories = stopWordDirectories
+        dataHash = StableHash.messages(messages)
+    }
+
+    /// A fitted pipeline, and the evaluation rows through its feature stages.
+    public struct Result: Sendable {
+        public let pipeline: FittedPipeline
+        /// One row per evaluation row, the pipeline's feature columns.
+        public let evaluationFeatures: SparseMatrix
+    }
+
+    // MARK: Keys
+
+    /// The cache keys of one fit's stages.
+    public struct StageKeys: Sendable, Equatable {
+        public struct Block: Sendable, Equatable {
+            public let tokens: String
+            public let counts: String
+            public let tfidf: String
+        }
+
+        public let rows: String
+        public let blocks: [Block]
+        public let features: String
+        /// Nil when the classifier prepares nothing.
+        public let preparation: String?
+
+        /// Every key with its stage, in stage order (blocks first).
+        public var all: [(stage: FitStage, key: String)] {
+            blocks.flatMap { [(FitStage.tokens, $0.tokens), (.counts, $0.counts), (.tfidf, $0.tfidf)] }
+                + [(.features, features)] + (preparation.map { [(.preparation, $0)] } ?? [])
+        }
+
+        /// Sorting fits by this keeps those that share stages together: tokens, then rows, then
+        /// counts, features and preparation.
+        public var order: String {
+            [blocks.map(\.tokens).joined(separator: "+"), rows, blocks.map(\.counts).joined(separator: "+"), features, preparation ?? ""]
+                .joined(separator: "|")
+        }
+    }
+
+    /// The keys of `settings`' stages on `rows`.
+    public func keys(_ settings: PipelineSettings, rows: FitRows) throws(PipelineError) -> StageKeys {
+        func encoded<T: Encodable>(_ value: T) throws(PipelineError) -> JSONValue {
+            do { return try JSONValueEncoder().encode(value) } catch { throw .stage("cannot encode the settings for a cache key: \(error)") }
+        }
+        func key(_ stage: FitStage, after parents: [String], _ members: [String: JSONValue]) -> String {
+            var o = JSONObject(members.map { ($0.key, $0.value) })
+            o["stage"] = .string(stage.rawValue)
+            o["after"] = .array(parents.map { .string($0) })
+            return StableHash.hex(JSONWriter.bytes(.object(o)))
+        }
+        var blocks: [StageKeys.Block] = []
+        for block in settings.blocks {
+            let tokens = key(.tokens, after: [dataHash], ["text": try encoded(settings.text), "source": .string(block.source.rawValue),
+                                                         "analysis": try encoded(block.vect.analysis)])
+            let counts = key(.counts, after: [tokens], ["rows": .string(rows.name), "vect": try encoded(block.vect)])
+            let tfidf = key(.tfidf, after: [counts], ["tfidf": try encoded(block.tfidf)])
+            blocks.append(StageKeys.Block(tokens: tokens, counts: counts, tfidf: tfidf))
+        }
+        let weights = settings.blocks.map { JSONValue.double($0.weight) ?? .null }
+        let features = key(.features, after: blocks.map(\.tfidf), ["weights": JSONValue.array(weights)])
+        let preparation = settings.clf.spec.preparationKey.map {
+            key(.preparation, after: [features], ["type": .string(settings.clf.typeName), "settings": $0])
+        }
+        return StageKeys(rows: rows.name, blocks: blocks, features: features, preparation: preparation)
+    }
+
+    // MARK: Fitting
+
+    /// Fits `settings` on `rows.train`, and transforms `rows.evaluation` through the fitted
+    /// feature stages, taking every stage it can from `cache` (which must only ever see fits of
+    /// this data: its keys start from `dataHash`). `threads` for every stage but tokens, which
+    /// uses `tokenThreads` (default: `threads`): in a search each fit runs on one thread while a
+    /// shared tokenisation, which every waiting fit needs, uses them all. Deterministic on any
+    /// thread count, with or without a cache.
+    public func fit(_ settings: PipelineSettings, rows: FitRows = .all, threads: Int? = nil,
+                    tokenThreads: Int? = nil, cache: StageCache? = nil) throws(PipelineError) -> Result {
+        try settings.validate()
+        let keys = try self.keys(settings, rows: rows)
+        let train = rows.train
+        let evaluation = rows.evaluation
+        var fitted: [FittedBlock] = []
+        var trainParts: [SparseMatrix] = []
+        var evaluationParts: [SparseMatrix] = []
+        var offset = 0
+        for (b, block) in settings.blocks.enumerated() {
+            let k = keys.blocks[b]
+            do {
+                let corpus = try stage(.tokens, k.tokens, cache) { () throws -> TokenizedCorpus in
+                    let analyzer = try block.vect.prepareAnalyzer(stopWordDirectories: stopWordDirectories)
+                    let texts = messages.map { block.text(subject: $0.subject, body: $0.body, composer: settings.text) }
+                    return TokenizedCorpus(texts, analyzer: analyzer, threads: tokenThreads ?? threads)
+                }
+                let counts = try stage(.counts, k.counts, cache) { () throws -> BlockFit<FittedCountVectorizer> in
+                    let (vectorizer, trainCounts) = try block.vect.fitTransform(corpus, rows: train, threads: threads)
+                    return BlockFit(fitted: vectorizer, train: trainCounts,
+                                    evaluation: vectorizer.transform(corpus, rows: evaluation, threads: threads))
+                }
+                let weighted = try stage(.tfidf, k.tfidf, cache) { () throws -> BlockFit<FittedTfidfTransformer> in
+                    let (tfidf, trainWeights) = try block.tfidf.fitTransform(counts.train)
+                    return BlockFit(fitted: tfidf, train: trainWeights, evaluation: try tfidf.transform(counts.evaluation))
+                }
+                fitted.append(FittedBlock(settings: block, vectorizer: counts.fitted, tfidf: weighted.fitted, offset: offset))
+                trainParts.append(weighted.train)
+                evaluationParts.append(weighted.evaluation)
+                offset += counts.fitted.vocabulary.count
+            } catch {
+                // Uncached: the step's own error; cached: its description (`StageCache` keeps
+                // failures as text), which reads the same.
+                if !settings.union.isEmpty { throw .invalidUnion("block \"\(block.name)\": \(error)") }
+                throw (error as? TextFeatureError).map(PipelineError.text) ?? .stage("\(error)")
+            }
+        }
+        let weights = settings.blocks.map(\.weight)
+        let features: (train: SparseMatrix, evaluation: SparseMatrix)
+        do {
+            features = try stage(.features, keys.features, cache) { () throws -> (train: SparseMatrix, evaluation: SparseMatrix) in
+                if trainParts.count == 1 && weights[0] == 1 { return (trainParts[0], evaluationParts[0]) }
+                return (try SparseMatrix.horizontalStack(trainParts, weights: weights),
+                        try SparseMatrix.horizontalStack(evaluationParts, weights: weights))
+            }
+        } catch { throw .invalidUnion("\(error)") }
+        let trainLabels = train.map { $0.map { y[$0] } } ?? y
+        let classifier = try settings.clf.fit(features.train, labels: trainLabels, classNames: labels.classes, threads: threads) { _, prepare in
+            guard let key = keys.preparation else { return try prepare() }
+            return try stage(.preparation, key, cache) { try prepare() }
+        }
+        let pipeline = FittedPipeline(settings: settings, labels: labels.classes, blocks: fitted, classifier: classifier)
+        return Result(pipeline: pipeline, evaluationFeatures: features.evaluation)
+    }
+
+    /// A stage's value: from the cache when there is one, else computed.
+    private func stage<V: Sendable>(_ stage: FitStage, _ key: String, _ cache: StageCache?, compute: () throws -> V) throws -> V {
+        guard let cache else { return try compute() }
+        return try cache.value(stage, key: key, compute: compute)
+    }
+}
+
+/// A fitted feature step and its training and evaluation matrices.
+struct BlockFit<Fitted: Sendable>: Sendable {
+    var fitted: Fitted
+    var train: SparseMatrix
+    var evaluation: SparseMatrix
+}

@@ -1,0 +1,104 @@
+import TriageCore
+import TriageText
+
+/// A fitted pipeline: subject weighting → analyzers → counts → TF-IDF (one block, or a union of
+/// blocks side by side) → classifier. Plain values; safe to share across threads (each call makes
+/// its own per-thread state). Fitted by `PipelineFit` (or `PipelineSettings.fit`), read from a
+/// model file by `TriageArtifact`.
+public struct FittedPipeline: Sendable {
+    public let settings: PipelineSettings
+    /// Class labels in `LabelEncoder` order; probabilities come in this order.
+    public let labels: [String]
+    /// The feature blocks, in column order (one for a pipeline without a union).
+    public let blocks: [FittedBlock]
+    public let classifier: FittedClassifier
+
+    public init(settings: PipelineSettings, labels: [String], blocks: [FittedBlock], classifier: FittedClassifier) {
+        self.settings = settings
+        self.labels = labels
+        self.blocks = blocks
+        self.classifier = classifier
+    }
+
+    /// A single-block pipeline.
+    public init(settings: PipelineSettings, labels: [String], vectorizer: FittedCountVectorizer,
+                tfidf: FittedTfidfTransformer, classifier: FittedClassifier) {
+        self.init(settings: settings, labels: labels,
+                  blocks: [FittedBlock(settings: settings.blocks[0], vectorizer: vectorizer, tfidf: tfidf, offset: 0)],
+                  classifier: classifier)
+    }
+
+    /// The first block's vectorizer (the only one without a union).
+    public var vectorizer: FittedCountVectorizer { blocks[0].vectorizer }
+    /// The first block's TF-IDF (the only one without a union).
+    public var tfidf: FittedTfidfTransformer { blocks[0].tfidf }
+
+    /// Columns of the feature matrix: the blocks' vocabularies together.
+    public var featureCount: Int { blocks.reduce(0) { $0 + $1.featureCount } }
+
+    /// The n-gram of a feature column; prefixed with its block's name (`char:ard`) in a union.
+    public func term(ofColumn column: Int) -> String {
+        guard let block = blocks.last(where: { $0.offset <= column }) else { return "?" }
+        let term = block.vectorizer.vocabulary[column - block.offset]
+        return settings.union.isEmpty ? term : "\(block.settings.name):\(term)"
+    }
+
+    /// Every term, in column order (see `term(ofColumn:)`).
+    public var terms: [String] {
+        blocks.flatMap { b in settings.union.isEmpty ? b.vectorizer.vocabulary : b.vectorizer.vocabulary.map { "\(b.settings.name):\($0)" } }
+    }
+
+    /// The text the first block's analyzer sees for a message.
+    public func text(of message: Message) -> String {
+        blocks[0].settings.text(subject: message.subject, body: message.body, composer: settings.text)
+    }
+
+    /// Feature rows of messages: each block's TF-IDF rows, weighted, side by side (parallel,
+    /// deterministic).
+    public func features(_ messages: [Message], threads: Int? = nil) -> SparseMatrix {
+        let parts = blocks.map { b -> SparseMatrix in
+            let texts = messages.map { b.settings.text(subject: $0.subject, body: $0.body, composer: settings.text) }
+            // The vectorizer and transformer were fitted together: the column counts match.
+            return b.tfidf.transformUnchecked(b.vectorizer.transform(texts, threads: threads))
+        }
+        if parts.count == 1 && blocks[0].settings.weight == 1 { return parts[0] }
+        // Same row counts by construction.
+        return (try? SparseMatrix.horizontalStack(parts, weights: blocks.map(\.settings.weight))) ?? parts[0]
+    }
+
+    /// Class probabilities of each message (`labels` order).
+    public func predictProbabilities(_ messages: [Message], threads: Int? = nil) -> [[Double]] {
+        let x = features(messages, threads: threads)
+        let chunks = Parallel.chunks(count: x.rowCount, chunkSize: 256)
+        let parts = Parallel.map(count: chunks.count, threads: Parallel.threadCount(threads)) { c -> [[Double]] in
+            let scorer = classifier.makeRowScorer()
+            return chunks[c].map { i in x.withRow(i) { scorer.probabilities($0) } }
+        }
+        return Array(parts.joined())
+    }
+
+    /// Predictions with the `top` most probable labels; `unsure` below `threshold`.
+    public func predict(_ messages: [Message], top: Int = 3, threshold: Double = 0, threads: Int? = nil) -> [Prediction] {
+        zip(messages, predictProbabilities(messages, threads: threads)).map { message, p in
+            prediction(id: message.id, probabilities: p, top: top, threshold: threshold)
+        }
+    }
+
+    /// A prediction from class probabilities.
+    public func prediction(id: String, probabilities p: [Double], top: Int, threshold: Double) -> Prediction {
+        let order = Ranking.top(p, count: max(1, top))
+        let best = order.first ?? 0
+        return Prediction(id: id, label: labels[best], probability: p[best],
+                          top: order.map { Prediction.Scored(label: labels[$0], probability: p[$0]) },
+                          unsure: p[best] < threshold)
+    }
+}
+
+extension PipelineSettings {
+    /// Fits the pipeline on labelled messages (`PipelineFit` on every row); labels are sorted
+    /// (`LabelEncoder`) and become the classifier's classes.
+    public func fit(_ messages: [LabeledMessage], threads: Int? = nil, stopWordDirectories: [String]? = nil) throws(PipelineError) -> FittedPipeline {
+        try validate()
+        return try PipelineFit(messages: messages, stopWordDirectories: stopWordDirectories).fit(self, threads: threads).pipeline
+    }
+}

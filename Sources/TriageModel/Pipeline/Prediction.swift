@@ -1,0 +1,29 @@
+/// A classifier's answer for one message.
+public struct Prediction: Sendable, Equatable {
+    public struct Scored: Sendable, Equatable {
+        public var label: String
+        public var probability: Double
+
+        public init(label: String, probability: Double) {
+            self.label = label
+            self.probability = probability
+        }
+    }
+
+    public var id: String
+    /// The most probable label (ties: the label listed first, `Ranking`).
+    public var label: String
+    public var probability: Double
+    /// The `top` most probable labels, most probable first.
+    public var top: [Scored]
+    /// True when `probability` is below the threshold the prediction was made with.
+    public var unsure: Bool
+
+    public init(id: String, label: String, probability: Double, top: [Scored], unsure: Bool) {
+        self.id = id
+        self.label = label
+        self.probability = probability
+        self.top = top
+        self.unsure = unsure
+    }
+}

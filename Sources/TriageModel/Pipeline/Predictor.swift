@@ -1,0 +1,58 @@
+import TriageCore
+import TriageText
+
+extension FittedPipeline {
+    /// A per-thread predictor for one message at a time (a server keeps one per thread).
+    public func makePredictor() -> Predictor { Predictor(self) }
+
+    /// Predicts single messages, reusing its analyzer caches and the classifier's working
+    /// memory between calls. Not thread-safe. Gives the bits of the batch
+    /// `predictProbabilities` for the same message.
+    public final class Predictor {
+        public let pipeline: FittedPipeline
+        private let workers: [FittedCountVectorizer.Worker]
+        private let scorer: any RowScorer
+        private var columns: [Int32] = []
+        private var values: [Double] = []
+
+        init(_ pipeline: FittedPipeline) {
+            self.pipeline = pipeline
+            workers = pipeline.blocks.map { $0.vectorizer.makeWorker() }
+            scorer = pipeline.classifier.makeRowScorer()
+        }
+
+        /// Class probabilities of one message.
+        public func probabilities(_ message: Message) -> [Double] {
+            // The buffers are moved into locals for the loop: every append to a class's stored
+            // property is a dynamic exclusivity check, hundreds per message.
+            var columns = self.columns, values = self.values
+            self.columns = []
+            self.values = []
+            defer {
+                self.columns = columns
+                self.values = values
+            }
+            columns.removeAll(keepingCapacity: true)
+            values.removeAll(keepingCapacity: true)
+            for b in pipeline.blocks.indices {
+                let settings = pipeline.blocks[b].settings
+                let text = settings.text(subject: message.subject, body: message.body, composer: pipeline.settings.text)
+                // Counts, then TF-IDF in place, then the block's column offset and weight: the
+                // values of `features([message])`, without a temporary array per step.
+                let start = columns.count
+                workers[b].appendCounts(of: text, columns: &columns, values: &values)
+                pipeline.blocks[b].tfidf.weightRow(columns: columns[start...], values: &values[start...])
+                let weight = settings.weight, offset = Int32(pipeline.blocks[b].offset)
+                for k in start ..< columns.count {
+                    columns[k] += offset
+                    values[k] *= weight
+                }
+            }
+            return SparseRow.with(columns: columns, values: values) { scorer.probabilities($0) }
+        }
+
+        public func predict(_ message: Message, top: Int = 3, threshold: Double = 0) -> Prediction {
+            pipeline.prediction(id: message.id, probabilities: probabilities(message), top: top, threshold: threshold)
+        }
+    }
+}
