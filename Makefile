@@ -61,7 +61,8 @@ fixtures:
 	scripts/gen-fixtures
 
 # Benchmarks: Triage and its Python peers (scikit-learn, XGBoost, LightGBM from PyPI, in
-# .venv-bench/) on the same data; rewrites the tables in BENCHMARKS.md. Needs ../shared/corpora.
+# .venv-bench/) on the same data; rewrites the tables in BENCHMARKS.md and, from them, the
+# summary in README.md (alone: scripts/bench --summary-only). Needs ../shared/corpora.
 bench: deps
 	scripts/bench $(BENCH_FLAGS)
 
