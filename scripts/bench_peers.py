@@ -104,7 +104,7 @@ def load_texts(path):
     """Texts of a corpus CSV (header id,subject,body,label; RFC 4180).
 
     Each text is `subject + "\\n" + body`, just `body` when the subject is empty and just
-    `subject` when the body is empty: exactly what Triage's MessageText composes with
+    `subject` when the body is empty: exactly what Triage's TextComposer composes with
     subject_weight 1.
     """
     texts = []
@@ -162,7 +162,7 @@ SEARCH_NAMES = {
 
 
 def compose_messages(rows, subject_weight):
-    """Triage's MessageText.compose: the subject `subject_weight` times, then the body, one a line."""
+    """Triage's TextComposer.compose: the subject `subject_weight` times, then the body, one a line."""
     out = []
     for subject, body in rows:
         parts = [subject] * subject_weight if subject and subject_weight > 0 else []
@@ -279,7 +279,7 @@ def cmd_accuracy(args):
 
 
 def load_labelled(path):
-    """Texts (subject + "\\n" + body, as Triage's MessageText with subject_weight 1) and labels."""
+    """Texts (subject + "\\n" + body, as Triage's TextComposer with subject_weight 1) and labels."""
     texts, labels = [], []
     with open_corpus(path) as f:
         reader = csv.reader(f)

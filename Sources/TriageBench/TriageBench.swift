@@ -287,7 +287,7 @@ enum TriageBench {
     static func loadLabelled(_ path: String) -> ([String], [String]) {
         do {
             let batch = try MessageReader.readCSV(path: path, requireLabels: true)
-            let text = MessageText(subjectWeight: 1)
+            let text = TextComposer(subjectWeight: 1)
             return (batch.messages.map { text.compose(subject: $0.subject, body: $0.body) }, batch.messages.map { $0.label ?? "" })
         } catch {
             fail("\(error)")
@@ -298,7 +298,7 @@ enum TriageBench {
     static func loadTexts(_ path: String) -> [String] {
         do {
             let batch = try MessageReader.readCSV(path: path, requireLabels: false)
-            let text = MessageText(subjectWeight: 1)
+            let text = TextComposer(subjectWeight: 1)
             return batch.messages.map { text.compose(subject: $0.subject, body: $0.body) }
         } catch {
             fail("\(error)")

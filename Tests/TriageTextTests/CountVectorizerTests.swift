@@ -256,11 +256,11 @@ struct TfidfTests {
 @Suite("Subject weighting")
 struct MessageTextTests {
     @Test func repeatsTheSubject() {
-        #expect(MessageText(subjectWeight: 3).compose(subject: "Card lost", body: "help") == "Card lost\nCard lost\nCard lost\nhelp")
-        #expect(MessageText(subjectWeight: 0).compose(subject: "Card lost", body: "help") == "help")
-        #expect(MessageText(subjectWeight: 2).compose(subject: "", body: "help") == "help")
-        #expect(MessageText(subjectWeight: 1).compose(subject: "only", body: "") == "only")
-        #expect(throws: TextFeatureError.invalidSubjectWeight(-1)) { try MessageText(subjectWeight: -1).validate() }
+        #expect(TextComposer(subjectWeight: 3).compose(subject: "Card lost", body: "help") == "Card lost\nCard lost\nCard lost\nhelp")
+        #expect(TextComposer(subjectWeight: 0).compose(subject: "Card lost", body: "help") == "help")
+        #expect(TextComposer(subjectWeight: 2).compose(subject: "", body: "help") == "help")
+        #expect(TextComposer(subjectWeight: 1).compose(subject: "only", body: "") == "only")
+        #expect(throws: TextFeatureError.invalidSubjectWeight(-1)) { try TextComposer(subjectWeight: -1).validate() }
     }
 }
 

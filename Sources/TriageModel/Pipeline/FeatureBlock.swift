@@ -56,7 +56,7 @@ public struct FeatureBlock: Hashable, Sendable, Codable {
     }
 
     /// The text this block analyses.
-    public func text(subject: String, body: String, composer: MessageText) -> String {
+    public func text(subject: String, body: String, composer: TextComposer) -> String {
         switch source {
         case .message: return composer.compose(subject: subject, body: body)
         case .subject: return subject

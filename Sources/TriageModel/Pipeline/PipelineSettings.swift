@@ -21,14 +21,14 @@ import TriageText
 /// Every step is optional and defaults as documented on its type; `union` and `vect`/`tfidf`
 /// exclude each other.
 public struct PipelineSettings: Hashable, Sendable, Codable {
-    public var text: MessageText
+    public var text: TextComposer
     public var vect: CountVectorizer
     public var tfidf: TfidfTransformer
     /// The blocks of a feature union; empty for the single `vect` + `tfidf` block.
     public var union: [FeatureBlock]
     public var clf: ClassifierSettings
 
-    public init(text: MessageText = MessageText(), vect: CountVectorizer = CountVectorizer(),
+    public init(text: TextComposer = TextComposer(), vect: CountVectorizer = CountVectorizer(),
                 tfidf: TfidfTransformer = TfidfTransformer(), union: [FeatureBlock] = [],
                 clf: ClassifierSettings = .gradientBoosting(GradientBoostingClassifier())) {
         self.text = text
@@ -76,7 +76,7 @@ public struct PipelineSettings: Hashable, Sendable, Codable {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        text = try c.decodeIfPresent(MessageText.self, forKey: .text) ?? MessageText()
+        text = try c.decodeIfPresent(TextComposer.self, forKey: .text) ?? TextComposer()
         union = try c.decodeIfPresent([FeatureBlock].self, forKey: .union) ?? []
         if !union.isEmpty, let both = [CodingKeys.vect, .tfidf].first(where: { c.contains($0) }) {
             throw DecodingError.dataCorruptedError(forKey: both, in: c,
