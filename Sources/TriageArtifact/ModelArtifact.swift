@@ -116,7 +116,8 @@ public enum ModelArtifact {
     public static func loadUnverified(path: String, options: LoadOptions = LoadOptions()) throws(ArtifactError) -> Loaded {
         let bytes = try readFile(path, options: options)
         let envelope = try Envelope(bytes, options: options)
-        return try decodeVerifiedPayload(envelope.payload, keyId: envelope.keyId, options: options)
+        _ = try envelope.signature()
+        return try decodeVerifiedPayload(try envelope.payload(), keyId: envelope.keyId, options: options)
     }
 
     static func readFile(_ path: String, options: LoadOptions) throws(ArtifactError) -> [UInt8] {
@@ -132,8 +133,10 @@ public enum ModelArtifact {
     /// The envelope's members, checked for shape only.
     struct Envelope {
         let keyId: String
-        let payload: [UInt8]
-        let signature: [UInt8]
+        /// The payload and signature as written (base64), decoded only when asked: after the key
+        /// id has selected a pinned key.
+        let payloadText: String
+        let signatureText: String
 
         init(_ bytes: [UInt8], options: LoadOptions) throws(ArtifactError) {
             guard bytes.count <= options.maxBytes else { throw .tooLarge(bytes: bytes.count, limit: options.maxBytes) }
@@ -160,27 +163,38 @@ public enum ModelArtifact {
             let formatName = try member("format")
             guard formatName == format else { throw .notAnArtifact("format is \"\(formatName)\", expected \"\(format)\"") }
             keyId = try member("keyId")
-            guard let payload = Base64.decode(try member("payload")) else { throw .invalidBase64("payload") }
-            guard let signature = Base64.decode(try member("signature")) else { throw .invalidBase64("signature") }
-            self.payload = payload
-            self.signature = signature
+            payloadText = try member("payload")
+            signatureText = try member("signature")
+        }
+
+        /// The payload bytes (strict base64).
+        func payload() throws(ArtifactError) -> [UInt8] {
+            guard let bytes = Base64.decode(payloadText) else { throw .invalidBase64("payload") }
+            return bytes
+        }
+
+        /// The signature bytes (strict base64).
+        func signature() throws(ArtifactError) -> [UInt8] {
+            guard let bytes = Base64.decode(signatureText) else { throw .invalidBase64("signature") }
+            return bytes
         }
     }
 
     /// Verifies and decodes artifact bytes: (1) size, (2) envelope shape, (3) the key id selects
-    /// a pinned key — it is never trusted by itself, (4) the Ed25519 signature over the exact
-    /// payload bytes, before any parsing of them, then strict decoding, semantic checks and the
-    /// golden probes.
+    /// a pinned key — it is never trusted by itself, (4) strict base64 of the payload and the
+    /// signature, (5) the Ed25519 signature over the exact payload bytes, before any parsing of
+    /// them, then strict decoding, semantic checks and the golden probes.
     public static func decode(_ bytes: [UInt8], trusted: [VerifyingKey], options: LoadOptions = LoadOptions()) throws(ArtifactError) -> Loaded {
         guard !trusted.isEmpty else { throw .noTrustedKeys }
         let envelope = try Envelope(bytes, options: options)
         guard let key = trusted.first(where: { $0.id == envelope.keyId }) else {
             throw .unknownKeyId(envelope.keyId, trusted: trusted.map(\.id))
         }
-        guard envelope.signature.count == 64, key.isValidSignature(envelope.signature, for: envelope.payload) else {
+        let payload = try envelope.payload(), signature = try envelope.signature()
+        guard signature.count == 64, key.isValidSignature(signature, for: payload) else {
             throw .badSignature(keyId: envelope.keyId)
         }
-        return try decodeVerifiedPayload(envelope.payload, keyId: envelope.keyId, options: options)
+        return try decodeVerifiedPayload(payload, keyId: envelope.keyId, options: options)
     }
 
     /// Steps after the signature: strict parse and decode, semantics, probes. Exposed inside the

@@ -40,6 +40,10 @@ enum AttackCorpus {
         cases.append(("truncated", Array(good.prefix(good.count / 2)), "notAnArtifact"))
         cases.append(("not-json", Array("PK\u{3}\u{4} this is a zip file".utf8), "notAnArtifact"))
         cases.append(("extra-envelope-member", Array(String(decoding: good, as: UTF8.self).replacingOccurrences(of: "{\"format\"", with: "{\"alg\":\"none\",\"format\"").utf8), "notAnArtifact"))
+        // The key is checked before the base64 (as documented): an unknown signer's bytes are not
+        // even decoded.
+        let unknown = String(decoding: try sign(payload, key: attacker), as: UTF8.self)
+        cases.append(("unknown-key-id-bad-base64", Array(unknown.replacingOccurrences(of: "\"payload\":\"", with: "\"payload\":\" ").utf8), "unknownKeyId"))
         cases.append(("non-canonical-base64", Array(String(decoding: good, as: UTF8.self).replacingOccurrences(of: "\"payload\":\"", with: "\"payload\":\" ").utf8), "invalidBase64"))
         let deep = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
         cases.append(("deep-nesting", try edit { $0.replacingOccurrences(of: "\"notes\":{}", with: "\"notes\":{\"x\":\(deep)}") }, "payloadSyntax.tooDeep"))
