@@ -55,6 +55,9 @@ models: release
 test: deps
 	$(SWIFT) build --build-tests $(SWIFT_BUILD_FLAGS)
 	$(SWIFT) test --skip-build --no-parallel $(SWIFT_TEST_FLAGS)
+	@echo "again with the scalar C kernels forced (TRIAGE_KERNELS=baseline): the suites that score with them"
+	TRIAGE_KERNELS=baseline $(SWIFT) test --skip-build --no-parallel $(SWIFT_TEST_FLAGS) \
+	    --filter 'ScoringKernelTests|ClassifierConformanceTests|LinearArtifactTests|ArtifactTests'
 
 # Regenerate the scikit-learn parity fixtures (installs scikit-learn from PyPI into .venv-fixtures).
 fixtures:

@@ -8,7 +8,7 @@ public enum Ranking {
     @inlinable
     public static func argmax(_ values: [Double]) -> Int {
         var best = 0
-        for i in values.indices.dropFirst() where values[i] > values[best] { best = i }
+        for i in values.indices.dropFirst() where values[i] > values[best] || (values[best].isNaN && !values[i].isNaN) { best = i }
         return best
     }
 

@@ -15,7 +15,7 @@ private func featureSums(_ x: SparseMatrix, labels: [Int], classCount: Int) thro
 }
 
 extension MultinomialNB {
-    public func fit(_ x: SparseMatrix, labels: [Int], classNames: [String]) throws(LinearError) -> FittedLinearModel {
+    public func fit(_ x: SparseMatrix, labels: [Int], classNames: [String], threads: Int? = nil) throws(LinearError) -> FittedLinearModel {
         try validate()
         try checkTrainingSet(x, labels: labels, classNames: classNames)
         let k = classNames.count, f = x.columnCount
@@ -34,7 +34,7 @@ extension MultinomialNB {
 }
 
 extension ComplementNB {
-    public func fit(_ x: SparseMatrix, labels: [Int], classNames: [String]) throws(LinearError) -> FittedLinearModel {
+    public func fit(_ x: SparseMatrix, labels: [Int], classNames: [String], threads: Int? = nil) throws(LinearError) -> FittedLinearModel {
         try validate()
         try checkTrainingSet(x, labels: labels, classNames: classNames)
         let k = classNames.count, f = x.columnCount

@@ -69,13 +69,15 @@ import TriageBoost
 import TriageLinear
 import TriageText
 
-@Suite("Signed artifact: feature unions and linear models")
+@Suite("Signed artifact: feature unions and every registered classifier")
 struct LinearArtifactTests {
-    @Test(arguments: ["logistic_regression", "linear_svc", "multinomial_nb", "complement_nb"])
-    func unionPipelinesRoundTripBitForBit(type: String) throws {
+    /// Every registered classifier (its check examples, from the registry) behind a union:
+    /// signed, verified, its golden probes re-predicted bit for bit at load.
+    @Test(arguments: ClassifierRegistry.examples)
+    func unionPipelinesRoundTripBitForBit(_ example: ClassifierRegistry.Example) throws {
         let data = try ArtifactFixtures.messages(30)
         var settings = ArtifactFixtures.linearSettings()
-        settings.clf = try StrictJSONDecoder().decode(ClassifierSettings.self, from: Array(#"{"type": "\#(type)"}"#.utf8))
+        settings.clf = example.settings
         let pipeline = try settings.fit(data, threads: 2)
         let key = try ArtifactFixtures.signingKey
         let bytes = try ModelArtifact.encode(pipeline, provenance: Provenance(pipeline: pipeline, messages: data), signingKey: key, created: nil)

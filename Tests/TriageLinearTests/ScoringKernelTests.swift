@@ -6,7 +6,7 @@ import TriageCore
 
 /// The C scoring kernel and the stacked weights of a voting ensemble must give exactly the bits of
 /// the plain scalar loop: models carry golden probes checked at load with tolerance 0.
-@Suite struct ScoringKernelTests {
+@Suite(.serialized) struct ScoringKernelTests {
     /// out[k] = out[k] + v_j · Double(w[c_j · stride + k]), j in order: the definition.
     static func reference(start: [Double], w: [Float], stride: Int, columns: [Int32], values: [Double], count: Int) -> [Double] {
         var out = start
@@ -18,6 +18,17 @@ import TriageCore
     }
 
     static func bits(_ a: [Double]) -> [UInt64] { a.map(\.bitPattern) }
+
+    /// Runs `body` once under each kernel this machine can run — the scalar one always — then
+    /// restores the kernel chosen before (TRIAGE_KERNELS, or the best for the CPU).
+    static func forEachKernel(_ body: (String) -> Void) {
+        let before = String(cString: triage_kernels_isa())
+        for isa in ["baseline", "avx2"] where triage_kernels_select(isa) == 1 {
+            #expect(String(cString: triage_kernels_isa()) == isa)
+            body(isa)
+        }
+        _ = triage_kernels_select(before)
+    }
 
     /// The default model's members (LogisticRegression, LinearSVC, MultinomialNB) fitted on `data`.
     static func threeModels(_ data: (x: SparseMatrix, y: [Int], names: [String]), svcSeed: UInt64) throws -> [FittedLinearModel] {
@@ -32,6 +43,7 @@ import TriageCore
 
     @Test(arguments: [(1, 1), (3, 3), (7, 7), (77, 77), (77, 231), (5, 9), (64, 64), (65, 130)])
     func kernelMatchesTheScalarLoopBitForBit(count: Int, stride: Int) {
+      Self.forEachKernel { isa in
         var random = SeededGenerator(seed: UInt64(count * 1000 + stride))
         let features = 300
         // Values spanning many magnitudes, so that any reordering or fused multiply-add would show.
@@ -51,12 +63,31 @@ import TriageCore
                     }
                 }
             }
-            #expect(Self.bits(out) == Self.bits(expected), "count \(count), stride \(stride), n \(n), isa \(String(cString: triage_kernels_isa()))")
+            #expect(Self.bits(out) == Self.bits(expected), "count \(count), stride \(stride), n \(n), isa \(isa)")
         }
+      }
     }
 
     @Test func kernelReportsItsInstructionSet() {
         #expect(["avx2", "baseline"].contains(String(cString: triage_kernels_isa())))
+    }
+
+    /// `make test` runs the kernel-sensitive suites a second time with TRIAGE_KERNELS=baseline.
+    @Test func theEnvironmentChoosesTheKernel() {
+        let isa = String(cString: triage_kernels_isa())
+        switch ProcessInfo.processInfo.environment["TRIAGE_KERNELS"] {
+        case "baseline"?: #expect(isa == "baseline")
+        case "avx2"?: #expect(isa == "avx2" || triage_kernels_select("avx2") == 0)
+        default: #expect(["avx2", "baseline"].contains(isa))
+        }
+    }
+
+    @Test func theScalarKernelCanBeForcedAndAnUnknownNameChangesNothing() {
+        let before = String(cString: triage_kernels_isa())
+        #expect(triage_kernels_select("sse9") == 0 && String(cString: triage_kernels_isa()) == before)
+        #expect(triage_kernels_select("baseline") == 1 && String(cString: triage_kernels_isa()) == "baseline")
+        _ = triage_kernels_select(before)
+        #expect(String(cString: triage_kernels_isa()) == before)
     }
 
     @Test func stackedModelsScoreLikeEachModelAlone() throws {
@@ -104,6 +135,7 @@ import TriageCore
 
     @Test(arguments: [2, 3, 4, 5, 7, 8, 77, 231])
     func softmaxKernelMatchesTheSwiftLoopBitForBit(count: Int) {
+      Self.forEachKernel { isa in
         var random = SeededGenerator(seed: UInt64(count))
         for round in 0 ..< 40 {
             // Scores from tiny to beyond exp's clamp, ties and signed zeros, several temperatures.
@@ -115,8 +147,9 @@ import TriageCore
             let expected = Self.referenceSoftmax(scores, temperature: t)
             var out = scores
             out.withUnsafeMutableBufferPointer { FittedLinearModel.softmax($0, temperature: t) }
-            #expect(Self.bits(out) == Self.bits(expected), "count \(count), round \(round), isa \(String(cString: triage_kernels_isa()))")
+            #expect(Self.bits(out) == Self.bits(expected), "count \(count), round \(round), isa \(isa)")
         }
+      }
     }
 
     @Test func stackedProbabilitiesAreEachModelsOwnWeighted() throws {

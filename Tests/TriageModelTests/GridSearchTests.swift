@@ -127,6 +127,32 @@ struct GridSearchTests {
         #expect { try SearchLedger.read(b) } throws: { "\($0)".contains("line 1") }
     }
 
+    @Test func aLedgerOfTheOldHashIsRefusedNotMixed() throws {
+        // A line as Triage wrote it before search ids were SHA-256: a 32-digit FNV-1a id and no
+        // "hash" member. Resuming or merging must say so rather than redo or double its pairs.
+        let path = Self.temporaryPath("old.jsonl")
+        let old = #"{"candidate":0,"error":null,"fit_seconds":0.5,"fold":0,"parameters":{"vect.min_df":1},"score_seconds":0.1,"#
+            + #""scores":{"accuracy":0.75},"search":"0123456789abcdef0123456789abcdef"}"# + "\n"
+        try Data(old.utf8).write(to: URL(fileURLWithPath: path))
+        let search = try Self.search(Self.grid(#"{"vect.min_df": [1]}"#))
+        #expect { try search.run(ledger: SearchLedger(path: path)) } throws: { "\($0)".contains("FNV-1a") && "\($0)".contains("line 1") }
+        #expect { try SearchResults.merge(ledgers: [path]) } throws: { "\($0)".contains("FNV-1a") }
+        #expect(search.searchID.count == 64)
+        // What this Triage writes names its hash.
+        let fresh = Self.temporaryPath("new.jsonl")
+        _ = try Self.search(Self.grid(#"{"vect.min_df": [1]}"#), shard: Shard(index: 0, count: 3)).run(ledger: SearchLedger(path: fresh))
+        let line = try #require(String(decoding: Data(contentsOf: URL(fileURLWithPath: fresh)), as: UTF8.self).split(separator: "\n").first)
+        #expect(line.contains(#""hash":"sha256""#))
+    }
+
+    @Test func messagesWithoutALabelAreRefused() throws {
+        var messages = try Demo.messages("train")
+        messages[7].label = nil
+        #expect {
+            try GridSearch(base: Demo.settings(rounds: 2), candidates: Self.grid(#"{"vect.min_df": [1]}"#), messages: messages, options: SearchOptions())
+        } throws: { "\($0)".contains("line \(messages[7].line) has no label") }
+    }
+
     @Test func failedFitsAreReportedAndOthersRanked() throws {
         // min_df 10000 leaves no terms: every fold of that candidate fails with the reason.
         let results = try Self.search(Self.grid(#"{"vect.min_df": [1, 10000]}"#)).run()

@@ -24,15 +24,18 @@ struct UnionAndLinearTests {
         return Double(zip(predicted, test).filter { $0.label == $1.label }.count) / Double(test.count)
     }
 
-    @Test(arguments: ["logistic_regression", "linear_svc", "multinomial_nb", "complement_nb"])
-    func everyLinearModelFitsTheDemoCorpus(type: String) throws {
-        let settings = try Self.union(clf: #"{"type": "\#(type)"}"#)
+    /// Every registered classifier (its check examples) behind a feature union.
+    @Test(arguments: ClassifierRegistry.examples)
+    func everyClassifierFitsTheDemoCorpusBehindAUnion(_ example: ClassifierRegistry.Example) throws {
+        var settings = try Self.union()
+        settings.clf = example.settings
         let pipeline = try settings.fit(Demo.messages("train"), stopWordDirectories: Demo.stopwords)
         #expect(pipeline.blocks.count == 2 && pipeline.blocks[1].offset == pipeline.blocks[0].featureCount)
         #expect(pipeline.featureCount == pipeline.classifier.featureCount)
-        #expect(pipeline.classifier.typeName == type)
+        #expect(pipeline.classifier.typeName == example.settings.typeName)
         let accuracy = Self.accuracy(pipeline, try Demo.messages("test"))
-        #expect(accuracy > 0.6, "\(type): \(accuracy)")
+        // Linear models reach 0.6 and more; the few-round trees of the examples, over 3× chance.
+        #expect(accuracy > (example.settings.typeName == "gradient_boosting" ? 0.4 : 0.6), "\(example): \(accuracy)")
     }
 
     @Test func unionColumnsAreTheBlocksSideBySideWithTheirWeights() throws {
@@ -99,19 +102,6 @@ struct UnionAndLinearTests {
         #expect(reference.blocks.map(\.name) == ["word", "char"])
         #expect(reference.union[1].vect.analyzer == .charWB && reference.union[1].vect.ngramRange == NgramRange(2, 5))
         #expect(throws: Never.self) { try reference.validate() }
-    }
-
-    @Test func theMostProbableLabelsAreAStableSortsPrefix() {
-        var random = SeededGenerator(seed: 5)
-        for trial in 0 ..< 300 {
-            let n = 1 + random.nextInt(below: 12)
-            // Few distinct values: many ties, which must keep index order.
-            let p = (0 ..< n).map { _ in Double(random.nextInt(below: 4)) / 4 }
-            let sorted = p.indices.sorted { p[$0] != p[$1] ? p[$0] > p[$1] : $0 < $1 }
-            for count in 1 ... n + 1 {
-                #expect(Ranking.top(p, count: count) == Array(sorted.prefix(count)), "trial \(trial): \(p), count \(count)")
-            }
-        }
     }
 
     @Test func aLinearVoteIsScoredInOnePassWithTheBitsOfItsMembers() throws {

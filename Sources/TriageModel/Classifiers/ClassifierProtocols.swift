@@ -43,6 +43,11 @@ public protocol ClassifierSpec: Hashable, Sendable, Codable {
     func fit(_ x: SparseMatrix, prepared: Prepared, labels: [Int], classNames: [String], threads: Int?) throws(PipelineError) -> Fitted
 }
 
+extension ClassifierSpec {
+    /// Deterministic classifiers have no seed.
+    public var randomState: UInt64 { 0 }
+}
+
 extension ClassifierSpec where Prepared == Void {
     public var preparationKey: JSONValue? { nil }
     public func prepare(_ x: SparseMatrix) {}

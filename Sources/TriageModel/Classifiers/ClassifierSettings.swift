@@ -65,21 +65,16 @@ public struct ClassifierSettings: Hashable, Sendable, Codable {
 
     // MARK: Codable, through the registry.
 
-    private enum TypeKey: String, CodingKey { case type }
-
     public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: TypeKey.self)
-        let name = try c.decodeIfPresent(String.self, forKey: .type) ?? ClassifierRegistry.defaultTypeName
+        let name = try TypeTag.read(decoder, default: ClassifierRegistry.defaultTypeName)
         guard let type = ClassifierRegistry.settingsType(named: name) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath + [TypeKey.type],
-                debugDescription: "unknown classifier type \"\(name)\"; known: \(ClassifierRegistry.typeNames.joined(separator: ", "))"))
+            throw TypeTag.unknown(name, of: "classifier", known: ClassifierRegistry.typeNames, in: decoder)
         }
         spec = try type.init(from: decoder)
     }
 
     public func encode(to encoder: any Encoder) throws {
         try spec.encode(to: encoder)
-        var c = encoder.container(keyedBy: TypeKey.self)
-        try c.encode(typeName, forKey: .type)
+        try TypeTag.write(typeName, to: encoder)
     }
 }

@@ -41,23 +41,17 @@ public struct FittedClassifier: Sendable, Equatable, Codable {
 
     // MARK: Codable, through the registry.
 
-    private enum TypeKey: String, CodingKey { case type }
-
     public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: TypeKey.self)
-        let name = try c.decode(String.self, forKey: .type)
+        let name = try TypeTag.read(decoder)
         guard let type = ClassifierRegistry.fittedType(payloadType: name) else {
-            let known = ClassifierRegistry.payloadTypes.map { $0.payloadType }
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath + [TypeKey.type],
-                debugDescription: "unknown model type \"\(name)\" (known: \(known.joined(separator: ", ")))"))
+            throw TypeTag.unknown(name, of: "model", known: ClassifierRegistry.payloadTypes.map { $0.payloadType }, in: decoder)
         }
         model = try type.init(from: decoder)
     }
 
     public func encode(to encoder: any Encoder) throws {
         try model.encode(to: encoder)
-        var c = encoder.container(keyedBy: TypeKey.self)
-        try c.encode(type(of: model).payloadType, forKey: .type)
+        try TypeTag.write(type(of: model).payloadType, to: encoder)
     }
 }
 

@@ -1,11 +1,23 @@
 import TriageCore
 import TriageLinear
 
-/// scikit-learn's `LogisticRegression` (lbfgs, L2) as a pipeline classifier.
+/// A linear classifier (TriageLinear's `LinearClassifier`) as a pipeline classifier: its `type`
+/// is its kind, it prepares nothing, and its errors become `PipelineError.linear`.
+extension ClassifierSpec where Self: LinearClassifier, Fitted == FittedLinearModel, Prepared == Void {
+    public static var typeName: String { kind.rawValue }
+
+    public func checkSettings() throws(PipelineError) {
+        do { try validate() } catch { throw .linear(error) }
+    }
+
+    public func fit(_ x: SparseMatrix, prepared: Void, labels: [Int], classNames: [String], threads: Int?) throws(PipelineError) -> FittedLinearModel {
+        do { return try fit(x, labels: labels, classNames: classNames, threads: threads) } catch { throw .linear(error) }
+    }
+}
+
+/// scikit-learn's `LogisticRegression` (lbfgs, L2).
 extension LogisticRegression: ClassifierSpec {
     public typealias Fitted = FittedLinearModel
-
-    public static let typeName = FittedLinearModel.Kind.logisticRegression.rawValue
 
     public static var checkExamples: [LogisticRegression] {
         var balanced = LogisticRegression()
@@ -17,24 +29,12 @@ extension LogisticRegression: ClassifierSpec {
     public static var invalidExamples: [(json: String, message: String)] {
         [(#"{"C": 0}"#, "C"), (#"{"max_iter": 0}"#, "max_iter"), (#"{"tol": -1}"#, "tol")]
     }
-
-    public var randomState: UInt64 { 0 }
-
-    public func checkSettings() throws(PipelineError) {
-        do { try validate() } catch { throw .linear(error) }
-    }
-
-    public func fit(_ x: SparseMatrix, prepared: Void, labels: [Int], classNames: [String], threads: Int?) throws(PipelineError) -> FittedLinearModel {
-        do { return try fit(x, labels: labels, classNames: classNames, threads: threads) } catch { throw .linear(error) }
-    }
 }
 
 /// scikit-learn's `LinearSVC` (squared hinge, dual coordinate descent), with a temperature for
-/// probabilities, as a pipeline classifier.
+/// probabilities.
 extension LinearSVC: ClassifierSpec {
     public typealias Fitted = FittedLinearModel
-
-    public static let typeName = FittedLinearModel.Kind.linearSVC.rawValue
 
     public static var checkExamples: [LinearSVC] {
         var uncalibrated = LinearSVC()
@@ -46,21 +46,11 @@ extension LinearSVC: ClassifierSpec {
     public static var invalidExamples: [(json: String, message: String)] {
         [(#"{"C": -1}"#, "C"), (#"{"calibration_fraction": 1}"#, "calibration_fraction"), (#"{"tol": 0}"#, "tol")]
     }
-
-    public func checkSettings() throws(PipelineError) {
-        do { try validate() } catch { throw .linear(error) }
-    }
-
-    public func fit(_ x: SparseMatrix, prepared: Void, labels: [Int], classNames: [String], threads: Int?) throws(PipelineError) -> FittedLinearModel {
-        do { return try fit(x, labels: labels, classNames: classNames, threads: threads) } catch { throw .linear(error) }
-    }
 }
 
-/// scikit-learn's `MultinomialNB` as a pipeline classifier.
+/// scikit-learn's `MultinomialNB`.
 extension MultinomialNB: ClassifierSpec {
     public typealias Fitted = FittedLinearModel
-
-    public static let typeName = FittedLinearModel.Kind.multinomialNB.rawValue
 
     public static var checkExamples: [MultinomialNB] {
         var sharp = MultinomialNB()
@@ -70,23 +60,11 @@ extension MultinomialNB: ClassifierSpec {
     }
 
     public static var invalidExamples: [(json: String, message: String)] { [(#"{"alpha": 0}"#, "alpha")] }
-
-    public var randomState: UInt64 { 0 }
-
-    public func checkSettings() throws(PipelineError) {
-        do { try validate() } catch { throw .linear(error) }
-    }
-
-    public func fit(_ x: SparseMatrix, prepared: Void, labels: [Int], classNames: [String], threads: Int?) throws(PipelineError) -> FittedLinearModel {
-        do { return try fit(x, labels: labels, classNames: classNames) } catch { throw .linear(error) }
-    }
 }
 
-/// scikit-learn's `ComplementNB` as a pipeline classifier.
+/// scikit-learn's `ComplementNB`.
 extension ComplementNB: ClassifierSpec {
     public typealias Fitted = FittedLinearModel
-
-    public static let typeName = FittedLinearModel.Kind.complementNB.rawValue
 
     public static var checkExamples: [ComplementNB] {
         var normed = ComplementNB()
@@ -95,16 +73,6 @@ extension ComplementNB: ClassifierSpec {
     }
 
     public static var invalidExamples: [(json: String, message: String)] { [(#"{"alpha": -0.5}"#, "alpha")] }
-
-    public var randomState: UInt64 { 0 }
-
-    public func checkSettings() throws(PipelineError) {
-        do { try validate() } catch { throw .linear(error) }
-    }
-
-    public func fit(_ x: SparseMatrix, prepared: Void, labels: [Int], classNames: [String], threads: Int?) throws(PipelineError) -> FittedLinearModel {
-        do { return try fit(x, labels: labels, classNames: classNames) } catch { throw .linear(error) }
-    }
 }
 
 extension ClassifierSettings {

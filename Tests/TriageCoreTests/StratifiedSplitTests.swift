@@ -1,9 +1,5 @@
-import Foundation
 import Testing
 import TriageCore
-import TriageText
-import TriageBoost
-@testable import TriageModel
 
 @Suite("Stratified splits")
 struct SplitTests {
@@ -59,55 +55,38 @@ struct SplitTests {
         #expect(throws: SplitError.invalidFolds(1)) { try StratifiedSplit.kFold(labels: labels, labelNames: ["a", "b", "c"], folds: 1, seed: 0) }
         #expect(throws: SplitError.invalidTestSize(1)) { try StratifiedSplit.trainTest(labels: labels, labelNames: ["a", "b", "c"], testSize: 1, seed: 0) }
     }
-}
 
-@Suite("Parameter grid")
-struct GridTests {
-    @Test func expandsInScikitLearnOrder() throws {
-        // sklearn.model_selection.ParameterGrid sorts names; the last varies fastest.
-        let grid = try ParameterGrid(json: JSONParser.parse(#"{"vect.min_df": [1, 2], "clf.learning_rate": [0.1, 0.3, 1.0]}"#))
-        let keys = grid.candidates.map(\.key)
-        #expect(keys == [
-            #"{"clf.learning_rate":0.1,"vect.min_df":1}"#, #"{"clf.learning_rate":0.1,"vect.min_df":2}"#,
-            #"{"clf.learning_rate":0.3,"vect.min_df":1}"#, #"{"clf.learning_rate":0.3,"vect.min_df":2}"#,
-            #"{"clf.learning_rate":1.0,"vect.min_df":1}"#, #"{"clf.learning_rate":1.0,"vect.min_df":2}"#,
-        ])
+    @Test func holdoutKeepsAtLeastOneRowOfEveryClassInTraining() {
+        // Classes of 30, 12, 7, 2 and 1 rows.
+        let labels = Self.labels + [3, 3, 4]
+        for fraction in [0.1, 0.2, 0.5, 0.9] {
+            let (train, held) = StratifiedSplit.holdout(labels: labels, classCount: 5, fraction: fraction, seed: 9,
+                                                        stream: StratifiedSplit.Stream.earlyStopping)
+            #expect(train == train.sorted() && held == held.sorted())
+            #expect(Set(train).isDisjoint(with: held) && train.count + held.count == labels.count)
+            for c in 0 ..< 5 {
+                let total = labels.filter { $0 == c }.count
+                let out = held.filter { labels[$0] == c }.count
+                #expect(out == min(Int((fraction * Double(total)).rounded()), total - 1), "class \(c), fraction \(fraction)")
+            }
+        }
     }
 
-    @Test func listsOfGridsDropDuplicates() throws {
-        let grid = try ParameterGrid(json: JSONParser.parse(#"[{"vect.min_df": [1, 2]}, {"vect.min_df": [2, 3]}]"#))
-        #expect(grid.candidates.map(\.key) == [#"{"vect.min_df":1}"#, #"{"vect.min_df":2}"#, #"{"vect.min_df":3}"#])
+    @Test func holdoutStreamsAreIndependentAndPinned() {
+        let labels = Self.labels
+        func held(_ stream: UInt64) -> [Int] {
+            StratifiedSplit.holdout(labels: labels, classCount: 3, fraction: 0.2, seed: 4, stream: stream).held
+        }
+        #expect(held(StratifiedSplit.Stream.earlyStopping) != held(StratifiedSplit.Stream.svcCalibration))
+        // A seed's meaning is part of every saved model: these rows must not move.
+        #expect(held(StratifiedSplit.Stream.earlyStopping) == Self.pinnedEarlyStopping)
+        #expect(held(StratifiedSplit.Stream.svcCalibration) == Self.pinnedCalibration)
     }
 
-    @Test func samplingIsSeededAndDistinct() throws {
-        let grid = try ParameterGrid(json: JSONParser.parse(#"{"vect.min_df": [1, 2, 3, 4, 5, 6, 7, 8], "text.subject_weight": [1, 2, 3]}"#))
-        let a = grid.sample(5, seed: 9), b = grid.sample(5, seed: 9)
-        #expect(a == b && Set(a).count == 5)
-        #expect(grid.sample(100, seed: 9).count == 24)
-    }
-
-    @Test func badGridsAndValuesAreNamed() throws {
-        let base = Demo.settings()
-        #expect(throws: ParameterError.self) { try ParameterGrid(json: JSONParser.parse(#"{"vect.min_df": 2}"#)) }
-        #expect(throws: ParameterError.self) { try ParameterGrid(json: JSONParser.parse(#"{"vect.min_df": []}"#)) }
-        #expect(throws: ParameterError.self) { try ParameterGrid(json: JSONParser.parse("[]")) }
-        #expect {
-            try ParameterGrid(json: JSONParser.parse(#"{"clf.n_estimator": [10]}"#)).validate(against: base)
-        } throws: { "\($0)".contains("unknown parameter \"clf.n_estimator\"") && "\($0)".contains("clf.n_estimators") }
-        #expect {
-            try ParameterGrid(json: JSONParser.parse(#"{"clf.learning_rate": ["fast"]}"#)).validate(against: base)
-        } throws: { "\($0)".contains("clf.learning_rate") }
-        #expect {
-            try ParameterGrid(json: JSONParser.parse(#"{"vect.ngram_range": [[2, 1]]}"#)).validate(against: base)
-        } throws: { "\($0)".contains("ngram") }
-    }
-
-    @Test func applySetsNestedParameters() throws {
-        let s = try PipelineParameters.apply(["vect.ngram_range": [1, 3], "text.subject_weight": 4, "clf.max_depth": .null, "clf.max_leaf_nodes": 7], to: Demo.settings())
-        #expect(s.vect.ngramRange == NgramRange(1, 3) && s.text.subjectWeight == 4)
-        let clf = try #require(s.clf.settings(as: GradientBoostingClassifier.self))
-        #expect(clf.maxDepth == nil && clf.maxLeafNodes == 7)
-    }
+    /// What the holdouts of gradient boosting and LinearSVC picked before they shared this
+    /// code (computed with their former, separate implementations at 44cd060).
+    static let pinnedEarlyStopping = [12, 19, 25, 26, 27, 29, 40, 45, 47]
+    static let pinnedCalibration = [2, 3, 10, 26, 28, 33, 38, 41, 44]
 }
 
 extension Array where Element == Int {
