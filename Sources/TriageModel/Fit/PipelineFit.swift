@@ -88,11 +88,11 @@ public final class PipelineFit: Sendable {
                 + [(.features, features)] + (preparation.map { [(.preparation, $0)] } ?? [])
         }
 
-        /// Sorting fits by this keeps those that share stages together: tokens, then rows, then
-        /// counts, features and preparation.
-        public var order: String {
-            [blocks.map(\.tokens).joined(separator: "+"), rows, blocks.map(\.counts).joined(separator: "+"), features, preparation ?? ""]
-                .joined(separator: "|")
+        /// What fits that share stages have in common, from the first stage to the last: the
+        /// blocks' tokens, their counts, the features, the preparation (rows are in the last
+        /// three). Ordering fits by these keeps shared stages together.
+        public var sharing: [String] {
+            [blocks.map(\.tokens).joined(separator: "+"), blocks.map(\.counts).joined(separator: "+"), features, preparation ?? ""]
         }
     }
 
@@ -161,7 +161,7 @@ public final class PipelineFit: Sendable {
                 fitted.append(FittedBlock(settings: block, vectorizer: counts.fitted, tfidf: weighted.fitted, offset: offset))
                 trainParts.append(weighted.train)
                 evaluationParts.append(weighted.evaluation)
-                offset += counts.fitted.vocabulary.count
+                offset += counts.train.columnCount
             } catch {
                 // Uncached: the step's own error; cached: its description (`StageCache` keeps
                 // failures as text), which reads the same.

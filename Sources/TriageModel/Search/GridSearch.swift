@@ -79,16 +79,26 @@ public final class GridSearch: Sendable {
     }
 
     /// Every (candidate, fold) pair in execution order: grouped by tokenisation, then fold,
-    /// counts, features and preparation, so shared stages are computed and freed together.
+    /// counts, features and preparation, so shared stages are computed and freed together; the
+    /// groups in the grid's order (each where its first candidate is), then candidates in order.
+    /// The order decides only when work happens (and how well two workers stay busy at the end),
+    /// never a result.
     public var orderedPairs: [Pair] {
-        var pairs: [(Pair, String)] = []
+        var pairs: [(pair: Pair, sharing: [String])] = []
+        var first: [String: Int] = [:]
         for c in candidates.indices {
             for f in folds.indices {
                 let pair = Pair(candidate: c, fold: f)
-                pairs.append((pair, "\(keys(pair)?.order ?? "")|\(String(format: "%09d", c))"))
+                let sharing = keys(pair)?.sharing ?? []
+                for key in sharing where first[key] == nil { first[key] = c }
+                pairs.append((pair, sharing))
             }
         }
-        return pairs.sorted { $0.1 < $1.1 }.map(\.0)
+        func rank(_ p: (pair: Pair, sharing: [String])) -> [Int] {
+            let stages = p.sharing.map { first[$0] ?? p.pair.candidate }
+            return [stages.first ?? p.pair.candidate, p.pair.fold] + stages.dropFirst() + [p.pair.candidate]
+        }
+        return pairs.map { ($0.pair, rank($0)) }.sorted { $0.1.lexicographicallyPrecedes($1.1) }.map(\.0)
     }
 
     /// The pairs of this run's shard (contiguous in execution order; all pairs without a shard).
