@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TriageArtifact
 import TriageModel
 
@@ -8,6 +9,9 @@ public final class ServedModel: @unchecked Sendable {
     public let loaded: ModelArtifact.Loaded
     public let path: String
     public let loadedAt: Date
+    /// Predictors are not Sendable (each is used by one thread at a time, then handed back), so
+    /// the pool is guarded by a plain lock rather than a `Mutex`, whose `sending` rules would
+    /// not let one leave it.
     private let lock = NSLock()
     private var pool: [FittedPipeline.Predictor] = []
 
@@ -40,51 +44,60 @@ public final class ServedModel: @unchecked Sendable {
 
 /// The model being served, swapped atomically on reload. Requests take the current model once
 /// and finish with it even if a reload happens meanwhile.
-public final class ModelStore: @unchecked Sendable {
-    private let lock = NSLock()
-    private var model: ServedModel
-    private let reloadLock = NSLock()
+public final class ModelStore: Sendable {
+    /// Everything a reload changes, changed together under one lock and read together: a
+    /// reader never sees a count from one reload and a model or error from another.
+    public struct State: Sendable {
+        public fileprivate(set) var model: ServedModel
+        /// Reloads done and refused since start.
+        public fileprivate(set) var reloads = 0
+        public fileprivate(set) var refusedReloads = 0
+        /// Why the last reload was refused (nil after a successful one).
+        public fileprivate(set) var lastReloadError: String?
+    }
+
+    private let state: Mutex<State>
+    /// Serialises reloads (a load takes seconds; the state lock is never held that long).
+    private let reloading = Mutex<Void>(())
     public let path: String
     public let trusted: [VerifyingKey]
     public let options: ModelArtifact.LoadOptions
-    /// Reloads done and refused since start.
-    public private(set) var reloads = 0
-    public private(set) var refusedReloads = 0
-    public private(set) var lastReloadError: String?
 
     public init(path: String, trusted: [VerifyingKey], options: ModelArtifact.LoadOptions = .init()) throws(ArtifactError) {
         self.path = path
         self.trusted = trusted
         self.options = options
-        model = ServedModel(loaded: try ModelArtifact.load(path: path, trusted: trusted, options: options), path: path)
+        let model = ServedModel(loaded: try ModelArtifact.load(path: path, trusted: trusted, options: options), path: path)
+        state = Mutex(State(model: model))
     }
 
-    public var current: ServedModel {
-        lock.lock()
-        defer { lock.unlock() }
-        return model
-    }
+    /// The model to answer with.
+    public var current: ServedModel { state.withLock { $0.model } }
+
+    /// The model and the reload counts, read together.
+    public var snapshot: State { state.withLock { $0 } }
 
     /// Loads the artifact again — signature, schema and golden probes — and swaps it in; a model
     /// that fails any check is refused and the old one keeps serving. Reloads are serialised.
     @discardableResult
     public func reload() throws(ArtifactError) -> ServedModel {
-        reloadLock.lock()
-        defer { reloadLock.unlock() }
-        let loaded: ModelArtifact.Loaded
-        do { loaded = try ModelArtifact.load(path: path, trusted: trusted, options: options) } catch {
-            lock.lock()
-            refusedReloads += 1
-            lastReloadError = error.description
-            lock.unlock()
-            throw error
+        let result: Result<ServedModel, ArtifactError> = reloading.withLock { _ in
+            do throws(ArtifactError) {
+                let fresh = ServedModel(loaded: try ModelArtifact.load(path: path, trusted: trusted, options: options), path: path)
+                state.withLock {
+                    $0.model = fresh
+                    $0.reloads += 1
+                    $0.lastReloadError = nil
+                }
+                return .success(fresh)
+            } catch {
+                state.withLock {
+                    $0.refusedReloads += 1
+                    $0.lastReloadError = error.description
+                }
+                return .failure(error)
+            }
         }
-        let fresh = ServedModel(loaded: loaded, path: path)
-        lock.lock()
-        model = fresh
-        reloads += 1
-        lastReloadError = nil
-        lock.unlock()
-        return fresh
+        return try result.get()
     }
 }

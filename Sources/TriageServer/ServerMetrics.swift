@@ -47,7 +47,8 @@ public final class ServerMetrics: @unchecked Sendable {
     }
 
     /// The exposition text.
-    func render(model: ServedModel, store: ModelStore, log: PredictionLog?) -> String {
+    func render(_ store: ModelStore.State, log: PredictionLog?) -> String {
+        let model = store.model
         lock.lock()
         let requests = self.requests, latency = self.latency, predictions = self.predictions, unsure = self.unsure
         lock.unlock()

@@ -5,6 +5,8 @@ import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
+import UnixSignals
+import Synchronization
 import TriageArtifact
 import TriageCore
 import TriageModel
@@ -75,7 +77,7 @@ public final class TriageServer: @unchecked Sendable {
     public let log: PredictionLog?
     public let metrics = ServerMetrics()
     public let logger: Logger
-    private let boundPort = NIOLockedPort()
+    private let boundPort = Mutex<Int?>(nil)
     private let running = RunningGroup()
 
     /// Loads and verifies the model and opens the log; throws before anything listens.
@@ -87,7 +89,7 @@ public final class TriageServer: @unchecked Sendable {
     }
 
     /// The port the server listens on, once it does (useful with port 0).
-    public var port: Int? { boundPort.value }
+    public var port: Int? { boundPort.withLock { $0 } }
 
     /// Serves until SIGTERM or SIGINT, then drains in-flight requests and closes the log.
     /// `onRunning` is called with the bound port.
@@ -96,22 +98,13 @@ public final class TriageServer: @unchecked Sendable {
         router.addMiddleware { MetricsMiddleware(metrics: metrics) }
         router.addMiddleware { ErrorMiddleware(logger: logger) }
         addRoutes(router)
-        var hangup: DispatchSourceSignal?
-        if configuration.reloadOnSIGHUP {
-            signal(SIGHUP, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "triage.sighup"))
-            source.setEventHandler { [weak self] in self?.reloadFromSignal() }
-            source.resume()
-            hangup = source
-        }
-        defer { hangup?.cancel() }
         let app = Application(
             router: router,
             server: serverBuilder(),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: Self.serverName),
-            onServerRunning: { [boundPort, logger, store, configuration] channel in
+            onServerRunning: { [self, logger, store, configuration] channel in
                 let port = channel.localAddress?.port ?? configuration.port
-                boundPort.set(port)
+                self.boundPort.withLock { $0 = port }
                 logger.info("serving", metadata: ["host": "\(configuration.host)", "port": "\(port)", "model": "\(store.current.id)",
                                                  "log": "\(configuration.databasePath ?? "off")"])
                 await onRunning(port)
@@ -119,7 +112,15 @@ public final class TriageServer: @unchecked Sendable {
             logger: logger
         )
         // SIGTERM and SIGINT, or `shutdown()`: graceful shutdown, in-flight requests drained.
-        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        var services = [ServiceGroupConfiguration.ServiceConfiguration(service: app)]
+        if configuration.reloadOnSIGHUP {
+            // Until the reloader traps it, a SIGHUP (default action: terminate) is ignored, so
+            // that one sent as soon as the server listens cannot kill it.
+            signal(SIGHUP, SIG_IGN)
+            // Ends with the group's graceful shutdown; that alone must not stop the server.
+            services.append(.init(service: HangupReloader(server: self), successTerminationBehavior: .ignore))
+        }
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         if running.start(group) { await group.triggerGracefulShutdown() }
         defer { running.finish() }
         do {
@@ -144,14 +145,22 @@ public final class TriageServer: @unchecked Sendable {
         if let group = running.requestStop() { await group.triggerGracefulShutdown() }
     }
 
-    private func reloadFromSignal() {
-        logger.info("SIGHUP: reloading the model", metadata: ["path": "\(configuration.modelPath)"])
-        do {
-            let model = try store.reload()
-            logger.info("model reloaded", metadata: ["model": "\(model.id)"])
-        } catch {
-            logger.error("reload refused; the old model keeps serving", metadata: ["error": "\(error)"])
+    /// Reloads the model off Swift's cooperative pool (a load verifies a signature and re-predicts
+    /// the golden probes: seconds for a large model), logging the outcome.
+    func reloadModel(because reason: String) async -> Result<ServedModel, ArtifactError> {
+        let store = self.store
+        let result: Result<ServedModel, ArtifactError> = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                do throws(ArtifactError) { continuation.resume(returning: .success(try store.reload())) } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
         }
+        switch result {
+        case let .success(model): logger.info("model reloaded (\(reason))", metadata: ["model": "\(model.id)"])
+        case let .failure(error): logger.error("reload refused; the old model keeps serving", metadata: ["error": "\(error)"])
+        }
+        return result
     }
 
     var threshold: Double { configuration.threshold ?? store.current.loaded.unsureThreshold }
@@ -196,7 +205,7 @@ public final class TriageServer: @unchecked Sendable {
         router.get("model") { [self] _, _ in Self.json(ResponseJSON.model(self.store.current, threshold: self.threshold)) }
         only("model", [.get, .head])
         router.get("metrics") { [self] _, _ in
-            let text = self.metrics.render(model: self.store.current, store: self.store, log: self.log)
+            let text = self.metrics.render(self.store.snapshot, log: self.log)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(string: text)))
         }
@@ -355,21 +364,21 @@ public final class TriageServer: @unchecked Sendable {
 
     private func adminReload(_ context: ServerContext) async throws -> Response {
         guard context.isLoopback else { throw APIError(403, "reload is allowed from loopback only") }
-        let store = self.store
-        let result: Result<ServedModel, ArtifactError> = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                do throws(ArtifactError) { continuation.resume(returning: .success(try store.reload())) } catch {
-                    continuation.resume(returning: .failure(error))
-                }
-            }
+        switch await reloadModel(because: "admin") {
+        case let .success(model): return Self.json(["status": "reloaded", "model": .string(model.id)])
+        case let .failure(error): throw APIError(422, "reload refused, the old model keeps serving: \(error)")
         }
-        switch result {
-        case let .success(model):
-            logger.info("model reloaded (admin)", metadata: ["model": "\(model.id)"])
-            return Self.json(["status": "reloaded", "model": .string(model.id)])
-        case let .failure(error):
-            logger.error("reload refused; the old model keeps serving", metadata: ["error": "\(error)"])
-            throw APIError(422, "reload refused, the old model keeps serving: \(error)")
+    }
+}
+
+/// Reloads the model on SIGHUP (ServiceLifecycle's signal sequence), until graceful shutdown.
+struct HangupReloader: Service {
+    let server: TriageServer
+
+    func run() async throws {
+        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
+            server.logger.info("SIGHUP: reloading the model", metadata: ["path": "\(server.configuration.modelPath)"])
+            _ = await server.reloadModel(because: "SIGHUP")
         }
     }
 }
@@ -419,42 +428,24 @@ struct MetricsMiddleware: RouterMiddleware {
     }
 }
 
-/// A port set once from the server's channel.
 /// The service group of a running server, and whether a stop was asked for before it existed.
-final class RunningGroup: @unchecked Sendable {
-    private let lock = NSLock()
-    private var group: ServiceGroup?
-    private var stopRequested = false
+final class RunningGroup: Sendable {
+    private let state = Mutex<(group: ServiceGroup?, stopRequested: Bool)>((nil, false))
 
     /// Records the group; true when a stop was already requested.
     func start(_ group: ServiceGroup) -> Bool {
-        lock.withLock {
-            self.group = group
-            return stopRequested
+        state.withLock {
+            $0.group = group
+            return $0.stopRequested
         }
     }
 
-    func finish() { lock.withLock { group = nil } }
+    func finish() { state.withLock { $0.group = nil } }
 
     func requestStop() -> ServiceGroup? {
-        lock.withLock {
-            stopRequested = true
-            return group
+        state.withLock {
+            $0.stopRequested = true
+            return $0.group
         }
-    }
-}
-
-final class NIOLockedPort: @unchecked Sendable {
-    private let lock = NSLock()
-    private var port: Int?
-    var value: Int? {
-        lock.lock()
-        defer { lock.unlock() }
-        return port
-    }
-    func set(_ p: Int) {
-        lock.lock()
-        port = p
-        lock.unlock()
     }
 }

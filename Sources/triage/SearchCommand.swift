@@ -105,7 +105,8 @@ struct SearchOutputs: ParsableArguments {
 
     func write(_ results: SearchResults) throws {
         guard let path = results_ else { return }
-        let text = path.lowercased().hasSuffix(".csv") ? results.csv : Output.json(results.json)
+        let table = results.table
+        let text = path.lowercased().hasSuffix(".csv") ? CSVWriter.document(header: table.header, rows: table.rows) : Output.json(results.json)
         try Output.write(text, to: path)
         if path != "-" { Console.info("cv_results written to \(path)") }
     }

@@ -191,3 +191,17 @@ struct MessageReaderTests {
         #expect(batch.skipped.isEmpty)
     }
 }
+
+@Suite("RFC 4180 writer")
+struct CSVWriterTests {
+    @Test func whatItWritesTheReaderReadsBack() throws {
+        let rows = [["1", "plain", "with, comma", "x"], ["2", "a \"quoted\" word", "two\nlines\r\nand CRLF", ""],
+                    ["3", "", "é ✓ 👍", "label,with,commas"]]
+        let text = CSVWriter.document(header: ["id", "subject", "body", "label"], rows: rows)
+        #expect(text.hasPrefix("id,subject,body,label\r\n1,plain,\"with, comma\",x\r\n"))
+        let reader = try CSVReader(path: try temporaryFile(Array(text.utf8)))
+        var read: [[String]] = []
+        while let record = try reader.next() { read.append(record.fields) }
+        #expect(read == [["id", "subject", "body", "label"]] + rows)
+    }
+}

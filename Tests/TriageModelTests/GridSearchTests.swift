@@ -160,7 +160,7 @@ struct GridSearchTests {
         #expect(failed.failed && failed.rank == nil && failed.errors.count == 3)
         #expect(failed.errors[0].hasPrefix("fold 0: "))
         #expect(results.candidates[0].rank == 1 && results.best?.index == 0)
-        #expect(results.csv.contains("fold 0: "))
+        #expect(results.table.rows.contains { $0.last?.contains("fold 0: ") == true })
         // Every candidate failing is an error, not an empty ranking.
         #expect { try Self.search(Self.grid(#"{"vect.min_df": [10000]}"#)).run() } throws: { error in
             guard case .allFailed = error as? SearchError else { return false }
@@ -178,7 +178,8 @@ struct GridSearchTests {
 
     @Test func cvResultsOutputs() throws {
         let results = try Self.search(Self.grid(#"{"vect.min_df": [1, 2]}"#), scoring: "f1_macro").run()
-        let lines = results.csv.split(separator: "\r\n")
+        let table = results.table
+        let lines = CSVWriter.document(header: table.header, rows: table.rows).split(separator: "\r\n")
         #expect(lines.count == 3)
         #expect(lines[0].hasPrefix("rank_test_f1_macro,mean_test_f1_macro,std_test_f1_macro,split0_test_f1_macro"))
         #expect(lines[0].hasSuffix("param_vect.min_df,error"))

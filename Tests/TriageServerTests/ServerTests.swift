@@ -231,7 +231,7 @@ struct ServerTests {
             #expect(failures.value == 0)
             #expect(served.value >= 200)
             #expect(ids.count == 2 && ids.contains(first))
-            #expect(server.store.reloads == 6)
+            #expect(server.store.snapshot.reloads == 6)
             try Data(f.modelBytes).write(to: URL(fileURLWithPath: f.modelPath))
         }
     }
@@ -247,7 +247,7 @@ struct ServerTests {
             let c = try HTTPConnection(port: port)
             let r = try c.request("POST", "/admin/reload", contentType: nil)
             #expect(r.status == 422 && (r.errorMessage ?? "").contains("old model keeps serving"), "\(r.text)")
-            #expect(server.store.current.id == before && server.store.refusedReloads == 1)
+            #expect(server.store.current.id == before && server.store.snapshot.refusedReloads == 1)
             #expect(try c.post("/messages", json: #"{"messages": [{"id": "1", "body": "hello"}]}"#).status == 200)
             #expect(try c.get("/model").json?["id"]?.stringValue == before)
         }

@@ -168,28 +168,26 @@ public struct SearchResults: Sendable {
         return .object(o)
     }
 
-    /// `cv_results` as CSV (RFC 4180): rank, mean and std of the scoring metric, per-fold
-    /// scores, times, one column per parameter (JSON values), and errors.
-    public var csv: String {
+    /// `cv_results` as a table (written as CSV by the CLI): rank, mean and std of the scoring
+    /// metric, per-fold scores, times, one column per parameter (JSON values), and errors; rows
+    /// by rank.
+    public var table: (header: [String], rows: [[String]]) {
         let names = Array(Set(candidates.flatMap { $0.candidate.parameters.keys })).sorted()
         var header = ["rank_test_\(scoring)", "mean_test_\(scoring)", "std_test_\(scoring)"]
         header += (0 ..< folds).map { "split\($0)_test_\(scoring)" }
         header += ["mean_fit_time", "std_fit_time", "mean_score_time", "std_score_time"]
         header += names.map { "param_\($0)" } + ["error"]
-        func field(_ s: String) -> String {
-            s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
-        }
         func number(_ x: Double?) -> String { x.map { JSONNumber($0)?.literal ?? "" } ?? "" }
-        var lines = [header.map(field).joined(separator: ",")]
+        var rows: [[String]] = []
         for r in candidates.sorted(by: { ($0.rank ?? .max, $0.index) < ($1.rank ?? .max, $1.index) }) {
             var row = [r.rank.map(String.init) ?? "", number(r.meanScores[scoring]), number(r.stdScores[scoring])]
             row += r.splits.map { number($0?[scoring]) }
             row += [number(r.meanFitSeconds), number(r.stdFitSeconds), number(r.meanScoreSeconds), number(r.stdScoreSeconds)]
             row += names.map { r.candidate.parameters[$0].map { JSONWriter.string($0) } ?? "" }
             row.append(r.errors.joined(separator: "; "))
-            lines.append(row.map(field).joined(separator: ","))
+            rows.append(row)
         }
-        return lines.joined(separator: "\r\n") + "\r\n"
+        return (header, rows)
     }
 }
 

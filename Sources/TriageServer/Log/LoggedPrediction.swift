@@ -1,0 +1,39 @@
+import TriageData
+
+/// One served prediction, as logged.
+public struct LoggedPrediction: Sendable {
+    public var messageID: String
+    /// Seconds since 1970 when the request arrived.
+    public var receivedAt: Double
+    public var modelID: String
+    /// Nil when text is not stored (`--no-store-text`).
+    public var subject: String?
+    public var body: String?
+    /// SHA-256 of subject + "\n" + body: always stored, to match messages without their text.
+    public var textSHA256: String
+    public var category: String
+    public var probability: Double
+    public var top: [(category: String, probability: Double)]
+    public var unsure: Bool
+    public var latencyMilliseconds: Double
+}
+
+/// Why the log could not take a write.
+public enum LogError: Error, Sendable, CustomStringConvertible {
+    case sqlite(SQLiteError)
+    case closed
+
+    public var description: String {
+        switch self {
+        case let .sqlite(e): return "prediction log: \(e)"
+        case .closed: return "prediction log is closed (the server is shutting down)"
+        }
+    }
+}
+
+/// The result of recording a human re-classification.
+public enum RelabelOutcome: Sendable, Equatable {
+    /// Recorded against the latest prediction of the message.
+    case recorded(predictionSeq: Int64)
+    case unknownMessage
+}
