@@ -22,6 +22,9 @@ public final class ServerMetrics: @unchecked Sendable {
         }
     }
 
+    /// The route label of a request the HTTP parser refused before any route saw it.
+    static let unparsedRoute = "unparsed"
+
     private let lock = NSLock()
     private var requests: [RouteKey: Int] = [:]
     private var latency: [String: Histogram] = [:]

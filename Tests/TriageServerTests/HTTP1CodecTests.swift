@@ -27,6 +27,32 @@ struct HTTP1CodecTests {
         return c.isClosedByServer() && Date().timeIntervalSince(start) < 4
     }
 
+    /// Every request is counted once in /metrics, whoever answered it: the parser's refusals
+    /// (the codec), the route's errors of `POST /messages` (its endpoint), the fast path's
+    /// answers (its endpoint), other routes (the middleware).
+    @Test(arguments: [true, false])
+    func everyAnswerIsCountedOnceWhoeverGaveIt(fastPath: Bool) async throws {
+        try await withServer(fastPath: fastPath) { _, port in
+            let garbage = try HTTPConnection(port: port, timeoutSeconds: 8)
+            try garbage.send(Array("GET / HTTP/1.1\r\nBad Header Name: x\r\n\r\n".utf8))
+            #expect(try garbage.readResponse().status == 400)
+            let c = try HTTPConnection(port: port, timeoutSeconds: 8)
+            #expect(try c.post("/messages", json: #"{"messages": []}"#).status == 400)
+            #expect(try c.post("/messages", json: "x", contentType: "text/plain").status == 415)
+            try c.send(HTTPConnection.requestBytes("POST", "/messages", body: Self.message("counted")))
+            #expect(try c.readResponse().status == 200)
+            #expect(try c.get("/health").status == 200)
+            let text = try c.get("/metrics").text
+            for line in [#"triage_http_requests_total{route="unparsed",status="400"} 1"#,
+                         #"triage_http_requests_total{route="/messages",status="400"} 1"#,
+                         #"triage_http_requests_total{route="/messages",status="415"} 1"#,
+                         #"triage_http_requests_total{route="/messages",status="200"} 1"#,
+                         #"triage_http_requests_total{route="/health",status="200"} 1"#] {
+                #expect(text.contains(line + "\n"), "\(line) in\n\(text)")
+            }
+        }
+    }
+
     @Test(arguments: [true, false])
     func http10WithoutKeepAliveIsAnsweredAndClosed(fastPath: Bool) async throws {
         try await withServer(fastPath: fastPath) { server, port in

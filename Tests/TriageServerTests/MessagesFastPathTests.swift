@@ -5,12 +5,11 @@ import TriageData
 @testable import TriageServer
 import TriageTestSupport
 
-/// `MessagesFastPath` answers `POST /messages` in the channel pipeline; Hummingbird's route
+/// `MessagesFastPath` answers `POST /messages` from the connection's bytes; Hummingbird's route
 /// answers everything else. These tests hold it to "the same server, only cheaper": same bytes
 /// as the route, order kept on a connection, the log written before the answer, and every
-/// connection rule (idle timeout, `Connection: close`, end of input) as before. Each runs with
-/// `RawMessagesFastPath` in front (`raw`: the default) and without it (every request through the
-/// HTTP codec, so `MessagesFastPath` answers them all).
+/// connection rule (idle timeout, `Connection: close`, end of input) as before. (Until issue 24
+/// they ran a second time against a second fast path inside the pipeline, since removed.)
 @Suite("POST /messages fast path", .serialized)
 struct MessagesFastPathTests {
     func fixture() throws -> Fixture { try Fixture.shared.get() }
@@ -33,8 +32,7 @@ struct MessagesFastPathTests {
         (r.json?["predictions"]?.arrayValue ?? []).compactMap { $0["id"]?.stringValue }
     }
 
-    @Test(arguments: [true, false])
-    func answersExactlyAsTheRouteDoes(raw: Bool) async throws {
+    @Test func answersExactlyAsTheRouteDoes() async throws {
         let f = try fixture()
         let limits: (inout ServerConfiguration) -> Void = { c in
             c.limits.maxBodyBytes = 4096
@@ -57,7 +55,7 @@ struct MessagesFastPathTests {
             ("text/plain", Self.good, []),
             (nil, Self.good, []),
         ]
-        try await f.withServer({ c in limits(&c); c.rawMessagesFastPath = raw }) { fastServer, fast in
+        try await f.withServer({ c in limits(&c) }) { fastServer, fast in
             try await f.withServer({ c in limits(&c); c.messagesFastPath = false }) { routeServer, route in
                 let a = try HTTPConnection(port: fast)
                 let b = try HTTPConnection(port: route)
@@ -89,10 +87,9 @@ struct MessagesFastPathTests {
         #expect(date.now().hasSuffix(" GMT") && date.now().count == 29)
     }
 
-    @Test(arguments: [true, false])
-    func pipelinedRequestsAreAnsweredInOrder(raw: Bool) async throws {
+    @Test func pipelinedRequestsAreAnsweredInOrder() async throws {
         let f = try fixture()
-        try await f.withServer({ c in c.rawMessagesFastPath = raw }) { server, port in
+        try await f.withServer({ _ in }) { server, port in
             let c = try HTTPConnection(port: port)
             // One write: fast-path requests around requests the router answers (a GET, an error,
             // a POST to another route), so both kinds wait for each other.
@@ -122,10 +119,9 @@ struct MessagesFastPathTests {
         }
     }
 
-    @Test(arguments: [true, false])
-    func aBodySplitAcrossReadsIsAnsweredByTheRoute(raw: Bool) async throws {
+    @Test func aBodySplitAcrossReadsIsAnsweredByTheRoute() async throws {
         let f = try fixture()
-        try await f.withServer({ c in c.rawMessagesFastPath = raw }) { server, port in
+        try await f.withServer({ _ in }) { server, port in
             let c = try HTTPConnection(port: port)
             let bytes = HTTPConnection.requestBytes("POST", "/messages", body: Self.good("split"))
             let cut = bytes.count - 10
@@ -144,10 +140,9 @@ struct MessagesFastPathTests {
         }
     }
 
-    @Test(arguments: [true, false])
-    func endOfInputAfterARequestStillGetsItsAnswer(raw: Bool) async throws {
+    @Test func endOfInputAfterARequestStillGetsItsAnswer() async throws {
         let f = try fixture()
-        try await f.withServer({ c in c.rawMessagesFastPath = raw }) { server, port in
+        try await f.withServer({ _ in }) { server, port in
             // A client that sends its requests and closes its side at once (as `nc -N` does).
             let c = try HTTPConnection(port: port)
             try c.send(HTTPConnection.requestBytes("POST", "/messages", body: Self.good("h1"))
@@ -160,10 +155,9 @@ struct MessagesFastPathTests {
         }
     }
 
-    @Test(arguments: [true, false])
-    func connectionCloseAndIdleTimeoutStillHold(raw: Bool) async throws {
+    @Test func connectionCloseAndIdleTimeoutStillHold() async throws {
         let f = try fixture()
-        try await f.withServer({ c in c.idleTimeoutSeconds = 1; c.rawMessagesFastPath = raw }) { _, port in
+        try await f.withServer({ c in c.idleTimeoutSeconds = 1 }) { _, port in
             let closing = try HTTPConnection(port: port)
             let r = try closing.request("POST", "/messages", body: Self.good("c1"), headers: [("Connection", "close")])
             #expect(r.status == 200 && Self.predictionIDs(r) == ["c1"])
@@ -177,10 +171,9 @@ struct MessagesFastPathTests {
         }
     }
 
-    @Test(arguments: [true, false])
-    func withoutALogTheFastPathAnswersAtOnce(raw: Bool) async throws {
+    @Test func withoutALogTheFastPathAnswersAtOnce() async throws {
         let f = try fixture()
-        try await f.withServer({ c in c.databasePath = nil; c.rawMessagesFastPath = raw }) { _, port in
+        try await f.withServer({ c in c.databasePath = nil }) { _, port in
             let c = try HTTPConnection(port: port)
             try c.send(HTTPConnection.requestBytes("POST", "/messages", body: Self.good("n1"))
                 + HTTPConnection.requestBytes("GET", "/health", contentType: nil)

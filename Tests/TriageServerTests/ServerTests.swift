@@ -480,10 +480,10 @@ final class Counter: @unchecked Sendable {
 @Suite struct RequestHelperTests {
     @Test func jsonMediaTypes() {
         for good in ["application/json", "Application/JSON", " application/json ; charset=utf-8", "application/problem+json", "application/json;charset=UTF-8", "\tapplication/json"] {
-            #expect(TriageServer.isJSONMediaType(good), "\(good)")
+            #expect(RequestBody.isJSON(good), "\(good)")
         }
         for bad in ["", "text/plain", "application/jsonp", "+json", "application/json5", "text/json-ish", "application/x-www-form-urlencoded"] {
-            #expect(!TriageServer.isJSONMediaType(bad), "\(bad)")
+            #expect(!RequestBody.isJSON(bad), "\(bad)")
         }
     }
 

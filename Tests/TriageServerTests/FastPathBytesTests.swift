@@ -4,13 +4,13 @@ import TriageCore
 @testable import TriageServer
 import TriageTestSupport
 
-/// `RawMessagesFastPath` answers `POST /messages` from the bytes, in front of the HTTP codec,
+/// `MessagesFastPath` answers `POST /messages` from the bytes, in front of the HTTP codec,
 /// while a connection sends nothing else. Its parser must accept only what NIO's HTTP parser
 /// would read the same way, and the server must look the same from the socket: same bytes as
 /// the route, and every connection rule (idle timeout, graceful shutdown, the move to the full
 /// stack) kept.
 @Suite("POST /messages from the bytes", .serialized)
-struct RawMessagesFastPathTests {
+struct FastPathBytesTests {
     func fixture() throws -> Fixture { try Fixture.shared.get() }
 
     static let body = #"{"messages": [{"id": "r1", "body": "my card was stolen"}]}"#
@@ -23,11 +23,11 @@ struct RawMessagesFastPathTests {
         request(["Host: localhost", "Content-Type: application/json", "Content-Length: \(body.utf8.count)"] + extra, body: body)
     }
 
-    static func parse(_ text: String, maxHead: Int = 8192, maxBody: Int = 1 << 20) -> RawMessagesRequest {
-        Array(text.utf8).withUnsafeBytes { RawMessagesRequest.parse($0, maxHead: maxHead, maxBody: maxBody) }
+    static func parse(_ text: String, maxHead: Int = 8192, maxBody: Int = 1 << 20) -> FastPathRequest {
+        Array(text.utf8).withUnsafeBytes { FastPathRequest.parse($0, maxHead: maxHead, maxBody: maxBody) }
     }
 
-    static func complete(_ text: String, body: String = body) -> RawMessagesRequest {
+    static func complete(_ text: String, body: String = body) -> FastPathRequest {
         .complete(headLength: text.utf8.count - body.utf8.count, bodyLength: body.utf8.count)
     }
 
@@ -52,7 +52,7 @@ struct RawMessagesFastPathTests {
     @Test func everyPrefixOfAnAcceptedRequestIsIncomplete() {
         let bytes = Array(Self.standard().utf8)
         for n in 0 ..< bytes.count {
-            let result = bytes[..<n].withUnsafeBytes { RawMessagesRequest.parse($0, maxHead: 8192, maxBody: 1 << 20) }
+            let result = bytes[..<n].withUnsafeBytes { FastPathRequest.parse($0, maxHead: 8192, maxBody: 1 << 20) }
             #expect(result == .incomplete, "prefix of \(n) bytes")
         }
     }

@@ -47,6 +47,12 @@ final class HTTP1ServerCodec: ChannelDuplexHandler, RemovableChannelHandler {
     private var pending = CircularBuffer<ConnectionOption>(initialCapacity: 4)
     /// A final response head was written and its end not yet.
     private var responding = false
+    /// Counts what this codec answers itself (requests the parser refuses).
+    private let metrics: ServerMetrics?
+
+    init(metrics: ServerMetrics? = nil) {
+        self.metrics = metrics
+    }
 
     /// The option a request's response needs, from its version and `Connection` header.
     static func option(for head: HTTPRequestHead) -> ConnectionOption {
@@ -93,6 +99,7 @@ final class HTTP1ServerCodec: ChannelDuplexHandler, RemovableChannelHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         guard error is HTTPParserError, pending.isEmpty, !responding else { return context.fireErrorCaught(error) }
         let failure = APIError(400, "the request is not valid HTTP/1.1: \(String(reflecting: error))")
+        metrics?.request(route: ServerMetrics.unparsedRoute, status: 400, seconds: 0)
         var body = context.channel.allocator.buffer(capacity: 160)
         body.writeBytes(JSONWriter.bytes(failure.json))
         let head = HTTPResponseHead(version: .http1_1, status: .badRequest,
@@ -125,14 +132,5 @@ final class HTTP1ServerCodec: ChannelDuplexHandler, RemovableChannelHandler {
             responding = false
             context.write(wrapOutboundOut(.end(trailers.map(HTTPHeaders.init))), promise: promise)
         }
-    }
-}
-
-extension ChannelPipeline.SynchronousOperations {
-    /// Puts `HTTP1ServerCodec` where Hummingbird's HTTP/1 setup put swift-nio-extras' codec.
-    func replaceHTTP1Codec() throws {
-        let stock = try handler(type: HTTP1ToHTTPServerCodec.self)
-        try addHandler(HTTP1ServerCodec(), position: .after(stock))
-        removeHandler(stock, promise: nil)
     }
 }

@@ -1,0 +1,28 @@
+import Foundation
+import Hummingbird
+import TriageCore
+
+extension TriageServer {
+    /// `POST /messages/{id}/label`: a human re-classification of the latest prediction of a
+    /// message, recorded in the log (422 for a label the model does not know, 404 for a message
+    /// it never predicted, 503 without a log).
+    func postLabel(_ request: Request, _ context: ServerContext) async throws -> Response {
+        guard let id = context.parameters.get("id"), !id.isEmpty else { throw APIError(400, "missing message id in the path") }
+        let (label, agent) = try RequestParsing.label(try await RequestBody.read(request, limits: configuration.limits), limits: configuration.limits)
+        let model = store.current
+        guard model.labelSet.contains(label) else {
+            let some = model.labels.prefix(10).joined(separator: ", ")
+            throw APIError(422, "unknown label \"\(label)\"; the model's labels are: \(some)\(model.labels.count > 10 ? ", … (GET /model)" : "")", field: "label")
+        }
+        guard let log else { throw APIError(503, "the server runs without a prediction log (start it with --db): nothing to relabel") }
+        let outcome: RelabelOutcome
+        do { outcome = try await log.relabel(messageID: id, label: label, agent: agent, modelID: model.id) } catch {
+            throw APIError(503, "the prediction log cannot be written (\(error)); retry later")
+        }
+        switch outcome {
+        case .unknownMessage: throw APIError(404, "no prediction was logged for message id \"\(id)\"")
+        case let .recorded(seq):
+            return Self.json(["id": .string(id), "label": .string(label), "prediction": .number(JSONNumber(Int(seq)))])
+        }
+    }
+}
