@@ -54,7 +54,12 @@ let package = Package(
             "TriageModel", "TriageCore", "TriageText", "TriageBoost", "TriageLinear",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .target(name: "TriageFuzzing", dependencies: ["TriageArtifact"]),
+        .target(name: "TriageFuzzing", dependencies: [
+            "TriageArtifact", "TriageServer",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
         .target(name: "TriageServer", dependencies: [
             "TriageArtifact", "TriageModel", "TriageData", "TriageCore",
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -78,6 +83,7 @@ let package = Package(
         .executableTarget(name: "triage-fuzz", dependencies: ["TriageFuzzing"]),
         .executableTarget(name: "triage-bench", dependencies: ["TriageText", "TriageData", "TriageBoost", "TriageModel", "TriageLinear"], path: "Sources/TriageBench"),
         .testTarget(name: "TriageCoreTests", dependencies: ["TriageCore"]),
+        .testTarget(name: "TriageFuzzingTests", dependencies: ["TriageFuzzing"]),
         .testTarget(name: "TriageDataTests", dependencies: ["TriageData", "TriageCore"]),
         .testTarget(name: "TriageBoostTests", dependencies: ["TriageBoost", "TriageCore"]),
         .testTarget(name: "TriageLinearTests", dependencies: ["TriageLinear", "TriageCore", "CTriageKernels"], exclude: ["Fixtures"]),

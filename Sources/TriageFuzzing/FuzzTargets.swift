@@ -1,17 +1,23 @@
 import Foundation
 import TriageArtifact
 
-/// libFuzzer entry point for the model loader (built by scripts/fuzz).
+/// libFuzzer entry point (built by scripts/fuzz).
 ///
-/// `TRIAGE_FUZZ_MODE=payload` (the default) feeds the input to the payload decoder as if its
-/// signature had verified — strict JSON, the closed schema, the semantic checks, the pipeline
-/// and the golden probes; `TRIAGE_FUZZ_MODE=envelope` feeds it to the whole loader, envelope and
-/// signature first. Any error is fine; only a crash, a hang or a sanitizer report is a finding.
+/// `TRIAGE_FUZZ_MODE=payload` (the default) feeds the input to the model's payload decoder as if
+/// its signature had verified — strict JSON, the closed schema, the semantic checks, the pipeline
+/// and the golden probes; `envelope` feeds it to the whole loader, envelope and signature first.
+/// Any error is fine; only a crash, a hang or a sanitizer report is a finding. `http` runs the
+/// server's fast-path parser against NIO's HTTP/1 decoder (`HTTPDifferential`), where a
+/// disagreement is a finding too.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func triageFuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
     var options = ModelArtifact.LoadOptions()
     options.maxBytes = 1 << 20
+    if FuzzConfiguration.http {
+        HTTPDifferential.check(bytes)
+        return 0
+    }
     if FuzzConfiguration.envelope {
         _ = try? ModelArtifact.decode(bytes, trusted: [FuzzConfiguration.key], options: options)
     } else {
@@ -22,6 +28,7 @@ public func triageFuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> In
 
 enum FuzzConfiguration {
     static let envelope = ProcessInfo.processInfo.environment["TRIAGE_FUZZ_MODE"] == "envelope"
+    static let http = ProcessInfo.processInfo.environment["TRIAGE_FUZZ_MODE"] == "http"
     /// The test fixtures' public key (Tests/TriageArtifactTests/Fixtures/test-public.pem), so
     /// seeds signed with it get past the signature in envelope mode.
     static let key: VerifyingKey = {

@@ -77,6 +77,7 @@ struct FastPathBytesTests {
             ("a hex Content-Length", request([type, "Content-Length: 0x\(String(n, radix: 16))"])),
             ("an empty Content-Length", request([type, "Content-Length: "])),
             ("a ten-digit Content-Length", request([type, "Content-Length: 00000000\(n)"])),
+            ("a tab after the Content-Length", request([type, "Content-Length: \(n)\t"])),
             ("no Content-Length", request([type])),
             ("two Content-Types", request([type, type, length])),
             ("a text Content-Type", request(["Content-Type: text/plain", length])),

@@ -11,7 +11,8 @@ import TriageCore
 /// repeated or non-decimal `Content-Length`, obsolete line folding, a bare CR or LF, control
 /// bytes and bytes above 0x7E in a field, and a field name that is not a token; and it declines
 /// `Expect`, `Upgrade` and any `Connection` value but `keep-alive`, which the route's handlers
-/// act on.
+/// act on. Where llhttp is stricter than RFC 9110 (a tab after the digits of `Content-Length`),
+/// the subset declines too.
 package enum FastPathRequest: Equatable, Sendable {
     /// A whole request: its head is `headLength` bytes, its body the `bodyLength` after them.
     case complete(headLength: Int, bodyLength: Int)
@@ -60,6 +61,7 @@ package enum FastPathRequest: Equatable, Sendable {
             }
             guard i + 1 < n else { return short }
             guard bytes[i + 1] == lf else { return .declined }
+            let lineEnd = i
             var valueEnd = i
             while valueEnd > valueStart, bytes[valueEnd - 1] == space || bytes[valueEnd - 1] == tab { valueEnd -= 1 }
             i += 2
@@ -68,7 +70,9 @@ package enum FastPathRequest: Equatable, Sendable {
             fields?(name, value)
             switch field(name) {
             case .contentLength:
-                guard length == nil, let parsed = decimal(value), parsed <= maxBody else { return .declined }
+                // llhttp refuses a tab after the digits (found by the differential fuzz target).
+                guard length == nil, let parsed = decimal(value), parsed <= maxBody,
+                      !bytes[valueEnd ..< lineEnd].contains(tab) else { return .declined }
                 length = parsed
             case .contentType:
                 guard !sawType, RequestBody.isJSON(String(decoding: value, as: UTF8.self)) else { return .declined }
