@@ -1,96 +1,121 @@
-import Foundation
+import Prometheus
+import Synchronization
 
-/// Counters for `GET /metrics` (Prometheus text exposition format 0.0.4).
-public final class ServerMetrics: @unchecked Sendable {
+/// `GET /metrics`: the server's counters in Prometheus's text exposition format (0.0.4), kept and
+/// written by swift-prometheus. Each server has its own `PrometheusCollectorRegistry` (no
+/// process-wide state: several servers in one process, as in the tests, keep apart).
+///
+/// The series are made through the registry rather than through swift-metrics' `Counter` and
+/// `Timer` over swift-prometheus's `PrometheusMetricsFactory`: those pass no help text (no
+/// `# HELP` lines, and the registry refuses one name with two help texts), and swift-metrics'
+/// `MetricsSystem` is bootstrapped once per process. On the hot path a request costs one lock to
+/// find its series (each made once), an atomic increment and the histogram's own lock. The model,
+/// reload and log figures, which other parts own, are copied into the registry when it is written.
+public final class ServerMetrics: Sendable {
     /// Upper bounds of the latency histogram, in seconds.
     static let buckets: [Double] = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
+    /// The route label of a request the HTTP parser refused before any route saw it.
+    static let unparsedRoute = "unparsed"
+
+    /// The registry `GET /metrics` writes out.
+    let registry = PrometheusCollectorRegistry()
 
     private struct RouteKey: Hashable {
         let route: String
         let status: Int
     }
 
-    private struct Histogram {
-        var counts = [Int](repeating: 0, count: ServerMetrics.buckets.count + 1)
-        var sum = 0.0
-        var total = 0
-
-        mutating func record(bucket: Int, seconds: Double) {
-            counts[bucket] += 1
-            sum += seconds
-            total += 1
-        }
+    private struct Series {
+        var requests: [RouteKey: Prometheus.Counter] = [:]
+        var latency: [String: ValueHistogram] = [:]
+        var categories: [String: Prometheus.Counter] = [:]
     }
 
-    /// The route label of a request the HTTP parser refused before any route saw it.
-    static let unparsedRoute = "unparsed"
+    private let series = Mutex(Series())
+    private let unsure: Prometheus.Counter
+    /// What was last copied into the registry from the store and the log (see `render`).
+    private let copied = Mutex(Copied())
 
-    private let lock = NSLock()
-    private var requests: [RouteKey: Int] = [:]
-    private var latency: [String: Histogram] = [:]
-    private var predictions: [String: Int] = [:]
-    private var unsure = 0
+    private struct Copied {
+        var model: (id: String, gauge: Prometheus.Gauge)?
+        var reloads = 0, refused = 0, rows = 0, commits = 0, walRestarts = 0
+    }
 
-    public init() {}
+    public init() {
+        unsure = registry.makeCounter(descriptor: Self.name("unsure_predictions", "total", "Predictions below the unsure threshold."))
+    }
 
+    /// `triage_<base>_<unit>`, with its help text.
+    private static func name(_ base: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "triage", metricName: base, unitName: unit, helpText: help)
+    }
+
+    /// One answered request: by route and status, with its latency.
     func request(route: String, status: Int, seconds: Double) {
-        let bucket = Self.buckets.firstIndex { seconds <= $0 } ?? Self.buckets.count
-        lock.lock()
-        requests[RouteKey(route: route, status: status), default: 0] += 1
-        // Mutated in place (a copy out and back would copy the bucket array every request).
-        latency[route, default: Histogram()].record(bucket: bucket, seconds: seconds)
-        lock.unlock()
+        let (counter, histogram) = series.withLock { series in
+            let key = RouteKey(route: route, status: status)
+            let counter = series.requests[key] ?? {
+                let made = registry.makeCounter(descriptor: Self.name("http_requests", "total", "HTTP requests by route and status."),
+                                                labels: [("route", route), ("status", String(status))])
+                series.requests[key] = made
+                return made
+            }()
+            let histogram = series.latency[route] ?? {
+                let made = registry.makeValueHistogram(descriptor: Self.name("http_request_duration", "seconds", "Time from request to response, by route."),
+                                                       labels: [("route", route)], buckets: Self.buckets)
+                series.latency[route] = made
+                return made
+            }()
+            return (counter, histogram)
+        }
+        counter.increment()
+        histogram.record(seconds)
     }
 
-    func predicted(categories: [String], unsure count: Int) {
-        lock.lock()
-        for c in categories { predictions[c, default: 0] += 1 }
-        unsure += count
-        lock.unlock()
-    }
-
-    /// The exposition text.
-    func render(_ store: ModelStore.State, log: PredictionLog?) -> String {
-        let model = store.model
-        lock.lock()
-        let requests = self.requests, latency = self.latency, predictions = self.predictions, unsure = self.unsure
-        lock.unlock()
-        func label(_ s: String) -> String {
-            s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
-        }
-        var out = ""
-        out += "# HELP triage_http_requests_total HTTP requests by route and status.\n# TYPE triage_http_requests_total counter\n"
-        for (k, v) in requests.sorted(by: { ($0.key.route, $0.key.status) < ($1.key.route, $1.key.status) }) {
-            out += "triage_http_requests_total{route=\"\(label(k.route))\",status=\"\(k.status)\"} \(v)\n"
-        }
-        out += "# HELP triage_http_request_duration_seconds Time from request to response, by route.\n# TYPE triage_http_request_duration_seconds histogram\n"
-        for (route, h) in latency.sorted(by: { $0.key < $1.key }) {
-            var cumulative = 0
-            for (i, bound) in Self.buckets.enumerated() {
-                cumulative += h.counts[i]
-                out += "triage_http_request_duration_seconds_bucket{route=\"\(label(route))\",le=\"\(bound)\"} \(cumulative)\n"
+    /// The categories of a batch's predictions, and how many were unsure.
+    func predicted(categories names: [String], unsure count: Int) {
+        let counters = series.withLock { series in
+            names.map { name in
+                series.categories[name] ?? {
+                    let made = registry.makeCounter(descriptor: Self.name("predictions", "total", "Predictions by category."),
+                                                    labels: [("category", name)])
+                    series.categories[name] = made
+                    return made
+                }()
             }
-            out += "triage_http_request_duration_seconds_bucket{route=\"\(label(route))\",le=\"+Inf\"} \(h.total)\n"
-            out += "triage_http_request_duration_seconds_sum{route=\"\(label(route))\"} \(h.sum)\n"
-            out += "triage_http_request_duration_seconds_count{route=\"\(label(route))\"} \(h.total)\n"
         }
-        out += "# HELP triage_predictions_total Predictions by category.\n# TYPE triage_predictions_total counter\n"
-        for (c, v) in predictions.sorted(by: { $0.key < $1.key }) { out += "triage_predictions_total{category=\"\(label(c))\"} \(v)\n" }
-        out += "# HELP triage_unsure_predictions_total Predictions below the unsure threshold.\n# TYPE triage_unsure_predictions_total counter\n"
-        out += "triage_unsure_predictions_total \(unsure)\n"
-        out += "# HELP triage_model_info The model being served.\n# TYPE triage_model_info gauge\n"
-        out += "triage_model_info{model_id=\"\(model.id)\",key_id=\"\(model.loaded.keyId)\",labels=\"\(model.labels.count)\"} 1\n"
-        out += "# HELP triage_model_reloads_total Model reloads by result.\n# TYPE triage_model_reloads_total counter\n"
-        out += "triage_model_reloads_total{result=\"ok\"} \(store.reloads)\n"
-        out += "triage_model_reloads_total{result=\"refused\"} \(store.refusedReloads)\n"
-        if let log {
-            out += "# HELP triage_log_rows_total Predictions committed to the SQLite log.\n# TYPE triage_log_rows_total counter\n"
-            out += "triage_log_rows_total \(log.committedRows)\n"
-            out += "# HELP triage_log_commits_total Transactions committed to the SQLite log (rows per commit: the group size).\n# TYPE triage_log_commits_total counter\n"
-            out += "triage_log_commits_total \(log.commits)\n"
-            out += "# HELP triage_log_wal_restarts_total Times the log's write-ahead log started over (it grows until it does).\n# TYPE triage_log_wal_restarts_total counter\n"
-            out += "triage_log_wal_restarts_total \(log.walRestarts)\n"
+        for counter in counters { counter.increment() }
+        if count > 0 { unsure.increment(by: Int64(count)) }
+    }
+
+    /// The exposition text, with the store's model and reload counts and the log's counts as
+    /// they are now.
+    func render(_ store: ModelStore.State, log: PredictionLog?) -> String {
+        copied.withLock { c in
+            if c.model?.id != store.model.id {
+                if let old = c.model { registry.unregisterGauge(old.gauge) }
+                let labels = [("model_id", store.model.id), ("key_id", store.model.loaded.keyId), ("labels", String(store.model.labels.count))]
+                let gauge = registry.makeGauge(descriptor: Self.name("model", "info", "The model being served."), labels: labels)
+                gauge.set(1.0)
+                c.model = (store.model.id, gauge)
+            }
+            // Counters owned elsewhere: each copied as its increase since the last copy.
+            func copy(_ base: String, _ labels: [(String, String)], _ help: String, _ now: Int, _ last: inout Int) {
+                let counter = registry.makeCounter(descriptor: Self.name(base, "total", help), labels: labels)
+                if now > last { counter.increment(by: Int64(now - last)) }
+                last = max(last, now)
+            }
+            let reloads = "Model reloads by result."
+            copy("model_reloads", [("result", "ok")], reloads, store.reloads, &c.reloads)
+            copy("model_reloads", [("result", "refused")], reloads, store.refusedReloads, &c.refused)
+            if let log {
+                copy("log_rows", [], "Predictions committed to the SQLite log.", log.committedRows, &c.rows)
+                copy("log_commits", [], "Transactions committed to the SQLite log (rows per commit: the group size).",
+                     log.commits, &c.commits)
+                copy("log_wal_restarts", [], "Times the log's write-ahead log started over (it grows until it does).",
+                     log.walRestarts, &c.walRestarts)
+            }
         }
-        return out
+        return registry.emitToString()
     }
 }

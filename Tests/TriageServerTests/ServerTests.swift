@@ -224,6 +224,7 @@ struct ServerTests {
                 let r = try admin.request("POST", "/admin/reload", contentType: nil)
                 #expect(r.status == 200, "\(r.text)")
                 ids.insert(server.store.current.id)
+                if round == 2 { _ = try admin.get("/metrics") }  // the counts are copied in at each scrape
                 try await Task.sleep(for: .milliseconds(100))
             }
             stop.add()
@@ -232,6 +233,12 @@ struct ServerTests {
             #expect(served.value >= 200)
             #expect(ids.count == 2 && ids.contains(first))
             #expect(server.store.snapshot.reloads == 6)
+            // /metrics: every reload counted once, and only the model now served described.
+            let metrics = try admin.get("/metrics").text
+            #expect(metrics.contains(#"triage_model_reloads_total{result="ok"} 6"#), "\(metrics)")
+            #expect(metrics.contains(#"triage_model_reloads_total{result="refused"} 0"#))
+            let info = metrics.split(separator: "\n").filter { $0.hasPrefix("triage_model_info{") }
+            #expect(info.count == 1 && info.first?.contains(server.store.current.id) == true, "\(info)")
             try Data(f.modelBytes).write(to: URL(fileURLWithPath: f.modelPath))
         }
     }
@@ -250,6 +257,7 @@ struct ServerTests {
             #expect(server.store.current.id == before && server.store.snapshot.refusedReloads == 1)
             #expect(try c.post("/messages", json: #"{"messages": [{"id": "1", "body": "hello"}]}"#).status == 200)
             #expect(try c.get("/model").json?["id"]?.stringValue == before)
+            #expect(try c.get("/metrics").text.contains(#"triage_model_reloads_total{result="refused"} 1"#))
         }
     }
 
@@ -275,6 +283,31 @@ struct ServerTests {
             }
             let status = (try? slow.readResponse())?.status
             #expect(status == 408, "status \(String(describing: status))")
+        }
+    }
+    /// The head rule of `ConnectionRules`: a head trickled a byte at a time is not activity —
+    /// only a whole request or an answer is — so it must be complete within the idle timeout
+    /// of the connection's start (or last answer), on either path, or the connection is closed.
+    @Test(arguments: [true, false]) func aTrickledHeadIsCutOffAtTheIdleTimeout(fastPath: Bool) async throws {
+        let f = try fixture()
+        try await f.withServer({ c in
+            c.idleTimeoutSeconds = 1
+            c.messagesFastPath = fastPath
+        }) { _, port in
+            let slow = try HTTPConnection(port: port, timeoutSeconds: 10)
+            let head = Array("POST /messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Padding: abcdefghijklmnopqrstuvwxyz\r\n".utf8)
+            let start = Date()
+            var sent = 0
+            // A byte every 0.25 s (never idle for 1 s): the head would take 15 s.
+            for b in head {
+                guard (try? slow.send([b])) != nil else { break }
+                sent += 1
+                try await Task.sleep(for: .milliseconds(250))
+                if Date().timeIntervalSince(start) > 3 { break }
+            }
+            #expect(slow.isClosedByServer())
+            #expect(Date().timeIntervalSince(start) < 2.5, "closed after \(Date().timeIntervalSince(start)) s, \(sent) bytes sent")
+            #expect(sent < head.count)
         }
     }
 }

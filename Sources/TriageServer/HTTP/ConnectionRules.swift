@@ -17,9 +17,13 @@ import NIOHTTP1
 ///   writes no answer for this long is closed. On the fast path it counts from the last request
 ///   read or answer written (an answer waiting for the log is not idleness); on the full stack,
 ///   Hummingbird's `HTTPConnectionStateHandler` keeps it.
-/// - **Head timeout and size**: a request head must arrive within `idleTimeout` of its previous
-///   bytes (the idle rule), and within `maxHeadBytes` on the fast path (longer: declined) or the
-///   parser's `decoderLimits` (80 KiB of fields) on the full stack (longer: 400).
+/// - **Head timeout and size**: bytes of a head that is not complete are not activity, so the
+///   idle rule is the head timeout too: a head must be complete within `idleTimeout` of the
+///   connection's start, its last answer or its hand-off to the full stack (whichever is later),
+///   or the connection is closed — a head trickled a byte at a time cannot hold it open
+///   (`ServerTests.aTrickledHeadIsCutOffAtTheIdleTimeout`). Its size: `maxHeadBytes` on the fast
+///   path (longer: declined) and the parser's `decoderLimits` (80 KiB of fields) on the full
+///   stack (longer: 400).
 /// - **Body timeout and size** (`bodyTimeoutSeconds`, `maxBodyBytes`): a routed body must arrive
 ///   within the timeout of its head (408) and within the size (413, also when announced by
 ///   `Content-Length`). The fast path answers only a body that came with its head.
