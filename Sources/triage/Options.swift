@@ -130,13 +130,23 @@ struct RuntimeOptions: ParsableArguments {
     func apply() { Console.quiet = quiet }
 }
 
-/// A pipeline's settings: a JSON config file, then `--set name=value` overrides with
-/// scikit-learn's names.
+/// A pipeline's settings: a preset, then a JSON config file's steps, then `--set name=value`
+/// overrides with scikit-learn's names. Every setting is checked here, stop-word lists found
+/// included, before any data is read (exit 2 when one is wrong).
 struct PipelineOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Pipeline settings as JSON ({\"text\": …, \"vect\": …, \"tfidf\": …, \"clf\": …}); default: the recommended settings (see README).", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("The settings to start from (default: recommended): \(PipelinePreset.allCases.map { "'\($0.rawValue)' (\($0.summary))" }.joined(separator: "; ")).", valueName: "name"))
+    var preset: PipelinePreset?
+
+    @Option(name: .customLong("config-from"), help: ArgumentHelp("Start from a model's own settings instead of a preset (retraining it on new data); its signature is checked with --config-from-key, or with the public half of --key.", valueName: "model"))
+    var configFrom: String?
+
+    @Option(name: .customLong("config-from-key"), help: ArgumentHelp("The public key (PEM) that signed the --config-from model.", valueName: "file"))
+    var configFromKey: String?
+
+    @Option(name: .long, help: ArgumentHelp("Pipeline settings as JSON ({\"text\": …, \"vect\": …, \"tfidf\": …, \"clf\": …} or a \"union\" of blocks): each step the file names replaces the preset's; the steps it leaves out keep the preset's.", valueName: "file"))
     var config: String?
 
-    @Option(name: .customLong("set"), help: ArgumentHelp("Set a parameter by its scikit-learn name, the value in JSON: --set vect.ngram_range=[1,2] --set clf.learning_rate=0.3 (repeatable).", valueName: "name=value"))
+    @Option(name: .customLong("set"), help: ArgumentHelp("Set a parameter by its scikit-learn name, the value in JSON: --set vect.ngram_range=[1,2] --set clf.learning_rate=0.3 (repeatable; clf.type first starts the classifier from that type's defaults).", valueName: "name=value"))
     var overrides: [String] = []
 
     @Option(name: .customLong("stopwords-dir"), help: ArgumentHelp("Directory of stop-word lists (default: the repository's stopwords/, or TRIAGE_STOPWORDS_DIR).", valueName: "dir"))
@@ -148,18 +158,31 @@ struct PipelineOptions: ParsableArguments {
         for o in overrides where !o.contains("=") {
             throw ValidationError("--set \(o): write name=value, e.g. --set vect.min_df=2")
         }
+        if preset != nil && configFrom != nil { throw ValidationError("give --preset or --config-from, not both") }
+        if configFromKey != nil && configFrom == nil { throw ValidationError("--config-from-key goes with --config-from MODEL") }
     }
 
-    /// The settings: the file (or the recommended defaults), then the overrides.
-    func settings() throws -> PipelineSettings {
-        var settings = PipelineSettings.recommended
+    /// Where the settings come from, for people: "preset recommended, config c.json, --set clf.C=10".
+    var origin: String {
+        let start = configFrom.map { "settings of \($0)" } ?? "preset \((preset ?? .recommended).rawValue)"
+        return ([start] + (config.map { ["config \($0)"] } ?? []) + overrides.map { "--set \($0)" }).joined(separator: ", ")
+    }
+
+    /// The settings: the preset (or a model's own), the file's steps over it, then the
+    /// overrides; checked. `signingKey` is the command's private key, whose public half checks
+    /// a --config-from model when no --config-from-key is given.
+    func settings(signingKey: String? = nil) throws -> PipelineSettings {
+        var settings = (preset ?? .recommended).settings
+        if let configFrom { settings = try modelSettings(configFrom, signingKey: signingKey) }
         if let config {
             let bytes: [UInt8]
             do { bytes = Array(try Data(contentsOf: URL(fileURLWithPath: config))) } catch {
                 throw CLIFailure(message: "\(config): cannot read: \((error as NSError).localizedDescription)")
             }
-            do { settings = try StrictJSONDecoder().decode(PipelineSettings.self, from: bytes) } catch {
-                throw CLIFailure(message: "\(config): \(error)")
+            let json: JSONValue
+            do { json = try JSONParser.parse(bytes) } catch { throw CLIFailure(message: "\(config): \(error)", code: 2) }
+            do { settings = try PipelineParameters.applyConfig(json, to: settings) } catch {
+                throw CLIFailure(message: "\(config): \(error)", code: 2)
             }
         }
         var parameters: [String: JSONValue] = [:]
@@ -170,13 +193,34 @@ struct PipelineOptions: ParsableArguments {
             let value = (try? JSONParser.parse(text)) ?? .string(text)
             parameters[name] = value
         }
-        do { settings = try PipelineParameters.apply(parameters, to: settings) } catch {
-            throw CLIFailure(message: "--set: \(error)", code: 2)
+        if !parameters.isEmpty {
+            do { settings = try PipelineParameters.apply(parameters, to: settings) } catch {
+                throw CLIFailure(message: "--set: \(error)", code: 2)
+            }
         }
-        do { try settings.validate() } catch { throw CLIFailure(message: "settings: \(error)", code: 2) }
+        do { try settings.check(stopWordDirectories: stopWordDirectories) } catch { throw CLIFailure(message: "settings: \(error)", code: 2) }
         return settings
     }
 }
+
+extension PipelineOptions {
+    /// The settings a signed model was trained with, read once its signature is checked.
+    private func modelSettings(_ path: String, signingKey: String?) throws -> PipelineSettings {
+        let key: VerifyingKey
+        if let configFromKey {
+            do { key = try VerifyingKey(path: configFromKey) } catch { throw CLIFailure(message: "\(configFromKey): \(error)") }
+        } else if let signingKey {
+            do { key = try SigningKey(path: signingKey).verifyingKey } catch { throw CLIFailure(message: "\(signingKey): \(error)") }
+        } else {
+            throw CLIFailure(message: "--config-from \(path): give --config-from-key FILE, the public key that signed it", code: 2)
+        }
+        do { return try ModelArtifact.load(path: path, trusted: [key]).pipeline.settings } catch {
+            throw CLIFailure(message: "--config-from \(path): \(error)")
+        }
+    }
+}
+
+extension PipelinePreset: ExpressibleByArgument {}
 
 /// Files written by commands.
 enum Output {

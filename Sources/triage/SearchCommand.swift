@@ -170,7 +170,7 @@ struct SearchRun: ParsableCommand {
         runtime.apply()
         let shard = try self.shard.map { s throws -> Shard in try Shard(parsing: s) }
         let candidates = try definition.candidates()
-        let base = try pipeline.settings()
+        let base = try pipeline.settings(signingKey: outputs.key)
         let batch = try data.load()
         let search: GridSearch
         do {
@@ -266,7 +266,7 @@ struct SearchMerge: ParsableCommand {
             let batch = try data.load()
             let search: GridSearch
             do {
-                search = try GridSearch(base: try pipeline.settings(), candidates: try definition.candidates(), messages: batch.messages,
+                search = try GridSearch(base: try pipeline.settings(signingKey: outputs.key), candidates: try definition.candidates(), messages: batch.messages,
                                         options: definition.options(runtime: runtime, pipeline: pipeline, shard: nil))
             } catch { throw CLIFailure(message: "\(error)") }
             guard search.searchID == first.search else {

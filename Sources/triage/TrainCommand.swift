@@ -13,10 +13,14 @@ struct Train: ParsableCommand {
         discussion: """
             Example:
               triage train --data corpora/demo/train.csv --key keys/private.pem \\
-                  --set clf.n_estimators=200 --test-size 0.2 --out models/demo.triage.json
+                  --test-size 0.2 --out demo.triage.json
+              triage train --preset talk --set clf.n_estimators=200 --data corpora/demo/train.csv \\
+                  --key keys/private.pem --out trees.triage.json
 
-            Without --config the recommended settings are used (triage train --show-config prints
-            them). With --test-size, a stratified part of the data is held out, the model is fitted
+            Settings: the preset (default: recommended), then the steps a --config file names,
+            then each --set; the summary prints the result and where it came from (triage train
+            --show-config prints it alone). Every setting is checked before the data is read.
+            With --test-size, a stratified part of the data is held out, the model is fitted
             on the rest and its held-out metrics are printed and stored in the artifact.
             Same data, settings and key give a byte-identical file (set SOURCE_DATE_EPOCH to
             record a creation time).
@@ -67,7 +71,7 @@ struct Train: ParsableCommand {
 
     func run() throws {
         runtime.apply()
-        let settings = try pipeline.settings()
+        let settings = try pipeline.settings(signingKey: key)
         if showConfig {
             print(Output.json((try? JSONValueEncoder().encode(settings)) ?? .null), terminator: "")
             return
@@ -125,7 +129,8 @@ struct Train: ParsableCommand {
         do {
             try ModelArtifact.save(fitted, to: out, provenance: provenance, unsureThreshold: unsureThreshold, signingKey: signingKey)
         } catch { throw CLIFailure(message: "\(error)") }
-        let summary = Summary(pipeline: fitted, messages: training.count, fitSeconds: fitSeconds, out: out, keyId: signingKey.verifyingKey.id)
+        let summary = Summary(pipeline: fitted, settings: settings, origin: pipeline.origin, messages: training.count, fitSeconds: fitSeconds,
+                              out: out, keyId: signingKey.verifyingKey.id)
         if json {
             var o = summary.json
             if let report { o["evaluation"] = report.json }
@@ -141,6 +146,8 @@ struct Train: ParsableCommand {
 
     struct Summary {
         let pipeline: FittedPipeline
+        let settings: PipelineSettings
+        let origin: String
         let messages: Int
         let fitSeconds: Double
         let out: String
@@ -156,6 +163,7 @@ struct Train: ParsableCommand {
                 classifier   \(pipeline.classifier.describe())
                 fit time     \(fitSeconds.humanDuration)
                 signed by    \(keyId)
+                settings     \(origin): \(settingsJSON.map { JSONWriter.string($0) } ?? "?")
 
                 """
         }
@@ -178,8 +186,12 @@ struct Train: ParsableCommand {
             }
             o["fit_seconds"] = JSONValue.double(fitSeconds) ?? .null
             o["key_id"] = .string(keyId)
+            o["settings"] = settingsJSON ?? .null
+            o["settings_from"] = .string(origin)
             return o
         }
+
+        var settingsJSON: JSONValue? { try? JSONValueEncoder().encode(settings) }
     }
 }
 

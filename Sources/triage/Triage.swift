@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 
-/// `triage`: train, evaluate, search, predict, inspect, serve, keygen, verify.
+/// `triage`: train, evaluate, search, predict, inspect, serve, feedback, keygen, verify.
 ///
 /// Exit codes: 0 success; 1 failure (bad data, refused model, I/O); 2 usage error (unknown
 /// option, invalid value); 3 `verify`: the model was refused; 130 interrupted.

@@ -87,7 +87,7 @@ struct CLITests {
         var outputs: [Data] = []
         for threads in ["1", "2"] {
             let out = w.path("repro-\(threads).triage.json")
-            let r = try CLI.run(["train", "--data", CLI.demoTrain, "--key", w.privateKey, "--out", out, "--set", "clf.n_estimators=15",
+            let r = try CLI.run(["train", "--data", CLI.demoTrain, "--key", w.privateKey, "--out", out, "--preset", "talk", "--set", "clf.n_estimators=15",
                                  "--threads", threads, "--quiet"])
             #expect(r.status == 0, "\(r.stderr)")
             outputs.append(try Data(contentsOf: URL(fileURLWithPath: out)))
@@ -99,7 +99,7 @@ struct CLITests {
     @Test func trainWithHeldOutDataReportsMetrics() throws {
         let w = try workspace()
         let out = w.path("held.triage.json")
-        let r = try CLI.run(["train", "--data", CLI.demoTrain, "--key", w.privateKey, "--out", out, "--set", "clf.n_estimators=10",
+        let r = try CLI.run(["train", "--data", CLI.demoTrain, "--key", w.privateKey, "--out", out, "--preset", "talk", "--set", "clf.n_estimators=10",
                              "--test-size", "0.25", "--json"])
         #expect(r.status == 0, "\(r.stderr)")
         let summary = try JSONParser.parse(r.stdout)
@@ -109,11 +109,47 @@ struct CLITests {
         #expect(inspect["provenance"]?["metrics"]?["accuracy"] != nil)
     }
 
+    /// Issue 25 items 8–10: the default is the recommended preset, printed with where each
+    /// setting came from; a bad setting of any kind exits 2 before any data is read.
+    @Test func settingsArePrintedAndCheckedBeforeAnyData() throws {
+        let w = try workspace()
+        let shown = try CLI.run(["train", "--show-config"])
+        #expect(try JSONParser.parse(shown.stdout)["clf"]?["type"]?.stringValue == "voting")
+        let r = try CLI.run(["train", "--data", CLI.demoTrain, "--key", w.privateKey, "--out", w.path("talk.triage.json"),
+                             "--preset", "talk", "--set", "clf.n_estimators=3"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains(#"settings     preset talk, --set clf.n_estimators=3: {"clf":{"#), "\(r.stdout)")
+        for bad in [["--set", "vect.stop_words=klingon"], ["--set", "vect.stemmer=klingon"], ["--set", "clf.nope=1"]] {
+            let failed = try CLI.run(["train", "--data", "no-such-file.csv", "--key", w.privateKey, "--out", w.path("x.json"), "--preset", "talk"] + bad)
+            #expect(failed.status == 2 && failed.stderr.contains(bad[1].split(separator: "=")[0].split(separator: ".")[1] == "nope" ? "clf.nope" : "klingon"),
+                    "\(bad): \(failed.status) \(failed.stderr)")
+            #expect(!failed.stderr.contains("no-such-file") && !failed.stderr.contains("training on"), "\(failed.stderr)")
+        }
+    }
+
+    /// Issue 25 item 2: retraining with a model's own settings (checked with the public half of
+    /// --key) gives the same settings — here, the same data too, so the same bytes.
+    @Test func retrainingWithAModelsOwnSettings() throws {
+        let w = try workspace()
+        let first = w.path("first.triage.json"), again = w.path("again.triage.json")
+        let a = try CLI.run(["train", "--data", CLI.demoTrain, "--key", w.privateKey, "--out", first, "--preset", "talk",
+                             "--set", "clf.n_estimators=4", "--set", "text.subject_weight=3", "--quiet"])
+        #expect(a.status == 0, "\(a.stderr)")
+        let b = try CLI.run(["train", "--data", CLI.demoTrain, "--key", w.privateKey, "--out", again, "--config-from", first, "--quiet"])
+        #expect(b.status == 0 && b.stdout.contains("settings     settings of \(first): "), "\(b.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: first)) == Data(contentsOf: URL(fileURLWithPath: again)))
+        // Another key must be named, and must be the one that signed it.
+        let other = try CLI.run(["train", "--show-config", "--config-from", first, "--config-from-key", CLI.repository.appendingPathComponent("models/triage.public.pem").path])
+        #expect(other.status == 1 && other.stderr.contains("not among the trusted keys"), "\(other.stderr)")
+        let both = try CLI.run(["train", "--show-config", "--config-from", first, "--preset", "talk"])
+        #expect(both.status == 2)
+    }
+
     @Test func trainWithSeparateEvaluationDataStoresItsMetricsAndSource() throws {
         let w = try workspace()
         let out = w.path("eval.triage.json")
         let r = try CLI.run(["train", "--data", CLI.demoTrain, "--eval-data", CLI.demoTest, "--key", w.privateKey, "--out", out,
-                             "--set", "clf.n_estimators=10", "--json"])
+                             "--preset", "talk", "--set", "clf.n_estimators=10", "--json"])
         #expect(r.status == 0, "\(r.stderr)")
         let summary = try JSONParser.parse(r.stdout)
         let accuracy = try #require(summary["evaluation"]?["accuracy"]?.numberValue?.doubleValue)
@@ -150,7 +186,7 @@ struct CLITests {
         // --skip-invalid skips and reports, never silently.
         let mixed = try w.write("mixed.csv", "id,subject,body,label\n1,a,my card was stolen,card\n2,b,c\n3,c,log in fails,access\n4,d,card gone,card\n5,e,cannot log in,access\n")
         let skipped = try CLI.run(["train", "--data", mixed, "--key", w.privateKey, "--out", w.path("mixed.triage.json"), "--skip-invalid",
-                                   "--set", "vect.min_df=1", "--set", "clf.n_estimators=2", "--set", "clf.min_samples_leaf=1"])
+                                   "--set", "vect.min_df=1", "--preset", "talk", "--set", "clf.n_estimators=2", "--set", "clf.min_samples_leaf=1"])
         #expect(skipped.status == 0, "\(skipped.stderr)")
         #expect(skipped.stderr.contains("skipped 1 invalid row") && skipped.stderr.contains("line 3"), "\(skipped.stderr)")
     }
@@ -184,7 +220,7 @@ struct CLITests {
         #expect(missing.status == 2 && missing.stderr.contains("--data"))
         #expect(try CLI.run(["search", "--grid", "g.json", "--data", "d.csv", "--shard", "3/2", "--ledger", "l"]).status == 2)
         #expect(try CLI.run(["train", "--data", "x.csv", "--key", "k", "--out", "o", "--test-size", "1.5"]).status == 2)
-        let unknownParameter = try CLI.run(["train", "--show-config", "--set", "clf.n_estimator=3"])
+        let unknownParameter = try CLI.run(["train", "--show-config", "--preset", "talk", "--set", "clf.n_estimator=3"])
         #expect(unknownParameter.status == 2 && unknownParameter.stderr.contains("clf.n_estimators"), "\(unknownParameter.stderr)")
         #expect(try CLI.run(["frobnicate"]).status == 2)
         #expect(try CLI.run(["--version"]).status == 0)
@@ -209,7 +245,7 @@ struct CLITests {
     @Test func searchResumesShardsAndRefits() throws {
         let w = try workspace()
         let grid = try w.write("grid.json", #"{"vect.min_df": [1, 2], "clf.learning_rate": [0.1, 0.5]}"#)
-        let common = ["--grid", grid, "--data", CLI.demoTrain, "--cv", "3", "--set", "clf.n_estimators=5", "--quiet"]
+        let common = ["--grid", grid, "--data", CLI.demoTrain, "--cv", "3", "--preset", "talk", "--set", "clf.n_estimators=5", "--quiet"]
         let ledger = w.path("ledger.jsonl")
         let first = try CLI.run(["search"] + common + ["--ledger", ledger, "--results", w.path("cv.json")])
         #expect(first.status == 0, "\(first.stderr)")

@@ -103,7 +103,7 @@ struct ServeTests {
         let before = try #require(c.get("/model").json?["id"]?.stringValue)
         // A different valid model, then SIGHUP: swapped.
         let other = w.path("hup-other.triage.json")
-        let train = try CLI.run(["train", "--data", CLI.demoTrain, "--key", w.privateKey, "--out", other, "--set", "clf.n_estimators=3", "--quiet"])
+        let train = try CLI.run(["train", "--data", CLI.demoTrain, "--key", w.privateKey, "--out", other, "--preset", "talk", "--set", "clf.n_estimators=3", "--quiet"])
         #expect(train.status == 0)
         _ = rename(other, model)
         server.signal(SIGHUP)

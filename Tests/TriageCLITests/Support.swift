@@ -91,7 +91,7 @@ final class Workspace: @unchecked Sendable {
         publicKey = keys.appendingPathComponent("public.pem").path
         model = directory.appendingPathComponent("demo.triage.json").path
         let train = try CLI.run(["train", "--data", CLI.demoTrain, "--key", privateKey, "--out", model,
-                                 "--set", "clf.n_estimators=15", "--quiet"])
+                                 "--preset", "talk", "--set", "clf.n_estimators=15", "--quiet"])
         guard train.status == 0 else { throw Failure("train failed: \(train.stderr)") }
     }
 

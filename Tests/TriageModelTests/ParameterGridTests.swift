@@ -3,6 +3,7 @@ import Testing
 import TriageCore
 import TriageText
 import TriageBoost
+import TriageLinear
 @testable import TriageModel
 
 @Suite("Parameter grid")
@@ -51,5 +52,71 @@ struct GridTests {
         #expect(s.vect.ngramRange == NgramRange(1, 3) && s.text.subjectWeight == 4)
         let clf = try #require(s.clf.settings(as: GradientBoostingClassifier.self))
         #expect(clf.maxDepth == nil && clf.maxLeafNodes == 7)
+    }
+
+    /// Issue 25 item 6: `clf.type` applies before the classifier's other names, which are then
+    /// checked against the chosen type — whatever the sort order of the names.
+    @Test func clfTypeAppliesBeforeTheTypesParameters() throws {
+        for base in [PipelineSettings.talk, .recommended] {
+            let s = try PipelineParameters.apply(["clf.type": "logistic_regression", "clf.C": 10], to: base)
+            #expect(s.clf.settings(as: LogisticRegression.self)?.c == 10)
+            // The type starts from its defaults: nothing of the previous classifier is kept.
+            let t = try PipelineParameters.apply(["clf.type": "gradient_boosting", "clf.learning_rate": JSONValue.double(0.3)!], to: base)
+            #expect(t.clf.settings(as: GradientBoostingClassifier.self)?.learningRate == 0.3)
+            #expect(t.clf.settings(as: GradientBoostingClassifier.self)?.nEstimators == GradientBoostingClassifier().nEstimators)
+        }
+        // A parameter of another type says so, not "unknown".
+        #expect {
+            try PipelineParameters.apply(["clf.learning_rate": JSONValue.double(0.3)!], to: .recommended)
+        } throws: { "\($0)".contains("the classifier is voting, which has no learning_rate") && "\($0)".contains("gradient_boosting") }
+    }
+
+    /// Item 7: a classifier type name stands for that type; a step that is neither an object
+    /// nor a type name is named as such, not as an unknown parameter.
+    @Test func aTypeNameStandsForTheClassifierAndABadStepSaysWhy() throws {
+        let grid = try ParameterGrid(json: JSONParser.parse(#"{"clf": ["gradient_boosting"], "clf.learning_rate": [0.1, 0.3]}"#))
+        try grid.validate(against: .recommended)
+        let s = try PipelineParameters.apply(grid.candidates[1].parameters, to: .recommended)
+        #expect(s.clf.settings(as: GradientBoostingClassifier.self)?.learningRate == 0.3)
+        #expect {
+            try PipelineParameters.apply(["clf": 3], to: .recommended)
+        } throws: { "\($0)".contains("expected an object") && "\($0)".contains("type name") }
+        #expect {
+            try PipelineParameters.apply(["clf": "no_such_model"], to: .recommended)
+        } throws: { "\($0)".contains("no_such_model") }
+    }
+
+    /// Item 8: a config's steps replace the preset's; the steps it leaves out keep the preset's.
+    @Test func aPartialConfigKeepsThePresetsOtherSteps() throws {
+        let onlyClf = try PipelineParameters.applyConfig(JSONParser.parse(#"{"clf": {"type": "linear_svc", "C": 2}}"#), to: .recommended)
+        #expect(onlyClf.union == PipelineSettings.recommended.union && onlyClf.clf.settings(as: LinearSVC.self)?.c == 2)
+        let onTalk = try PipelineParameters.applyConfig(JSONParser.parse(#"{"clf": {"type": "linear_svc"}}"#), to: .talk)
+        #expect(onTalk.vect == PipelineSettings.talk.vect && onTalk.text == PipelineSettings.talk.text)
+        // A single-block step replaces a union.
+        let single = try PipelineParameters.applyConfig(JSONParser.parse(#"{"vect": {"ngram_range": [1, 3]}}"#), to: .recommended)
+        #expect(single.union.isEmpty && single.vect.ngramRange == NgramRange(1, 3) && single.clf == PipelineSettings.recommended.clf)
+        #expect { try PipelineParameters.applyConfig(JSONParser.parse(#"{"clf": {}, "model": {}}"#), to: .recommended) } throws: {
+            "\($0)".contains("model") && "\($0)".contains("not a step")
+        }
+        #expect { try PipelineParameters.applyConfig(JSONParser.parse(#"{"union": [], "vect": {}}"#), to: .recommended) } throws: {
+            "\($0)".contains("exclude each other")
+        }
+    }
+
+    /// Item 9: the default is the bundled banking77 config, exactly.
+    @Test func theRecommendedPresetIsTheBundledConfig() throws {
+        let url = Demo.repository.appendingPathComponent("models/banking77.config.json")
+        let bundled = try StrictJSONDecoder().decode(PipelineSettings.self, from: Array(Data(contentsOf: url)))
+        #expect(bundled == PipelineSettings.recommended)
+        #expect(PipelinePreset.allCases.map(\.rawValue) == ["recommended", "talk"])
+    }
+
+    /// Item 10: a stop-word list that does not exist is found by `check`, before any data.
+    @Test func checkFindsAMissingStopWordList() throws {
+        var s = PipelineSettings.talk
+        s.vect.stopWords = .named("klingon")
+        #expect(throws: Never.self) { try s.validate() }
+        #expect { try s.check(stopWordDirectories: Demo.stopwords) } throws: { "\($0)".contains("klingon") }
+        try PipelineSettings.talk.check(stopWordDirectories: Demo.stopwords)
     }
 }

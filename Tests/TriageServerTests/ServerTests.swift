@@ -24,7 +24,7 @@ final class Fixture: @unchecked Sendable {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         key = SigningKey()
         let messages = try MessageReader.readCSV(path: Self.repository.appendingPathComponent("corpora/demo/train.csv").path).messages
-        var settings = PipelineSettings.recommended
+        var settings = PipelineSettings.talk
         var clf = GradientBoostingClassifier()
         clf.nEstimators = 10
         settings.clf = .gradientBoosting(clf)

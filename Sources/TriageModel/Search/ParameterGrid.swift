@@ -38,14 +38,23 @@ public struct Candidate: Hashable, Sendable, Comparable, CustomStringConvertible
 /// union, `union.<block>.<name>` (e.g. `union.char.ngram_range`, `union.word.weight`). A step's
 /// name alone replaces the whole step, as scikit-learn's `{"clf": [LogisticRegression(), …]}`:
 /// `"clf": [{"type": "logistic_regression"}, {"type": "linear_svc"}]` compares classifiers in one
-/// grid, `"union": [[…blocks…], …]` feature sets (and replaces `vect` and `tfidf`).
+/// grid (a type name alone, `"clf": ["linear_svc"]`, stands for `{"type": "linear_svc"}`),
+/// `"union": [[…blocks…], …]` feature sets (replacing `vect` and `tfidf`), and `vect` or `tfidf`
+/// a single block (replacing a union).
+///
+/// Names apply in three rounds, each against the settings the previous one left: whole steps;
+/// then `clf.type`, which starts the classifier afresh from that type's defaults (as a whole
+/// `clf` of that type would); then every other name, checked against the steps now in place —
+/// so `clf.type=logistic_regression` with `clf.C=10` is valid whatever the classifier was.
 public enum PipelineParameters {
+    /// The steps a name alone may replace.
+    public static let steps = ["text", "vect", "tfidf", "union", "clf"]
+
     /// Every valid name for settings whose classifier is `clf`'s type.
     public static func names(for settings: PipelineSettings) -> [String] {
         guard case let .object(root)? = try? JSONValueEncoder().encode(settings) else { return [] }
-        var names: [String] = ["union"]
+        var names = steps
         for (step, value) in root.members {
-            if step != "union" { names.append(step) }
             switch value {
             case let .object(fields):
                 names += fields.keys.map { "\(step).\($0)" }
@@ -63,22 +72,33 @@ public enum PipelineParameters {
     /// `settings` with the parameters set, decoded strictly and validated: a value of the wrong
     /// type or out of range is an error naming the parameter.
     public static func apply(_ parameters: [String: JSONValue], to settings: PipelineSettings) throws(ParameterError) -> PipelineSettings {
-        guard case var .object(root)? = try? JSONValueEncoder().encode(settings) else {
-            throw .invalidGrid("the settings cannot be encoded")
-        }
-        let valid = names(for: settings)
-        for name in parameters.keys.sorted() {
-            guard let value = parameters[name] else { continue }
-            guard valid.contains(name) else { throw .unknownName(name, valid: valid) }
-            if !name.contains(".") {
-                // A whole step. Sorted names put it before any of its fields.
-                root[name] = value
-                if name == "union" {
-                    root["vect"] = nil
-                    root["tfidf"] = nil
+        let sorted = parameters.sorted { $0.key < $1.key }
+        let wholeSteps = sorted.filter { !$0.key.contains(".") }
+        let types = sorted.filter { $0.key == "clf.type" }
+        let fields = sorted.filter { $0.key.contains(".") && $0.key != "clf.type" }
+        var current = settings
+        if !wholeSteps.isEmpty || !types.isEmpty {
+            var root = try encoded(current)
+            for (name, value) in wholeSteps {
+                guard steps.contains(name) else { throw .unknownName(name, valid: names(for: current)) }
+                root[name] = try stepValue(name, value)
+                switch name {
+                case "union": root["vect"] = nil; root["tfidf"] = nil
+                case "vect", "tfidf": root["union"] = nil
+                default: break
                 }
-                continue
             }
+            for (_, value) in types {
+                guard case .string = value else { throw .invalidValue(name: "clf.type", reason: "expected a classifier type name (\(ClassifierRegistry.typeNames.joined(separator: ", ")))") }
+                root["clf"] = .object(JSONObject([("type", value)]))
+            }
+            current = try decoded(root, naming: wholeSteps.map(\.key) + types.map(\.key))
+        }
+        guard !fields.isEmpty else { return try validated(current, naming: sorted.map(\.key)) }
+        var root = try encoded(current)
+        let valid = names(for: current)
+        for (name, value) in fields {
+            guard valid.contains(name) else { throw unknown(name, valid: valid, in: current) }
             if name.hasPrefix("union.") {
                 let parts = name.split(separator: ".", maxSplits: 2).map(String.init)
                 guard parts.count == 3, case var .array(blocks)? = root["union"],
@@ -90,23 +110,78 @@ public enum PipelineParameters {
                 continue
             }
             let parts = name.split(separator: ".", maxSplits: 1).map(String.init)
-            guard parts.count == 2, case var .object(step)? = root[parts[0]] else {
-                throw .unknownName(name, valid: valid)
-            }
+            guard parts.count == 2, case var .object(step)? = root[parts[0]] else { throw .unknownName(name, valid: valid) }
             step[parts[1]] = value
             root[parts[0]] = .object(step)
         }
-        let result: PipelineSettings
+        return try validated(try decoded(root, naming: fields.map(\.key)), naming: sorted.map(\.key))
+    }
+
+    /// A config file's settings: each step it names replaces the preset's, as a whole step of a
+    /// grid does (`vect` or `tfidf` replace a union, `union` replaces them); the steps it leaves
+    /// out keep the preset's settings.
+    public static func applyConfig(_ json: JSONValue, to preset: PipelineSettings) throws(ParameterError) -> PipelineSettings {
+        guard case let .object(root) = json else {
+            throw .invalidGrid("a config is a JSON object of steps (\(steps.joined(separator: ", ")))")
+        }
+        for key in root.keys where !steps.contains(key) {
+            throw .invalidValue(name: key, reason: "not a step; a config's members are the steps \(steps.joined(separator: ", "))")
+        }
+        if root["union"] != nil, let both = ["vect", "tfidf"].first(where: { root[$0] != nil }) {
+            throw .invalidValue(name: both, reason: "\"\(both)\" and \"union\" exclude each other: put the vectorizer and TF-IDF settings in each union block")
+        }
+        return try apply(Dictionary(uniqueKeysWithValues: root.members.map { ($0.key, $0.value) }), to: preset)
+    }
+
+    /// A whole step's value: an object (or the union's list of blocks); a classifier type name
+    /// alone stands for that type with its defaults.
+    private static func stepValue(_ name: String, _ value: JSONValue) throws(ParameterError) -> JSONValue {
+        switch (name, value) {
+        case ("union", .array), (_, .object): return value
+        case ("clf", let .string(type)): return .object(JSONObject([("type", .string(type))]))
+        case ("union", _): throw .invalidValue(name: name, reason: "expected a list of feature blocks")
+        case ("clf", _): throw .invalidValue(name: name, reason: "expected an object such as {\"type\": \"logistic_regression\", \"C\": 10}, or a classifier type name (\(ClassifierRegistry.typeNames.joined(separator: ", ")))")
+        default: throw .invalidValue(name: name, reason: "expected an object of the step's parameters")
+        }
+    }
+
+    /// An unknown name, said precisely: a field of a step that is not in place, or of another
+    /// classifier type, is not the same mistake as a misspelling.
+    private static func unknown(_ name: String, valid: [String], in settings: PipelineSettings) -> ParameterError {
+        let step = String(name.split(separator: ".").first ?? "")
+        if ["vect", "tfidf"].contains(step), !settings.union.isEmpty {
+            return .invalidValue(name: name, reason: "the pipeline is a feature union: set union.<block>.\(name.dropFirst(step.count + 1)) (blocks: \(settings.union.map(\.name).joined(separator: ", ")))")
+        }
+        if step == "clf", let type = (try? JSONValueEncoder().encode(settings.clf))?.objectValue?["type"]?.stringValue {
+            let field = String(name.dropFirst(4))
+            let owners = Set(ClassifierRegistry.examples.compactMap { example -> String? in
+                guard let object = (try? JSONValueEncoder().encode(example.settings))?.objectValue, object[field] != nil else { return nil }
+                return object["type"]?.stringValue
+            }).sorted()
+            if !owners.isEmpty, !owners.contains(type) {
+                return .invalidValue(name: name, reason: "the classifier is \(type), which has no \(field) (\(owners.joined(separator: ", ")) \(owners.count == 1 ? "has" : "have") it: set clf.type, or clf, too)")
+            }
+        }
+        return .unknownName(name, valid: valid)
+    }
+
+    private static func encoded(_ settings: PipelineSettings) throws(ParameterError) -> JSONObject {
+        guard case let .object(root)? = try? JSONValueEncoder().encode(settings) else { throw .invalidGrid("the settings cannot be encoded") }
+        return root
+    }
+
+    private static func decoded(_ root: JSONObject, naming names: [String]) throws(ParameterError) -> PipelineSettings {
         do {
-            result = try StrictJSONDecoder().decode(PipelineSettings.self, from: .object(root))
+            return try StrictJSONDecoder().decode(PipelineSettings.self, from: .object(root))
         } catch {
-            let name = parameters.keys.sorted().first { error.path.contains(String($0.split(separator: ".").last ?? "")) } ?? error.path
+            let name = names.first { error.path.contains(String($0.split(separator: ".").last ?? "")) } ?? error.path
             throw .invalidValue(name: name, reason: error.description)
         }
-        do { try result.validate() } catch {
-            throw .invalidValue(name: parameters.keys.sorted().joined(separator: ", "), reason: error.description)
-        }
-        return result
+    }
+
+    private static func validated(_ settings: PipelineSettings, naming names: [String]) throws(ParameterError) -> PipelineSettings {
+        do { try settings.validate() } catch { throw .invalidValue(name: names.joined(separator: ", "), reason: error.description) }
+        return settings
     }
 }
 
