@@ -32,6 +32,10 @@ public struct SigningKey: Sendable {
     public init(path: String) throws(KeyError) {
         var info = stat()
         guard stat(path, &info) == 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
+        // A public key where the private one belongs is the likelier mistake than its mode.
+        if let text = try? String(contentsOfFile: path, encoding: .utf8), text.contains("-----BEGIN PUBLIC KEY-----") {
+            throw .wrongHalf(path: path, expected: "private")
+        }
         if info.st_mode & 0o077 != 0 {
             throw .tooOpen(path: path, mode: String(info.st_mode & 0o777, radix: 8))
         }
@@ -81,6 +85,7 @@ public struct VerifyingKey: Sendable, Hashable {
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw .unreadable(path: path, reason: (error as NSError).localizedDescription)
         }
+        if text.contains("-----BEGIN PRIVATE KEY-----") { throw .wrongHalf(path: path, expected: "public") }
         do { try self.init(pem: text) } catch { throw error.at(path) }
     }
 
@@ -96,6 +101,8 @@ public enum KeyError: Error, Equatable, Sendable, CustomStringConvertible {
     case malformedFile(path: String, reason: String)
     case tooOpen(path: String, mode: String)
     case exists(path: String)
+    /// A public key given where the private one belongs (`expected: "private"`), or the other way.
+    case wrongHalf(path: String, expected: String)
 
     func at(_ path: String) -> KeyError {
         if case let .malformed(why) = self { return .malformedFile(path: path, reason: why) }
@@ -110,6 +117,10 @@ public enum KeyError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .tooOpen(path, mode):
             return "private key \(path) has mode \(mode), readable by other users; run chmod 600 \(path)"
         case let .exists(path): return "\(path) exists; remove it or choose another directory (keys are never overwritten)"
+        case .wrongHalf(_, "private"):
+            return "a public key; signing needs the private key (private.pem from triage keygen), the public one is for --trusted-key"
+        case .wrongHalf:
+            return "a private key; pin the public key (public.pem from triage keygen) and keep the private one on the training machine"
         }
     }
 }

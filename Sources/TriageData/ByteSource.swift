@@ -18,6 +18,8 @@ public struct DataSourceError: Error, Equatable, Sendable, CustomStringConvertib
         case invalidJSON(String)
         case invalidValue(String)
         case fieldTooLarge(limit: Int)
+        case duplicateID(String, firstLine: Int)
+        case noResultColumns
     }
 
     public let file: String
@@ -51,6 +53,8 @@ public struct DataSourceError: Error, Equatable, Sendable, CustomStringConvertib
         case let .invalidJSON(why): return why
         case let .invalidValue(why): return why
         case let .fieldTooLarge(limit): return "a field longer than \(limit) bytes; is the quoting broken?"
+        case let .duplicateID(id, first): return "id \"\(id)\" again (first at line \(first)); ids must be unique: fix them, or --skip-invalid keeps the first"
+        case .noResultColumns: return "the statement returned no result columns; --sql needs a query that returns rows (SELECT …)"
         }
     }
 }

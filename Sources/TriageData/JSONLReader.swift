@@ -92,7 +92,7 @@ extension MessageReader {
                                      requireLabels: Bool = false) throws(JSONLineError) -> LabeledMessage? {
         let value: JSONValue
         do { value = try JSONParser.parse(bytes, limits: JSONLimits(maxDepth: 16, maxBytes: 64 << 20)) } catch {
-            throw JSONLineError(problem: "invalid JSON: \(error.what) at column \(error.column)")
+            throw JSONLineError(problem: "not a JSON object (expected {\"id\": …, \"subject\": …, \"body\": …} on each line): \(error.what) at column \(error.column)")
         }
         guard case let .object(o) = value else { throw JSONLineError(problem: "expected a JSON object {\"subject\": …, \"body\": …}") }
         func string(_ names: [String], required: Bool) throws(JSONLineError) -> String? {
@@ -117,7 +117,21 @@ extension MessageReader {
         }
         let subject = try string([columns.subject ?? "subject"], required: false) ?? ""
         let body = try string(columns.body.map { [$0] } ?? ["body", "text"], required: true) ?? ""
-        let label = try string([columns.label], required: requireLabels)
+        // doccano's JSONL export writes labels as a list: one label is taken, more are refused.
+        let label: String?
+        if case let .array(items)? = o[columns.label] {
+            guard items.count <= 1 else {
+                throw JSONLineError(problem: "field \"\(columns.label)\" has \(items.count) labels; a message goes to one queue here (keep one label per line)")
+            }
+            guard let only = items.first else {
+                if requireLabels { throw JSONLineError(problem: "field \"\(columns.label)\" is an empty list; every message needs a label") }
+                return LabeledMessage(id: id ?? "line-\(line)", subject: subject, body: body, label: nil, line: line)
+            }
+            guard case let .string(text) = only else { throw JSONLineError(problem: "field \"\(columns.label)\" must be a string or a list of one string") }
+            label = text
+        } else {
+            label = try string([columns.label], required: requireLabels)
+        }
         if requireLabels && (label ?? "").isEmpty { throw JSONLineError(problem: "empty field \"\(columns.label)\"; every message needs a label") }
         return LabeledMessage(id: id ?? "line-\(line)", subject: subject, body: body, label: label, line: line)
     }
@@ -130,8 +144,10 @@ extension MessageReader {
         let base = lower.hasSuffix(".gz") ? String(lower.dropLast(3)) : lower
         if base.hasSuffix(".jsonl") || base.hasSuffix(".ndjson") {
             return try readJSONL(path: path, columns: columns, requireLabels: requireLabels, skipInvalid: skipInvalid)
+                .refusingDuplicateIDs(skipInvalid: skipInvalid)
         }
         return try readCSV(path: path, columns: columns, requireLabels: requireLabels, skipInvalid: skipInvalid)
+            .refusingDuplicateIDs(skipInvalid: skipInvalid)
     }
 }
 

@@ -29,6 +29,29 @@ public struct MessageBatch: Sendable {
     public var messages: [LabeledMessage]
     public var skipped: [SkippedRow]
     public var source: String
+
+    /// Ids are unique in a corpus (corpora/README.md): a repeated id is an error naming both
+    /// lines, or with `skipInvalid` the first is kept and the others are listed in `skipped`.
+    /// Messages without an id (numbered by their line) cannot repeat.
+    func refusingDuplicateIDs(skipInvalid: Bool) throws(DataSourceError) -> MessageBatch {
+        var first: [String: Int] = [:]
+        var kept: [LabeledMessage] = []
+        var batch = self
+        kept.reserveCapacity(messages.count)
+        for m in messages {
+            if let line = first[m.id] {
+                let error = DataSourceError(file: source, line: m.line, .duplicateID(m.id, firstLine: line))
+                guard skipInvalid else { throw error }
+                batch.skipped.append(SkippedRow(line: m.line, reason: "id \"\(m.id)\" again (first at line \(line)): skipped, the first kept"))
+                continue
+            }
+            first[m.id] = m.line
+            kept.append(m)
+        }
+        batch.messages = kept
+        batch.skipped.sort { $0.line < $1.line }
+        return batch
+    }
 }
 
 public enum MessageReader {

@@ -277,6 +277,7 @@ extension MessageReader {
             let db = try SQLiteDatabase(path: path, mode: .readOnly)
             let statement = try db.prepare(query)
             let names = (0 ..< statement.columnCount).map(statement.columnName)
+            guard !names.isEmpty else { throw DataSourceError(file: place, line: nil, .noResultColumns) }
             func column(_ name: String?, _ fallback: [String], required: Bool) throws(DataSourceError) -> Int? {
                 for candidate in name.map({ [$0] }) ?? fallback { if let i = names.firstIndex(of: candidate) { return i } }
                 if required { throw DataSourceError(file: place, line: nil, .missingColumn((name.map { [$0] } ?? fallback).joined(separator: "\" or \""), available: names)) }
@@ -314,7 +315,7 @@ extension MessageReader {
                     batch.skipped.append(SkippedRow(line: row, reason: error.problem))
                 }
             }
-            return batch
+            return try batch.refusingDuplicateIDs(skipInvalid: skipInvalid)
         } catch let error as SQLiteError {
             throw DataSourceError(file: place, line: nil, .unreadable(error.message))
         } catch let error as DataSourceError {

@@ -227,7 +227,7 @@ enum Output {
     /// Writes text to a path ('-': stdout).
     static func write(_ text: String, to path: String) throws {
         if path == "-" {
-            FileHandle.standardOutput.write(Data(text.utf8))
+            Console.out(text)
             return
         }
         do { try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {

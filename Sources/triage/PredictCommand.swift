@@ -6,7 +6,7 @@ import TriageModel
 
 struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Classify messages: JSON Lines in, JSON Lines out.",
+        abstract: "Classify messages: JSON Lines (or a CSV file) in, JSON Lines out.",
         discussion: """
             Examples:
               echo '{"id": "m1", "subject": "Card stolen", "body": "Please block my card"}' | \\
@@ -21,7 +21,7 @@ struct Predict: ParsableCommand {
 
     @OptionGroup var model: ModelOptions
 
-    @Option(name: .long, help: ArgumentHelp("Read JSON Lines from this file instead of standard input.", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("Read messages from this file instead of standard input: JSON Lines, or CSV (id,subject,body; .csv or .csv.gz) as every other command reads.", valueName: "file"))
     var input: String?
 
     @Option(name: .long, help: ArgumentHelp("Classify one message with this subject (with --body).", valueName: "text"))
@@ -70,7 +70,16 @@ struct Predict: ParsableCommand {
             return JSONWriter.bytes(.object(o)) + [0x0A]
         }
         if let body {
-            FileHandle.standardOutput.write(Data(answer(Message(id: "1", subject: subject ?? "", body: body))))
+            Console.out(answer(Message(id: "1", subject: subject ?? "", body: body)))
+            return
+        }
+        if let input, Self.isCSV(input) {
+            let batch: MessageBatch
+            do { batch = try MessageReader.readCSV(path: input, requireLabels: false, skipInvalid: skipInvalid) } catch {
+                throw CLIFailure(message: "\(error)")
+            }
+            for row in batch.skipped { Console.warning("\(input):\(row.line): \(row.reason) (skipped)") }
+            for m in batch.messages { Console.out(answer(Message(id: m.id, subject: m.subject, body: m.body))) }
             return
         }
         let reader: LineReader
@@ -83,7 +92,7 @@ struct Predict: ParsableCommand {
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
             do {
                 guard let m = try MessageReader.parseJSONLine(Array(line), line: reader.line) else { continue }
-                FileHandle.standardOutput.write(Data(answer(Message(id: m.id, subject: m.subject, body: m.body))))
+                Console.out(answer(Message(id: m.id, subject: m.subject, body: m.body)))
             } catch {
                 let where_ = "\(reader.name):\(reader.line)"
                 guard skipInvalid else { throw CLIFailure(message: "\(where_): \(error.problem)") }
@@ -92,5 +101,10 @@ struct Predict: ParsableCommand {
             }
         }
         if skipped > 0 { Console.warning("skipped \(skipped) invalid line(s)") }
+    }
+
+    static func isCSV(_ path: String) -> Bool {
+        let lower = path.lowercased()
+        return lower.hasSuffix(".csv") || lower.hasSuffix(".csv.gz")
     }
 }

@@ -32,14 +32,14 @@ final class ProgressReporter: @unchecked Sendable {
             let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
             let etaText = eta.map { "ETA \($0.humanDuration)" } ?? "ETA …"
             let line = "\(label) \(bar) \(done)/\(total) \(percent)%  \(etaText)  \(detail)"
-            FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
+            Console.err("\r\u{1B}[K" + line)
             drewBar = true
         } else {
             guard percent / 10 != lastPlainPercent / 10 || now - lastDraw >= .seconds(30) || done == total else { return }
             lastPlainPercent = percent
             lastDraw = now
             let etaText = eta.map { ", ETA \($0.humanDuration)" } ?? ""
-            FileHandle.standardError.write(Data("\(label): \(done)/\(total) (\(percent)%\(etaText)) \(detail)\n".utf8))
+            Console.err("\(label): \(done)/\(total) (\(percent)%\(etaText)) \(detail)\n")
         }
     }
 
@@ -47,7 +47,7 @@ final class ProgressReporter: @unchecked Sendable {
     func finish() {
         lock.lock()
         defer { lock.unlock() }
-        if drewBar { FileHandle.standardError.write(Data("\n".utf8)) }
+        if drewBar { Console.err("\n") }
         drewBar = false
     }
 }

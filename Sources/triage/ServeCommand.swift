@@ -100,13 +100,16 @@ struct Serve: AsyncParsableCommand {
         configuration.idleTimeoutSeconds = idleTimeout
         configuration.messagesFastPath = !noFastPath
         let server: TriageServer
-        do { server = try TriageServer(configuration: configuration) } catch {
+        do { server = try TriageServer(configuration: configuration) } catch let error as LogError {
+            // The log's own problem: named by its option, not by the model.
+            throw CLIFailure(message: "--db \(db ?? ""): \(error)")
+        } catch {
             throw CLIFailure(message: "\(model.model): \(error)")
         }
         let host = host
         try await server.run { port in
             // The one line a script waits for (stdout), then logs go to stderr.
-            FileHandle.standardOutput.write(Data("listening on http://\(host):\(port)\n".utf8))
+            Console.out("listening on http://\(host):\(port)\n")
         }
     }
 }

@@ -47,7 +47,7 @@ struct Triage: AsyncParsableCommand {
                 Foundation.exit(0)
             case .validationFailure:
                 // Unknown option, missing or invalid value: ArgumentParser's message and usage.
-                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Console.err(fullMessage(for: error) + "\n")
                 Foundation.exit(2)
             default:
                 Console.error("\(error)")
@@ -73,18 +73,44 @@ enum Console {
 
     static func error(_ message: String) {
         let line = message.replacingOccurrences(of: "\n", with: " ")
-        FileHandle.standardError.write(Data("triage: error: \(line)\n".utf8))
+        err("triage: error: \(line)\n")
     }
 
     static func warning(_ message: String) {
-        FileHandle.standardError.write(Data("triage: warning: \(message)\n".utf8))
+        err("triage: warning: \(message)\n")
     }
 
     /// Information on stderr (suppressed by --quiet), so stdout stays data.
     static func info(_ message: String) {
         guard !quiet else { return }
-        FileHandle.standardError.write(Data((message + "\n").utf8))
+        err(message + "\n")
     }
 
     static var stderrIsTerminal: Bool { isatty(2) == 1 }
+
+    /// Writes to standard output. When the reader has gone (`triage predict | head`: EPIPE,
+    /// SIGPIPE being ignored), the command stops quietly with the shell's status for a closed
+    /// pipe, 141 — Foundation's `FileHandle.write(_:)` would trap instead.
+    static func out(_ bytes: some Collection<UInt8>) {
+        if !writeAll(1, bytes), errno == EPIPE { exit(141) }
+    }
+
+    static func out(_ text: String) { out(text.utf8) }
+
+    /// Writes to standard error; a failure there has nowhere to be reported.
+    static func err(_ text: String) { _ = writeAll(2, text.utf8) }
+
+    private static func writeAll(_ fd: Int32, _ bytes: some Collection<UInt8>) -> Bool {
+        let buffer = Array(bytes)
+        var offset = 0
+        while offset < buffer.count {
+            let n = buffer[offset...].withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return false
+            }
+            offset += n
+        }
+        return true
+    }
 }

@@ -207,6 +207,10 @@ struct ArtifactTests {
         #expect(throws: KeyError.exists(path: privatePath)) { try generateKeyPair(in: dir) }
         chmod(privatePath, 0o644)
         #expect(throws: KeyError.tooOpen(path: privatePath, mode: "644")) { try SigningKey(path: privatePath) }
+        // Issue 25 item 13: the wrong half of the pair is named as such (its mode does not matter).
+        #expect(throws: KeyError.wrongHalf(path: publicPath, expected: "private")) { try SigningKey(path: publicPath) }
+        #expect(throws: KeyError.wrongHalf(path: privatePath, expected: "public")) { try VerifyingKey(path: privatePath) }
+        #expect(KeyError.wrongHalf(path: publicPath, expected: "private").description.contains("a public key; signing needs the private key"))
         #expect(throws: KeyError.self) { try VerifyingKey(pem: key.pem) }           // a private key is not a public key
         #expect(throws: KeyError.self) { try VerifyingKey(pem: "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n") }
         // OpenSSL reads the same keys (when it is installed).

@@ -145,6 +145,28 @@ struct CLITests {
         #expect(both.status == 2)
     }
 
+    /// Issue 25 items 11, 13, 14: predict's input errors and CSV input, a closed pipe, the key
+    /// halves, an unwritable log.
+    @Test func predictReadsCSVAndSaysWhatIsWrongWithALine() throws {
+        let w = try workspace()
+        let model = ["--model", w.model, "--trusted-key", w.publicKey]
+        let csv = try CLI.run(["predict"] + model + ["--input", CLI.demoTest])
+        #expect(csv.status == 0 && csv.stdout.split(separator: "\n").count == 177, "\(csv.stderr)")
+        #expect(try JSONParser.parse(String(csv.stdout.split(separator: "\n")[0]))["id"]?.stringValue == "demo-test-0001")
+        let lines = try w.write("in.jsonl", #"{"id": "a", "body": "my card was stolen"}"# + "\nnot json\n")
+        let bad = try CLI.run(["predict"] + model + ["--input", lines])
+        #expect(bad.status == 1 && bad.stderr.contains("in.jsonl:2: not a JSON object (expected {\"id\": …"), "\(bad.stderr)")
+        // A reader that goes away mid-stream (more output than a pipe holds): a quiet stop, no crash.
+        let many = try w.write("many.jsonl", String(repeating: #"{"id": "m", "body": "my card was stolen and I cannot log in"}"# + "\n", count: 3000))
+        let piped = try CLI.run(["-c", "\"$0\" predict --model \"$1\" --trusted-key \"$2\" --input \"$3\" | head -n 1", CLI.binary, w.model, w.publicKey, many],
+                                executable: "/bin/sh")
+        #expect(piped.status == 0 && piped.stdout.split(separator: "\n").count == 1 && !piped.stderr.contains("Fatal error"), "\(piped.stderr)")
+        let publicAsPrivate = try CLI.run(["train", "--data", CLI.demoTrain, "--key", w.publicKey, "--out", w.path("x.json")])
+        #expect(publicAsPrivate.status == 1 && publicAsPrivate.stderr.contains("a public key; signing needs the private key"), "\(publicAsPrivate.stderr)")
+        let unwritable = try CLI.run(["serve"] + model + ["--db", "/nonexistent-dir/log.sqlite", "--port", "0"])
+        #expect(unwritable.status == 1 && unwritable.stderr.hasPrefix("triage: error: --db /nonexistent-dir/log.sqlite: "), "\(unwritable.stderr)")
+    }
+
     @Test func trainWithSeparateEvaluationDataStoresItsMetricsAndSource() throws {
         let w = try workspace()
         let out = w.path("eval.triage.json")

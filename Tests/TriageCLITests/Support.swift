@@ -31,9 +31,9 @@ enum CLI {
     /// Runs `triage args…` with `input` on stdin; kills it after `timeout` seconds.
     @discardableResult
     static func run(_ args: [String], input: String? = nil, environment: [String: String] = [:], directory: URL? = nil,
-                    timeout: Double = 300) throws -> Result {
+                    timeout: Double = 300, executable: String? = nil) throws -> Result {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
+        process.executableURL = URL(fileURLWithPath: executable ?? binary)
         process.arguments = args
         var env = ProcessInfo.processInfo.environment
         env["COLUMNS"] = "100"

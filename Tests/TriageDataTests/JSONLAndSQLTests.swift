@@ -22,7 +22,7 @@ struct JSONLAndSQLTests {
         let path = try temporaryFile("{\"body\": \"ok\", \"label\": \"a\"}\n{\"body\": \"ok\"\n[1]\n{\"body\": 3, \"label\": \"a\"}\n{\"body\": \"x\", \"label\": \"\"}\n", suffix: ".jsonl")
         #expect { try MessageReader.read(path: path) } throws: { error in
             let e = error as? DataSourceError
-            return e?.line == 2 && e?.problem.contains("invalid JSON") == true
+            return e?.line == 2 && e?.problem.contains("not a JSON object (expected {\"id\": …, \"subject\": …, \"body\": …} on each line)") == true
         }
         let batch = try MessageReader.read(path: path, skipInvalid: true)
         #expect(batch.messages.count == 1)
@@ -34,6 +34,33 @@ struct JSONLAndSQLTests {
         let unlabelled = try temporaryFile("{\"body\": \"hello\"}\n", suffix: ".ndjson")
         #expect(try MessageReader.read(path: unlabelled, requireLabels: false).messages[0].label == nil)
         #expect(throws: DataSourceError.self) { try MessageReader.read(path: try temporaryFile("", suffix: ".jsonl")) }
+    }
+
+    /// Issue 25 item 16: doccano's JSONL export writes the label as a list.
+    @Test func aLabelListOfOneIsTakenALongerOneRefused() throws {
+        let path = try temporaryFile(#"{"id": "a", "text": "card lost", "label": ["card"]}"# + "\n" + #"{"id": "b", "text": "x", "label": ["card", "access"]}"# + "\n"
+            + #"{"id": "c", "text": "y", "label": []}"# + "\n", suffix: ".jsonl")
+        #expect { try MessageReader.read(path: path) } throws: { error in
+            let e = error as? DataSourceError
+            return e?.line == 2 && e?.problem.contains("has 2 labels") == true
+        }
+        let batch = try MessageReader.read(path: path, skipInvalid: true)
+        #expect(batch.messages.map(\.label) == ["card"] && batch.skipped.map(\.line) == [2, 3])
+        #expect(batch.skipped[1].reason.contains("empty list"))
+    }
+
+    /// Item 15: ids are unique in a corpus; a repeat names both lines, or is skipped and listed.
+    @Test func aRepeatedIDNamesBothLinesOrIsSkipped() throws {
+        let csv = try temporaryFile("id,subject,body,label\n1,a,card lost,card\n2,b,log in,access\n1,c,card again,card\n", suffix: ".csv")
+        let jsonl = try temporaryFile(#"{"id": "1", "body": "a", "label": "x"}"# + "\n" + #"{"id": "1", "body": "b", "label": "y"}"# + "\n", suffix: ".jsonl")
+        for (path, line, first) in [(csv, 4, 2), (jsonl, 2, 1)] {
+            #expect { try MessageReader.read(path: path) } throws: { error in
+                let e = error as? DataSourceError
+                return e?.line == line && e?.problem.contains("id \"1\" again (first at line \(first))") == true
+            }
+            let batch = try MessageReader.read(path: path, skipInvalid: true)
+            #expect(batch.messages.filter { $0.id == "1" }.map(\.line) == [first] && batch.skipped.map(\.line) == [line])
+        }
     }
 
     @Test func lineReaderHandlesLongLinesAndLimits() throws {
@@ -63,6 +90,8 @@ struct JSONLAndSQLTests {
         #expect { try MessageReader.readSQL(database: path, query: "SELECT nope FROM chats") } throws: { "\($0)".contains("no such column") }
         #expect { try MessageReader.readSQL(database: path, query: "SELECT ref FROM chats") } throws: { "\($0)".contains("no column \"body\" or \"text\"") }
         #expect { try MessageReader.readSQL(database: path + ".missing", query: query) } throws: { "\($0)".contains("no such database file") }
+        // Item 12: a statement that returns no columns says so.
+        #expect { try MessageReader.readSQL(database: path, query: "DELETE FROM chats") } throws: { "\($0)".contains("returned no result columns") }
         // Read-only: a query cannot change the database.
         #expect(throws: DataSourceError.self) { try MessageReader.readSQL(database: path, query: "DELETE FROM chats RETURNING ref AS id, text AS body") }
         let count = try db.prepare("SELECT COUNT(*) FROM chats")
