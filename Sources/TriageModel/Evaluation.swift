@@ -3,10 +3,16 @@ import TriageCore
 extension ClassificationReport {
     /// The metrics of a fitted pipeline on labelled messages: each predicted label is the
     /// argmax of its probabilities (`Ranking`), each true label encoded in the pipeline's label
-    /// order; a label the model does not know counts as an error (see `init(labels:truth:…)`).
+    /// order. Messages whose label the model does not know are left out of every metric — one
+    /// denominator for accuracy, the averages and balanced accuracy, as scikit-learn's
+    /// `classification_report(labels=model.classes_)` keeps to the model's labels — and are
+    /// counted in `unknownLabels`.
     public init(_ pipeline: FittedPipeline, on messages: [LabeledMessage], threads: Int? = nil) {
-        let truth = LabelEncoder(classes: pipeline.labels).encode(messages)
-        let p = pipeline.predictProbabilities(messages.map(\.message), threads: threads)
+        let known = Set(pipeline.labels)
+        let kept = messages.filter { known.contains($0.label ?? "") }
+        let truth = LabelEncoder(classes: pipeline.labels).encode(kept)
+        let p = pipeline.predictProbabilities(kept.map(\.message), threads: threads)
         self.init(labels: pipeline.labels, truth: truth, predicted: p.map(Ranking.argmax), probabilities: p)
+        for m in messages where !known.contains(m.label ?? "") { unknownLabels[m.label ?? "", default: 0] += 1 }
     }
 }

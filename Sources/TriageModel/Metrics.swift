@@ -40,6 +40,9 @@ public struct ClassificationReport: Sendable, Equatable {
     /// `confusion[true][predicted]` counts in `labels` order.
     public var confusion: [[Int]]
     public var count: Int
+    /// Messages left out of every metric because the model does not know their label (label →
+    /// count); set by `init(_:on:threads:)`.
+    public var unknownLabels: [String: Int] = [:]
 
     /// Metrics of `predicted` against `truth` (indices into `labels`; a true index of -1 is a
     /// label the model does not know: it counts as an error for accuracy and recall, is left
@@ -154,6 +157,10 @@ public struct ClassificationReport: Sendable, Equatable {
         var extra: [String] = ["", pad("balanced accuracy", width) + " " + number(balancedAccuracy)]
         if let logLoss { extra.append(pad("log loss", width) + " " + String(format: "%.4f", logLoss)) }
         for k in topK.keys.sorted() { extra.append(pad("top-\(k) accuracy", width) + " " + number(topK[k] ?? 0)) }
+        if !unknownLabels.isEmpty {
+            let list = unknownLabels.keys.sorted().map { "\"\($0)\" (\(unknownLabels[$0] ?? 0))" }.joined(separator: ", ")
+            extra += ["", "left out of every metric above: \(unknownLabels.values.reduce(0, +)) message(s) with labels the model does not know: \(list)"]
+        }
         return (lines + extra).joined(separator: "\n") + "\n"
     }
 
@@ -191,6 +198,7 @@ public struct ClassificationReport: Sendable, Equatable {
             "top_k_accuracy": .object(top),
             "confusion_matrix": .array(confusion.map { .array($0.map { .number(JSONNumber($0)) }) }),
             "count": .number(JSONNumber(count)),
+            "unknown_labels": .object(JSONObject(unknownLabels.keys.sorted().map { ($0, .number(JSONNumber(unknownLabels[$0] ?? 0))) })),
         ]
     }
 }

@@ -38,21 +38,19 @@ struct Evaluate: ParsableCommand {
         runtime.apply()
         let loaded = try model.load()
         let batch = try data.load()
-        let known = Set(loaded.pipeline.labels)
-        let unknown = Dictionary(grouping: batch.messages.filter { !known.contains($0.label ?? "") }, by: { $0.label ?? "" })
-        if !unknown.isEmpty {
-            let list = unknown.keys.sorted().prefix(10).map { "\"\($0)\" (\(unknown[$0]?.count ?? 0))" }.joined(separator: ", ")
-            Console.warning("\(unknown.values.reduce(0) { $0 + $1.count }) message(s) have labels the model does not know, counted as errors: \(list)")
-        }
         let report = ClassificationReport(loaded.pipeline, on: batch.messages, threads: runtime.threads)
+        if !report.unknownLabels.isEmpty {
+            let list = report.unknownLabels.keys.sorted().prefix(10).map { "\"\($0)\" (\(report.unknownLabels[$0] ?? 0))" }.joined(separator: ", ")
+            Console.warning("\(report.unknownLabels.values.reduce(0, +)) message(s) have labels the model does not know, left out of every metric: \(list)")
+        }
+        guard report.count > 0 else { throw CLIFailure(message: "\(batch.source): no message has a label the model knows; nothing to measure") }
         if json {
             var o = report.json.objectValue ?? JSONObject()
             o["model_id"] = .string(loaded.id)
             o["data"] = .string(batch.source)
-            o["unknown_labels"] = .object(JSONObject(unknown.keys.sorted().map { ($0, .number(JSONNumber(unknown[$0]?.count ?? 0))) }))
             print(Output.json(.object(o)), terminator: "")
         } else {
-            print("model \(loaded.id.prefix(16))… on \(batch.source) (\(batch.messages.count) messages)\n")
+            print("model \(loaded.id.prefix(16))… on \(batch.source) (\(batch.messages.count) messages\(report.unknownLabels.isEmpty ? "" : ", \(report.count) with labels it knows"))\n")
             print(report.text(digits: digits), terminator: "")
             if !noConfusion {
                 print("\nconfusion matrix (rows: true label, columns: predicted):\n")

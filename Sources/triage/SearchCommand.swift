@@ -117,10 +117,14 @@ struct SearchOutputs: ParsableArguments {
     func summary(_ results: SearchResults) -> String {
         var lines: [String] = []
         let ranked = results.candidates.filter { $0.rank != nil }.sorted { ($0.rank ?? 0, $0.index) < ($1.rank ?? 0, $1.index) }
-        lines.append("rank    mean     std   fit s  candidate (ranked by mean \(results.scoring))")
-        for r in ranked.prefix(show) {
+        let shown = Array(ranked.prefix(show))
+        let decimals = SearchResults.distinguishingDecimals(shown.map { $0.meanScores[results.scoring] ?? .nan })
+        let width = decimals + 3
+        func pad(_ s: String) -> String { String(repeating: " ", count: max(0, width - s.count)) + s }
+        lines.append("rank  \(pad("mean"))  \(pad("std"))   fit s  candidate (ranked by mean \(results.scoring))")
+        for r in shown {
             let mean = r.meanScores[results.scoring] ?? .nan, std = r.stdScores[results.scoring] ?? .nan
-            lines.append(String(format: "%4d  %.4f  %.4f  %6.2f  ", r.rank ?? 0, mean, std, r.meanFitSeconds) + r.candidate.key)
+            lines.append(String(format: "%4d  %\(width).\(decimals)f  %\(width).\(decimals)f  %6.2f  ", r.rank ?? 0, mean, std, r.meanFitSeconds) + r.candidate.key)
         }
         if ranked.count > show { lines.append("… \(ranked.count - show) more ranked (see --results)") }
         let failures = results.failures

@@ -167,6 +167,17 @@ struct CLITests {
         #expect(unwritable.status == 1 && unwritable.stderr.hasPrefix("triage: error: --db /nonexistent-dir/log.sqlite: "), "\(unwritable.stderr)")
     }
 
+    /// Issue 25 item 19: every form of verify's output ends its last line.
+    @Test func verifyEndsEveryLine() throws {
+        let w = try workspace()
+        let tampered = try w.write("bad.triage.json", "{}")
+        for (model, json) in [(w.model, false), (w.model, true), (tampered, false), (tampered, true)] {
+            let r = try CLI.run(["verify", "--model", model, "--trusted-key", w.publicKey] + (json ? ["--json"] : []))
+            #expect(r.status == (model == w.model ? 0 : 3))
+            for text in [r.stdout, r.stderr] where !text.isEmpty { #expect(text.hasSuffix("\n"), "\(model) json \(json): \(text.debugDescription)") }
+        }
+    }
+
     @Test func trainWithSeparateEvaluationDataStoresItsMetricsAndSource() throws {
         let w = try workspace()
         let out = w.path("eval.triage.json")

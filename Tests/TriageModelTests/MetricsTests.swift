@@ -94,4 +94,22 @@ struct MetricsTests {
         #expect(r.score("roc_auc") == nil)
         if case let .object(o) = r.json { #expect(o["accuracy"]?.numberValue?.doubleValue == 1) } else { Issue.record("json") }
     }
+
+    /// Issue 25 item 17: messages with labels the model does not know are left out of every
+    /// metric and counted apart — accuracy, the averages' support and balanced accuracy share
+    /// one denominator.
+    @Test func unknownLabelsAreLeftOutOfEveryMetricAndCounted() throws {
+        let train = try Demo.messages("train"), test = try Demo.messages("test")
+        let pipeline = try Demo.settings(rounds: 5).fit(train, threads: 2, stopWordDirectories: Demo.stopwords)
+        let strangers = test.prefix(7).enumerated().map { i, m in
+            LabeledMessage(id: "x\(i)", subject: m.subject, body: m.body, label: i < 5 ? "refunds" : "careers", line: 0)
+        }
+        let known = ClassificationReport(pipeline, on: test)
+        let mixed = ClassificationReport(pipeline, on: test + strangers)
+        #expect(mixed.unknownLabels == ["refunds": 5, "careers": 2] && known.unknownLabels.isEmpty)
+        #expect(mixed.count == test.count && mixed.macro.support == mixed.count && mixed.weighted.support == mixed.count)
+        #expect(mixed.accuracy == known.accuracy && mixed.balancedAccuracy == known.balancedAccuracy && mixed.macro == known.macro)
+        #expect(mixed.text().contains("left out of every metric above: 7 message(s) with labels the model does not know: \"careers\" (2), \"refunds\" (5)"))
+        #expect(mixed.json["unknown_labels"]?["refunds"]?.numberValue?.doubleValue == 5)
+    }
 }

@@ -119,4 +119,15 @@ struct GridTests {
         #expect { try s.check(stopWordDirectories: Demo.stopwords) } throws: { "\($0)".contains("klingon") }
         try PipelineSettings.talk.check(stopWordDirectories: Demo.stopwords)
     }
+
+    /// Item 18: means that differ only in their last bits (ranked apart, as scikit-learn's exact
+    /// ranking does) are printed with enough decimals to tell them apart.
+    @Test func meansArePrintedWithEnoughDecimalsToTellThemApart() {
+        #expect(SearchResults.distinguishingDecimals([0.59391, 0.5821, 0.6]) == 4)
+        let a = 0.1 + 0.2 + 0.3, b = 0.3 + 0.2 + 0.1   // 0.6000000000000001 and 0.6
+        #expect(a != b)
+        let d = SearchResults.distinguishingDecimals([a, b, 0.5])
+        #expect(String(format: "%.\(d)f", a) != String(format: "%.\(d)f", b) && d <= 17)
+        #expect(SearchResults.distinguishingDecimals([0.5, 0.5, .nan]) == 4)
+    }
 }

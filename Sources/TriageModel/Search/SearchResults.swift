@@ -192,6 +192,19 @@ public struct SearchResults: Sendable {
 }
 
 /// Mean and population standard deviation (ddof 0, as numpy's default).
+extension SearchResults {
+    /// Decimals to print `means` with so that different means never print the same (4 at
+    /// least, 17 at most): ranks follow the exact means, as scikit-learn's, and a table must
+    /// not show two candidates with the same mean and different ranks.
+    public static func distinguishingDecimals(_ means: [Double]) -> Int {
+        let distinct = Set(means.filter(\.isFinite)).count
+        for decimals in 4 ..< 17 where Set(means.filter(\.isFinite).map { String(format: "%.\(decimals)f", $0) }).count == distinct {
+            return decimals
+        }
+        return 17
+    }
+}
+
 func meanAndStd(_ values: [Double]) -> (Double, Double) {
     guard !values.isEmpty else { return (0, 0) }
     let mean = values.reduce(0, +) / Double(values.count)
