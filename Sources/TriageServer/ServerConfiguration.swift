@@ -23,8 +23,10 @@ public struct ServerConfiguration: Sendable {
     /// Categories listed per prediction.
     public var top = 3
     public var limits = RequestLimits()
-    /// Seconds a connection may stay idle (no bytes read) before it is closed.
+    /// Seconds a connection may stay idle (no request read, no answer written) before it is closed.
     public var idleTimeoutSeconds = 30.0
+    /// Seconds a request head may take from its first byte (408, then the connection closed).
+    public var headTimeoutSeconds = 10.0
     /// Reload the model on SIGHUP.
     public var reloadOnSIGHUP = true
     /// Run request handlers on SwiftNIO's event-loop threads instead of Swift's global pool

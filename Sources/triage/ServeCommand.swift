@@ -61,6 +61,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("idle-timeout"), help: ArgumentHelp("Close a connection after this many seconds without bytes from the client.", valueName: "seconds"))
     var idleTimeout: Double = 30
 
+    @Option(name: .customLong("head-timeout"), help: ArgumentHelp("A request head must arrive within this many seconds of its first byte (408 and close otherwise).", valueName: "seconds"))
+    var headTimeout: Double = 10
+
     @Option(name: .customLong("body-timeout"), help: ArgumentHelp("A request body must arrive within this many seconds (408 otherwise).", valueName: "seconds"))
     var bodyTimeout: Double = 10
 
@@ -75,7 +78,7 @@ struct Serve: AsyncParsableCommand {
         if let threshold, !(0 ... 1).contains(threshold) { throw ValidationError("--threshold must be in [0, 1]") }
         if top < 1 { throw ValidationError("--top must be at least 1") }
         if maxBodyBytes < 64 || maxMessages < 1 || maxMessageBytes < 1 { throw ValidationError("limits must be positive (--max-body-bytes at least 64)") }
-        if !(idleTimeout > 0) || !(bodyTimeout > 0) { throw ValidationError("timeouts must be positive") }
+        if !(idleTimeout > 0) || !(bodyTimeout > 0) || !(headTimeout > 0) { throw ValidationError("timeouts must be positive") }
         if !(0 ... 100).contains(dbCommitWindow) { throw ValidationError("--db-commit-window must be between 0 and 100 milliseconds") }
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level \(logLevel): use trace, debug, info, notice, warning, error or critical") }
     }
@@ -98,6 +101,7 @@ struct Serve: AsyncParsableCommand {
         configuration.limits.maxMessageBytes = maxMessageBytes
         configuration.limits.bodyTimeoutSeconds = bodyTimeout
         configuration.idleTimeoutSeconds = idleTimeout
+        configuration.headTimeoutSeconds = headTimeout
         configuration.messagesFastPath = !noFastPath
         let server: TriageServer
         do { server = try TriageServer(configuration: configuration) } catch let error as LogError {

@@ -285,6 +285,72 @@ struct ServerTests {
             #expect(status == 408, "status \(String(describing: status))")
         }
     }
+    /// Issue 25 item 21: the body deadline is a timer — a body that stalls after its head, or
+    /// trickles, gets its 408 at the body timeout, long before the idle timeout, on either path;
+    /// then the connection is closed.
+    @Test(arguments: [true, false]) func aStalledOrTrickledBodyGets408AtTheBodyTimeout(fastPath: Bool) async throws {
+        let f = try fixture()
+        try await f.withServer({ c in
+            c.idleTimeoutSeconds = 30
+            c.limits.bodyTimeoutSeconds = 1
+            c.messagesFastPath = fastPath
+        }) { _, port in
+            let body = Array(#"{"messages": [{"id": "1", "body": "hello there"}]}"#.utf8)
+            let head = Array("POST /messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n".utf8)
+            for trickle in [false, true] {
+                let c = try HTTPConnection(port: port, timeoutSeconds: 10)
+                let start = Date()
+                try c.send(head + body.prefix(3))
+                if trickle {
+                    for b in body.dropFirst(3).prefix(5) {
+                        try await Task.sleep(for: .milliseconds(400))
+                        try? c.send([b])
+                    }
+                }
+                let response = try c.readResponse()
+                #expect(response.status == 408, "trickle \(trickle): \(response.status)")
+                #expect(Date().timeIntervalSince(start) < 4, "trickle \(trickle): 408 after \(Date().timeIntervalSince(start)) s")
+                #expect(c.isClosedByServer())
+                #expect(Date().timeIntervalSince(start) < 6, "trickle \(trickle): closed after \(Date().timeIntervalSince(start)) s")
+            }
+        }
+    }
+
+    /// Item 21: a head that stalls or trickles gets the JSON 408 at the head timeout, counted
+    /// from its first byte, long before the idle timeout; then the connection is closed.
+    @Test(arguments: [true, false]) func aSlowHeadGets408AtTheHeadTimeout(fastPath: Bool) async throws {
+        let f = try fixture()
+        try await f.withServer({ c in
+            c.idleTimeoutSeconds = 30
+            c.headTimeoutSeconds = 1
+            c.messagesFastPath = fastPath
+        }) { server, port in
+            let head = Array("POST /messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Padding: abcdefghij\r\n".utf8)
+            for trickle in [false, true] {
+                let c = try HTTPConnection(port: port, timeoutSeconds: 10)
+                // A connection may wait before its first byte (the idle rule, not this one).
+                try await Task.sleep(for: .milliseconds(1500))
+                let start = Date()
+                try c.send(Array(head.prefix(10)))
+                if trickle {
+                    for b in head.dropFirst(10).prefix(8) {
+                        try await Task.sleep(for: .milliseconds(250))
+                        try? c.send([b])
+                    }
+                }
+                let response = try c.readResponse()
+                #expect(response.status == 408 && response.errorMessage?.contains("request head took longer") == true, "\(response.text)")
+                #expect(response.headers["connection"] == "close")
+                #expect(Date().timeIntervalSince(start) < 3, "trickle \(trickle): 408 after \(Date().timeIntervalSince(start)) s")
+                #expect(c.isClosedByServer())
+            }
+            // A request that comes whole on the same kind of connection is untouched.
+            let ok = try HTTPConnection(port: port)
+            #expect(try ok.post("/messages", json: #"{"messages": [{"id": "1", "body": "my card was stolen"}]}"#).status == 200)
+            #expect(server.metrics.render(server.store.snapshot, log: nil).contains(#"triage_http_requests_total{route="unparsed",status="408"} 2"#))
+        }
+    }
+
     /// The head rule of `ConnectionRules`: a head trickled a byte at a time is not activity —
     /// only a whole request or an answer is — so it must be complete within the idle timeout
     /// of the connection's start (or last answer), on either path, or the connection is closed.

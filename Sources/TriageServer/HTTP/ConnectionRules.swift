@@ -17,15 +17,17 @@ import NIOHTTP1
 ///   writes no answer for this long is closed. On the fast path it counts from the last request
 ///   read or answer written (an answer waiting for the log is not idleness); on the full stack,
 ///   Hummingbird's `HTTPConnectionStateHandler` keeps it.
-/// - **Head timeout and size**: bytes of a head that is not complete are not activity, so the
-///   idle rule is the head timeout too: a head must be complete within `idleTimeout` of the
-///   connection's start, its last answer or its hand-off to the full stack (whichever is later),
-///   or the connection is closed — a head trickled a byte at a time cannot hold it open
-///   (`ServerTests.aTrickledHeadIsCutOffAtTheIdleTimeout`). Its size: `maxHeadBytes` on the fast
-///   path (longer: declined) and the parser's `decoderLimits` (80 KiB of fields) on the full
-///   stack (longer: 400).
+/// - **Head timeout and size** (`headTimeout`, `--head-timeout`): a request head must be complete
+///   within the head timeout of its first byte — `HeadBytes`, before NIO's decoder, tells
+///   `HTTP1ServerCodec`, which answers a late head with the JSON 408 and closes. Bytes of an
+///   incomplete head are not activity either, so the idle timeout bounds it too (from the
+///   connection's start, its last answer or its hand-off, whichever is later). The fast path
+///   answers only a head that came whole, so every slow head is the full stack's. Its size:
+///   `maxHeadBytes` on the fast path (longer: declined) and the parser's `decoderLimits`
+///   (80 KiB of fields) on the full stack (longer: 400).
 /// - **Body timeout and size** (`bodyTimeoutSeconds`, `maxBodyBytes`): a routed body must arrive
-///   within the timeout of its head (408) and within the size (413, also when announced by
+///   within the timeout of its head — a timer, so a stalled body gets its 408 on time, and the
+///   connection is closed after it — and within the size (413, also when announced by
 ///   `Content-Length`). The fast path answers only a body that came with its head.
 /// - **Keep-alive**: HTTP/1.1 keeps the connection unless the request says `close` (in any
 ///   case, in any list); HTTP/1.0 closes unless it says `keep-alive` (`HTTP1ServerCodec`, which
@@ -37,6 +39,7 @@ import NIOHTTP1
 struct ConnectionRules: Sendable {
     let fastPath: Bool
     let idleTimeout: TimeAmount?
+    let headTimeout: TimeAmount?
     let limits: RequestLimits
     /// The longest request head the fast path reads; a longer one goes to the parser.
     let maxHeadBytes = 8 << 10
@@ -46,6 +49,7 @@ struct ConnectionRules: Sendable {
     init(_ configuration: ServerConfiguration) {
         fastPath = configuration.messagesFastPath
         idleTimeout = .milliseconds(Int64(configuration.idleTimeoutSeconds * 1000))
+        headTimeout = .milliseconds(Int64(configuration.headTimeoutSeconds * 1000))
         limits = configuration.limits
     }
 

@@ -47,11 +47,45 @@ final class HTTP1ServerCodec: ChannelDuplexHandler, RemovableChannelHandler {
     private var pending = CircularBuffer<ConnectionOption>(initialCapacity: 4)
     /// A final response head was written and its end not yet.
     private var responding = false
-    /// Counts what this codec answers itself (requests the parser refuses).
+    /// Counts what this codec answers itself (requests the parser refuses, heads too slow).
     private let metrics: ServerMetrics?
+    /// How long a request head may take from its first byte (`ConnectionRules`); nil: no limit.
+    private let headTimeout: TimeAmount?
+    /// The head deadline of the request whose head is being read.
+    private var headDeadline: Scheduled<Void>?
 
-    init(metrics: ServerMetrics? = nil) {
+    init(metrics: ServerMetrics? = nil, headTimeout: TimeAmount? = nil) {
         self.metrics = metrics
+        self.headTimeout = headTimeout
+    }
+
+    /// Sent by `HeadBytes` (before NIO's decoder) ahead of every read it passes on, so the head
+    /// deadline starts at the first byte of a head.
+    struct BytesArrived {}
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is BytesArrived else { return context.fireUserInboundEventTriggered(event) }
+        // Bytes while no request is open start a head (bytes while one is open are its body,
+        // or a pipelined head, bounded by the idle timeout once the open one is answered).
+        guard let headTimeout, headDeadline == nil, pending.isEmpty, !responding else { return }
+        headDeadline = context.eventLoop.assumeIsolated().scheduleTask(in: headTimeout) { [self] in
+            headDeadline = nil
+            guard pending.isEmpty, !responding, context.channel.isActive else { return }
+            metrics?.request(route: ServerMetrics.unparsedRoute, status: 408, seconds: Double(headTimeout.nanoseconds) / 1e9)
+            answerAndClose(context: context, status: .requestTimeout,
+                           APIError(408, "the request head took longer than \(Double(headTimeout.nanoseconds) / 1e9) s to arrive"))
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        headDeadline?.cancel()
+        headDeadline = nil
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        headDeadline?.cancel()
+        headDeadline = nil
+        context.fireChannelInactive()
     }
 
     /// The option a request's response needs, from its version and `Connection` header.
@@ -76,6 +110,8 @@ final class HTTP1ServerCodec: ChannelDuplexHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
+            headDeadline?.cancel()
+            headDeadline = nil
             let option = Self.option(for: head)
             do {
                 var request = try Self.request(head)
@@ -98,11 +134,16 @@ final class HTTP1ServerCodec: ChannelDuplexHandler, RemovableChannelHandler {
     /// was passed on, goes on to the route reading its body, which answers it the same way.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         guard error is HTTPParserError, pending.isEmpty, !responding else { return context.fireErrorCaught(error) }
-        let failure = APIError(400, "the request is not valid HTTP/1.1: \(String(reflecting: error))")
         metrics?.request(route: ServerMetrics.unparsedRoute, status: 400, seconds: 0)
+        answerAndClose(context: context, status: .badRequest, APIError(400, "the request is not valid HTTP/1.1: \(String(reflecting: error))"))
+    }
+
+    /// The server's JSON error, `Connection: close`, then the connection closed: for what is
+    /// answered before any route has a request.
+    private func answerAndClose(context: ChannelHandlerContext, status: HTTPResponseStatus, _ failure: APIError) {
         var body = context.channel.allocator.buffer(capacity: 160)
         body.writeBytes(JSONWriter.bytes(failure.json))
-        let head = HTTPResponseHead(version: .http1_1, status: .badRequest,
+        let head = HTTPResponseHead(version: .http1_1, status: status,
                                     headers: ["Content-Type": "application/json", "Content-Length": String(body.readableBytes), "Connection": "close"])
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
@@ -132,5 +173,17 @@ final class HTTP1ServerCodec: ChannelDuplexHandler, RemovableChannelHandler {
             responding = false
             context.write(wrapOutboundOut(.end(trailers.map(HTTPHeaders.init))), promise: promise)
         }
+    }
+}
+
+/// Placed before NIO's HTTP/1 decoder: tells `HTTP1ServerCodec` that bytes are arriving, ahead
+/// of them, so that a head's deadline runs from its first byte.
+final class HeadBytes: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        context.fireUserInboundEventTriggered(HTTP1ServerCodec.BytesArrived())
+        context.fireChannelRead(data)
     }
 }

@@ -17,17 +17,30 @@ enum RequestBody {
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limits.maxBodyBytes {
             throw APIError(413, "the body is \(length) bytes; the limit is \(limits.maxBodyBytes)")
         }
-        let deadline = ContinuousClock.now + .milliseconds(Int64(limits.bodyTimeoutSeconds * 1000))
-        var bytes: [UInt8] = []
+        // The deadline is a timer, not a check made when bytes arrive: a body that stalls
+        // after its head gets its 408 on time too. The reading is cancelled at the deadline,
+        // which ends the request's stream, so the connection closes after the answer.
+        let body = request.body, maxBytes = limits.maxBodyBytes, seconds = limits.bodyTimeoutSeconds
         do {
-            for try await chunk in request.body {
-                if bytes.count + chunk.readableBytes > limits.maxBodyBytes {
-                    throw APIError(413, "the body exceeds the limit of \(limits.maxBodyBytes) bytes")
+            return try await withThrowingTaskGroup(of: [UInt8]?.self) { group in
+                group.addTask {
+                    var bytes: [UInt8] = []
+                    for try await chunk in body {
+                        if bytes.count + chunk.readableBytes > maxBytes {
+                            throw APIError(413, "the body exceeds the limit of \(maxBytes) bytes")
+                        }
+                        bytes.append(contentsOf: chunk.readableBytesView)
+                    }
+                    return bytes
                 }
-                bytes.append(contentsOf: chunk.readableBytesView)
-                if ContinuousClock.now > deadline {
-                    throw APIError(408, "the body took longer than \(limits.bodyTimeoutSeconds) s to arrive")
+                group.addTask {
+                    try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+                    return nil
                 }
+                let first = try await group.next() ?? nil
+                group.cancelAll()
+                guard let bytes = first else { throw APIError(408, "the body took longer than \(seconds) s to arrive") }
+                return bytes
             }
         } catch let error as APIError {
             throw error
@@ -36,7 +49,6 @@ enum RequestBody {
             // as `Transfer-Encoding` without `chunked`): the client's error, not the server's.
             throw APIError(400, "the request body cannot be read as HTTP/1.1: \(error)")
         }
-        return bytes
     }
 
     /// `application/json` or `…+json`, any case, parameters (`; charset=utf-8`) and spaces

@@ -9,6 +9,7 @@ import NIOHTTPTypes
 ///
 ///     MessagesFastPath (until it hands the connection on; then HTTPConnectionStateHandler,
 ///       placed after the codec)
+///     HeadBytes                                                       (starts a head's deadline)
 ///     HTTPResponseEncoder, ByteToMessageHandler(HTTPRequestDecoder)   (NIO's HTTP/1)
 ///     HTTP1ServerCodec                                                (NIO's parts ↔ HTTP types)
 ///     NIOAsyncChannel → Hummingbird's router                          (`handle`)
@@ -32,8 +33,9 @@ struct TriageHTTP1Channel: ServerChildChannel {
                 withEncoderConfiguration: .init(),
                 withDecoderLimitConfiguration: rules.decoderLimits
             )
-            let codec = HTTP1ServerCodec(metrics: messages.metrics)
+            let codec = HTTP1ServerCodec(metrics: messages.metrics, headTimeout: rules.headTimeout)
             try operations.addHandler(codec)
+            try operations.addHandler(HeadBytes(), position: .first)
             if rules.fastPath {
                 let fast = MessagesFastPath(endpoint: messages, rules: rules, codec: codec, serverName: serverName, logger: logger)
                 try operations.addHandler(fast, position: .first)
