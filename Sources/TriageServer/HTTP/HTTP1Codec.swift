@@ -47,6 +47,9 @@ final class HTTP1ServerCodec: ChannelDuplexHandler, RemovableChannelHandler {
     private var pending = CircularBuffer<ConnectionOption>(initialCapacity: 4)
     /// A final response head was written and its end not yet.
     private var responding = false
+    /// A response said `Connection: close`: the connection ends after it, and bytes that follow
+    /// are not a request to answer.
+    private var closing = false
     /// Counts what this codec answers itself (requests the parser refuses, heads too slow).
     private let metrics: ServerMetrics?
     /// How long a request head may take from its first byte (`ConnectionRules`); nil: no limit.
@@ -59,8 +62,9 @@ final class HTTP1ServerCodec: ChannelDuplexHandler, RemovableChannelHandler {
         self.headTimeout = headTimeout
     }
 
-    /// Sent by `HeadBytes` (before NIO's decoder) ahead of every read it passes on, so the head
-    /// deadline starts at the first byte of a head.
+    /// Sent by `HeadBytes` (before NIO's decoder) after every read it passes on: when the read
+    /// left no request open, it began a head that is not complete yet, whose deadline starts
+    /// now. (A read holding a whole head opens its request first: no timer for it.)
     struct BytesArrived {}
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -133,6 +137,10 @@ final class HTTP1ServerCodec: ChannelDuplexHandler, RemovableChannelHandler {
     /// stack above would answer it with an empty 400. One refused inside a request, whose head
     /// was passed on, goes on to the route reading its body, which answers it the same way.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // Bytes after a `Connection: close` exchange (the parser's "data received after completed
+        // connection: close message") are dropped: the connection is closing, whether or not they
+        // arrived before it closed.
+        if error is HTTPParserError, closing { return }
         guard error is HTTPParserError, pending.isEmpty, !responding else { return context.fireErrorCaught(error) }
         metrics?.request(route: ServerMetrics.unparsedRoute, status: 400, seconds: 0)
         answerAndClose(context: context, status: .badRequest, APIError(400, "the request is not valid HTTP/1.1: \(String(reflecting: error))"))
@@ -159,10 +167,13 @@ final class HTTP1ServerCodec: ChannelDuplexHandler, RemovableChannelHandler {
             // the same request.
             let interim = response.status.kind == .informational && response.status.code != 101
             if !interim { responding = true }
+            if !interim, head.headers[canonicalForm: "connection"].contains(where: { $0.lowercased() == "close" }) { closing = true }
             if !interim, let option = pending.popFirst() {
                 switch option {
                 case .unchanged: break
-                case .close: head.headers.replaceOrAdd(name: "Connection", value: "close")
+                case .close:
+                    head.headers.replaceOrAdd(name: "Connection", value: "close")
+                    closing = true
                 case .keepAlive: head.headers.replaceOrAdd(name: "Connection", value: "keep-alive")
                 }
             }
@@ -176,14 +187,14 @@ final class HTTP1ServerCodec: ChannelDuplexHandler, RemovableChannelHandler {
     }
 }
 
-/// Placed before NIO's HTTP/1 decoder: tells `HTTP1ServerCodec` that bytes are arriving, ahead
-/// of them, so that a head's deadline runs from its first byte.
+/// Placed before NIO's HTTP/1 decoder: tells `HTTP1ServerCodec` that bytes arrived, once the
+/// decoder has read them, so that an incomplete head's deadline runs from its first read.
 final class HeadBytes: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        context.fireUserInboundEventTriggered(HTTP1ServerCodec.BytesArrived())
         context.fireChannelRead(data)
+        context.fireUserInboundEventTriggered(HTTP1ServerCodec.BytesArrived())
     }
 }
