@@ -67,8 +67,10 @@ public enum RequestParsing {
             let id: String
             switch m["id"] {
             case let .string(s)?: id = s
-            case let .number(n)? where n.isInteger: id = n.literal
             case nil: throw APIError(400, "\(at()) has no \"id\"", field: "\(at()).id")
+            // A number is refused, not converted: ids are echoed, logged and used in
+            // /messages/{id}/label as strings, and the OpenAPI document says string.
+            case let .number(n)?: throw APIError(400, "\(at()).id must be a string (write \"\(n.literal)\" for the number \(n.literal))", field: "\(at()).id")
             default: throw APIError(400, "\(at()).id must be a string", field: "\(at()).id")
             }
             guard !id.isEmpty else { throw APIError(400, "\(at()).id is empty", field: "\(at()).id") }

@@ -64,7 +64,7 @@ enum OpenAPI {
         "type": "object",
         "required": ["id", "body"],
         "properties": {
-          "id": {"type": "string", "minLength": 1, "maxLength": 256},
+          "id": {"type": "string", "minLength": 1, "maxLength": 256, "description": "Echoed in the answer and used by /messages/{id}/label; a number is refused (400)."},
           "subject": {"type": ["string", "null"]},
           "body": {"type": "string"}
         }

@@ -128,7 +128,7 @@ struct FastPathBytesTests {
         let f = try fixture()
         let requests = [
             Self.standard(),
-            Self.standard(["Connection: keep-alive"], body: #"{"messages": [{"id": 7, "subject": "Card", "body": "declined"}, {"id": "x", "body": ""}]}"#),
+            Self.standard(["Connection: keep-alive"], body: #"{"messages": [{"id": "7", "subject": "Card", "body": "declined"}, {"id": "x", "body": ""}]}"#),
             Self.standard(body: #"{"messages": [{"id": "u", "body": "caf\u00e9 \ud83d\ude00 — a non-ASCII body"}]}"#),
         ]
         try await f.withServer { _, raw in

@@ -43,7 +43,7 @@ struct MessagesFastPathTests {
         let long = String(repeating: "x", count: 400)
         let cases: [(String?, String, [(String, String)])] = [
             ("application/json", Self.good, []),
-            ("application/json; charset=utf-8", #"{"messages": [{"id": 7, "subject": null, "body": "transfer failed"}, {"id": "b", "body": ""}]}"#, []),
+            ("application/json; charset=utf-8", #"{"messages": [{"id": "7", "subject": null, "body": "transfer failed"}, {"id": "b", "body": ""}]}"#, []),
             ("Application/JSON", Self.good, []),
             ("application/json", #"{"messages": [{"id": "1", "body": "x"}"#, []),
             ("application/json", #"{"messages": [{"id": "a", "body": "ok"}, {"id": "c", "body": 42}]}"#, []),

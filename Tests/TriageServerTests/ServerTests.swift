@@ -73,7 +73,7 @@ struct ServerTests {
         let f = try fixture()
         try await f.withServer { server, port in
             let c = try HTTPConnection(port: port)
-            let r = try c.post("/messages", json: #"{"messages": [{"id": "m1", "subject": "Card stolen", "body": "my card was stolen"}, {"id": "m2", "body": "cannot log in"}, {"id": 3, "subject": null, "body": ""}]}"#)
+            let r = try c.post("/messages", json: #"{"messages": [{"id": "m1", "subject": "Card stolen", "body": "my card was stolen"}, {"id": "m2", "body": "cannot log in"}, {"id": "3", "subject": null, "body": ""}]}"#)
             #expect(r.status == 200, "\(r.text)")
             #expect(r.headers["content-type"] == "application/json")
             let predictions = try #require(r.json?["predictions"]?.arrayValue)
@@ -115,6 +115,10 @@ struct ServerTests {
             #expect(try c.post("/messages", json: #"{"messages": {}}"#).errorField == "messages")
             #expect(try c.post("/messages", json: #"{"messages": []}"#).status == 400)
             #expect(try c.post("/messages", json: "[1, 2]").status == 400)
+            // Issue 25 item 22: an id is a string, as the OpenAPI document says; a number is refused.
+            let numeric = try c.post("/messages", json: #"{"messages": [{"id": 1, "body": "card"}]}"#)
+            #expect(numeric.status == 400 && numeric.json?["error"]?["field"]?.stringValue == "messages[0].id", "\(numeric.text)")
+            #expect((numeric.errorMessage ?? "").contains(#"write "1" for the number 1"#))
             #expect(try c.post("/messages", json: "").status == 400)
             // A batch with one bad message is refused whole, naming its index.
             let mixed = try c.post("/messages", json: #"{"messages": [{"id": "a", "body": "ok"}, {"id": "b", "body": "ok"}, {"id": "c", "body": 42}]}"#)
