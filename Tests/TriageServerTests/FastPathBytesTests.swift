@@ -248,4 +248,23 @@ struct FastPathBytesTests {
             #expect(try MessagesFastPathTests.loggedIDs(server) == ["m1", "r1"])
         }
     }
+
+    /// Issue 25 item 23: requests read behind an answer that waits for the log (pipelined) are
+    /// answered before a graceful shutdown closes the connection, not dropped.
+    @Test func gracefulShutdownAnswersThePipelinedRequestsAlreadyRead() async throws {
+        let f = try fixture()
+        try await f.withServer({ c in c.idleTimeoutSeconds = 60; c.commitWindow = .seconds(1) }) { server, port in
+            let c = try HTTPConnection(port: port, timeoutSeconds: 10)
+            let three = ["p1", "p2", "p3"].map { Self.standard(body: #"{"messages": [{"id": "\#($0)", "body": "my card was stolen"}]}"#) }.joined()
+            try c.send(Array(three.utf8))
+            try await Task.sleep(for: .milliseconds(300))
+            await server.shutdown()
+            for id in ["p1", "p2", "p3"] {
+                let r = try c.readResponse()
+                #expect(r.status == 200 && MessagesFastPathTests.predictionIDs(r) == [id], "\(r.text)")
+            }
+            #expect(c.isClosedByServer())
+            #expect(try MessagesFastPathTests.loggedIDs(server) == ["p1", "p2", "p3"])
+        }
+    }
 }

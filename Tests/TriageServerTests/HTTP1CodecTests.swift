@@ -27,6 +27,22 @@ struct HTTP1CodecTests {
         return c.isClosedByServer() && Date().timeIntervalSince(start) < 4
     }
 
+    /// Issue 25 item 23: what the parser refuses is said in words, an llhttp code NIO maps to
+    /// `.unknown` (an invalid Transfer-Encoding) included.
+    @Test func parserRefusalsAreSaidInWords() async throws {
+        try await withServer(fastPath: true) { _, port in
+            for (bytes, words) in [
+                ("POST /messages HTTP/1.1\r\nContent-Type: application/json\r\nTransfer-Encoding: identity\r\n\r\n{}", "invalid Transfer-Encoding"),
+                ("GET / HTTP/1.1\r\nBad Header Name: x\r\n\r\n", "invalid character in header"),
+            ] {
+                let c = try HTTPConnection(port: port, timeoutSeconds: 8)
+                try c.send(Array(bytes.utf8))
+                let r = try c.readResponse()
+                #expect(r.status == 400 && (r.errorMessage ?? "").contains(words) && !(r.errorMessage ?? "").contains("unknown"), "\(r.text)")
+            }
+        }
+    }
+
     /// Every request is counted once in /metrics, whoever answered it: the parser's refusals
     /// (the codec), the route's errors of `POST /messages` (its endpoint), the fast path's
     /// answers (its endpoint), other routes (the middleware).

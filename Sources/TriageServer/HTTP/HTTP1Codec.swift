@@ -143,7 +143,17 @@ final class HTTP1ServerCodec: ChannelDuplexHandler, RemovableChannelHandler {
         if error is HTTPParserError, closing { return }
         guard error is HTTPParserError, pending.isEmpty, !responding else { return context.fireErrorCaught(error) }
         metrics?.request(route: ServerMetrics.unparsedRoute, status: 400, seconds: 0)
-        answerAndClose(context: context, status: .badRequest, APIError(400, "the request is not valid HTTP/1.1: \(String(reflecting: error))"))
+        answerAndClose(context: context, status: .badRequest, APIError(400, "the request is not valid HTTP/1.1: \(Self.describe(error))"))
+    }
+
+    /// What NIO's parser refused, in its words; llhttp codes NIO has no case for come as
+    /// `.unknown` ("unknown (http_parser error)"): in a request, an invalid `Transfer-Encoding`
+    /// or a line not ended by CRLF, which is said instead.
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? HTTPParserError, error == .unknown {
+            return "the parser refused its framing (an invalid Transfer-Encoding, or a line not ended by CRLF)"
+        }
+        return String(reflecting: error)
     }
 
     /// The server's JSON error, `Connection: close`, then the connection closed: for what is

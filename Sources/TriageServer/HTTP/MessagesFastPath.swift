@@ -57,7 +57,8 @@ final class MessagesFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     }
     /// A `read()` held back while an answer waits with bytes buffered (backpressure).
     private var pendingRead = false
-    /// Graceful shutdown asked for: close once the waiting answer is written.
+    /// Graceful shutdown asked for: close once the waiting answer, and the whole requests read
+    /// behind it, are written.
     private var closeAfterAnswer = false
     private var lastActive = NIODeadline.now()
     private var idleTask: Scheduled<Void>?
@@ -167,9 +168,11 @@ final class MessagesFastPath: ChannelDuplexHandler, RemovableChannelHandler {
             let parsed = bytes.withUnsafeReadableBytes { FastPathRequest.parse($0, maxHead: rules.maxHeadBytes, maxBody: rules.limits.maxBodyBytes) }
             switch parsed {
             case .declined:
-                return leave(context: context)
+                // Shutting down: only whole requests already read are still answered.
+                return closeAfterAnswer ? context.close(promise: nil) : leave(context: context)
             case .incomplete:
                 // Wait for the rest within this read cycle; otherwise the full stack reads it.
+                if closeAfterAnswer { return context.close(promise: nil) }
                 return reading ? () : leave(context: context)
             case let .complete(headLength, bodyLength):
                 let received = Date(), started = ContinuousClock.now
@@ -180,7 +183,7 @@ final class MessagesFastPath: ChannelDuplexHandler, RemovableChannelHandler {
                     // The route answers the error, with its message: the request goes on whole.
                     bytes.moveReaderIndex(to: request)
                     buffered = bytes
-                    return leave(context: context)
+                    return closeAfterAnswer ? context.close(promise: nil) : leave(context: context)
                 }
                 buffered = bytes.readableBytes > 0 ? bytes : nil
                 answer(messages, received: received, started: started, context: context)
@@ -206,7 +209,13 @@ final class MessagesFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     /// After a waiting answer is written: what arrived meanwhile.
     private func resume(context: ChannelHandlerContext) {
         guard context.channel.isActive, !left else { return }
-        if closeAfterAnswer { return context.close(promise: nil) }
+        if closeAfterAnswer {
+            // Graceful shutdown: the requests already read behind the one just answered
+            // (pipelined) are answered too, then the connection closes; nothing more is read.
+            if held.isEmpty { process(context: context) }
+            if !answering, !left { context.close(promise: nil) }
+            return
+        }
         if !held.isEmpty { return leave(context: context) }
         process(context: context)
         if !answering, !left, pendingRead {

@@ -47,7 +47,7 @@ enum RequestBody {
         } catch {
             // The HTTP parser refused what followed the head (a framing it does not accept, such
             // as `Transfer-Encoding` without `chunked`): the client's error, not the server's.
-            throw APIError(400, "the request body cannot be read as HTTP/1.1: \(error)")
+            throw APIError(400, "the request body cannot be read as HTTP/1.1: \(HTTP1ServerCodec.describe(error))")
         }
     }
 
