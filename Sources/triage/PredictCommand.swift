@@ -14,7 +14,9 @@ struct Predict: ParsableCommand {
               triage predict --model M --trusted-key K --subject "Card stolen" --body "Please block it"
 
             Each output line: {"id", "category", "probability", "top": [{"category", "probability"}…],
-            "unsure"}; with --explain N also the N n-grams that moved the score most. Lines are
+            "unsure"}; with --explain N also the N n-grams that moved the score most, each with
+            "present" (false: an n-gram a tree tested and did not find — trees split on absence
+            too), and "explanation_bias", the score before any n-gram. Lines are
             answered as they arrive, so the command can sit in a pipe.
             """
     )
@@ -65,7 +67,12 @@ struct Predict: ParsableCommand {
             o["unsure"] = .bool(p.unsure)
             if explain > 0 {
                 let e = pipeline.explain(message, label: p.label, limit: explain)
-                o["explanation"] = .array(e.terms.map { ["term": .string($0.term), "contribution": JSONValue.double($0.contribution) ?? .null] })
+                // "present": false marks an n-gram a tree tested and did not find in the message;
+                // bias + every contribution is the label's raw score.
+                o["explanation"] = .array(e.terms.map {
+                    ["term": .string($0.term), "contribution": JSONValue.double($0.contribution) ?? .null, "present": .bool($0.present)]
+                })
+                o["explanation_bias"] = JSONValue.double(e.bias) ?? .null
             }
             return JSONWriter.bytes(.object(o)) + [0x0A]
         }

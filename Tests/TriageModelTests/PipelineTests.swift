@@ -65,6 +65,10 @@ struct PipelineTests {
         let total = explanation.bias + explanation.terms.map(\.contribution).reduce(0, +)
         #expect(abs(total - raw[k]) < 1e-9)
         #expect(explanation.terms.contains { $0.term.contains("card") || $0.term.contains("stole") || $0.term.contains("block") })
+        // Issue 25 item 20: trees split on absence too; each term says whether the message has it.
+        let inMessage = Set(x.columnIndices.map { pipeline.term(ofColumn: Int($0)) })
+        #expect(explanation.terms.allSatisfy { $0.present == inMessage.contains($0.term) })
+        #expect(explanation.terms.contains { !$0.present } && explanation.terms.contains { $0.present })
     }
 
     @Test func namedErrors() throws {
