@@ -8,10 +8,12 @@ struct Evaluate: ParsableCommand {
         abstract: "Measure a signed model on labelled messages: report and confusion matrix.",
         discussion: """
             Example:
-              triage evaluate --model models/demo.triage.json --trusted-key models/demo.public.pem \\
-                  --data corpora/demo/test.csv
+              triage evaluate --model models/demo.triage.json --trusted-key \\
+                  models/triage.public.pem --data corpora/demo/test.csv
 
-            Labels the model does not know count as errors and are listed. --json prints the same
+
+            Messages whose label the model does not know are left out of every metric (one
+            denominator for all) and listed. --json prints the same
             data (per-class scores, averages, log loss, top-k accuracy, confusion matrix) as JSON.
             """
     )

@@ -10,7 +10,9 @@ struct Inspect: ParsableCommand {
         abstract: "Show what a model is and what it learned: provenance, labels, trees, top n-grams per label.",
         discussion: """
             Example:
-              triage inspect --model models/demo.triage.json --trusted-key models/demo.public.pem --terms 8
+              triage inspect --model models/demo.triage.json --trusted-key \\
+                  models/triage.public.pem --terms 8
+
 
             The top n-grams of a label are those whose splits reduced its loss most (gain); the
             arrow says whether the n-gram's presence pushes towards (↑) or away from (↓) the label.

@@ -9,9 +9,15 @@ struct Predict: ParsableCommand {
         abstract: "Classify messages: JSON Lines (or a CSV file) in, JSON Lines out.",
         discussion: """
             Examples:
-              echo '{"id": "m1", "subject": "Card stolen", "body": "Please block my card"}' | \\
-                  triage predict --model models/demo.triage.json --trusted-key models/demo.public.pem
-              triage predict --model M --trusted-key K --subject "Card stolen" --body "Please block it"
+              echo '{"id": "m1", "body": "Please block my card"}' > m.jsonl
+              triage predict --model models/demo.triage.json --trusted-key \\
+                  models/triage.public.pem --input m.jsonl
+              triage predict --model models/demo.triage.json --trusted-key \\
+                  models/triage.public.pem --subject "Card stolen" --body \\
+                  "Please block it" --explain 3
+              triage predict --model models/demo.triage.json --trusted-key \\
+                  models/triage.public.pem --input corpora/demo/test.csv
+
 
             Each output line: {"id", "category", "probability", "top": [{"category", "probability"}…],
             "unsure"}; with --explain N also the N n-grams that moved the score most, each with

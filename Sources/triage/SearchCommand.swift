@@ -10,10 +10,16 @@ struct Search: ParsableCommand {
         abstract: "Cross-validated grid or random search over pipeline parameters.",
         discussion: """
             Examples:
-              triage search --grid grid.json --data train.csv --cv 3 --ledger l.jsonl --results cv.csv
-              # one machine of 8 (a batch job), then the merge once all are done:
-              triage search --grid grid.json --data train.csv --shard 2/8 --ledger shard-2.jsonl
+              echo '{"union.char.ngram_range": [[1, 4], [1, 5]]}' > grid.json
+              triage search --grid grid.json --data corpora/demo/train.csv --cv 3 \\
+                  --ledger l.jsonl --results cv.csv
+              # one machine of 2 each (0-based), then the merge once both are done:
+              triage search --grid grid.json --data corpora/demo/train.csv --shard 0/2 \\
+                  --ledger shard-0.jsonl
+              triage search --grid grid.json --data corpora/demo/train.csv --shard 1/2 \\
+                  --ledger shard-1.jsonl
               triage search merge shard-*.jsonl --results cv.csv
+
 
             grid.json is scikit-learn's param_grid with Triage's step names, e.g.
               {"text.subject_weight": [1, 2], "vect.ngram_range": [[1, 1], [1, 2]]}
@@ -217,8 +223,10 @@ struct SearchMerge: ParsableCommand {
         abstract: "Combine the ledgers of a sharded search into its results.",
         discussion: """
             Example:
-              triage search merge shard-0.jsonl shard-1.jsonl shard-2.jsonl --results cv.csv
-              triage search merge shard-*.jsonl --grid grid.json --data train.csv --refit --key K --out M
+              triage search merge shard-0.jsonl shard-1.jsonl --results cv.csv
+              triage search merge shard-*.jsonl --grid grid.json --data \\
+                  corpora/demo/train.csv --refit --key keys/private.pem --out \\
+                  best.triage.json
 
             The ledgers must belong to one search, and together hold every (candidate, fold): the
             result is then exactly the single-machine one. To refit the best candidate, pass the

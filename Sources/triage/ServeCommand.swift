@@ -10,10 +10,13 @@ struct Serve: AsyncParsableCommand {
         abstract: "Serve a signed model over HTTP: POST /messages, with a SQLite prediction and feedback log.",
         discussion: """
             Example:
-              triage serve --model models/banking77.triage.json --trusted-key models/triage.public.pem \\
-                  --port 8080 --db predictions.sqlite
-              curl -s localhost:8080/messages -H 'Content-Type: application/json' \\
-                  -d '{"messages": [{"id": "1", "subject": "Card", "body": "I lost my card"}]}'
+              triage serve --model models/demo.triage.json --trusted-key \\
+                  models/triage.public.pem --port 8080 --db predictions.sqlite &
+              curl -s localhost:8080/messages -H 'Content-Type: application/json' -d \\
+                  '{"messages": [{"id": "chat-1", "body": "I lost my card"}]}'
+              curl -s localhost:8080/messages/chat-1/label -H \\
+                  'Content-Type: application/json' -d \\
+                  '{"label": "card_loss_fraud", "agent": "ana"}'
 
             Routes: POST /messages, POST /messages/{id}/label, GET /health, /ready, /model, /metrics,
             /openapi.json, POST /admin/reload (loopback only). The model is verified (signature,
@@ -134,7 +137,10 @@ struct FeedbackExportCommand: ParsableCommand {
         discussion: """
             Example:
               triage feedback export --db predictions.sqlite --out corrections.csv
-              triage train --data corrections.csv …   # or append them to the training set
+              tail -n +2 corrections.csv | cat corpora/demo/train.csv - > train2.csv
+              triage train --data train2.csv --config-from models/demo.triage.json \\
+                  --config-from-key models/triage.public.pem --key keys/private.pem \\
+                  --out demo2.triage.json
 
             Each relabelled prediction appears once, with its latest label. Predictions logged with
             --no-store-text have no text to export; they are counted and reported.

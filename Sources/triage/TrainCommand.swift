@@ -14,8 +14,10 @@ struct Train: ParsableCommand {
             Example:
               triage train --data corpora/demo/train.csv --key keys/private.pem \\
                   --test-size 0.2 --out demo.triage.json
-              triage train --preset talk --set clf.n_estimators=200 --data corpora/demo/train.csv \\
-                  --key keys/private.pem --out trees.triage.json
+              triage train --preset talk --set clf.n_estimators=50 --data \\
+                  corpora/demo/train.csv --key keys/private.pem --out \\
+                  trees.triage.json
+
 
             Settings: the preset (default: recommended), then the steps a --config file names,
             then each --set; the summary prints the result and where it came from (triage train

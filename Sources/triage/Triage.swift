@@ -13,9 +13,14 @@ struct Triage: AsyncParsableCommand {
         discussion: """
             Typical flow:
               triage keygen --out keys/
-              triage train --data train.csv --key keys/private.pem --out models/support.triage.json
-              triage evaluate --model models/support.triage.json --trusted-key keys/public.pem --data test.csv
-              triage serve --model models/support.triage.json --trusted-key keys/public.pem
+              triage train --data corpora/demo/train.csv --key keys/private.pem --out \\
+                  support.triage.json
+              triage evaluate --model support.triage.json --trusted-key \\
+                  keys/public.pem --data corpora/demo/test.csv
+              triage serve --model support.triage.json --trusted-key keys/public.pem
+
+
+            Every example in this help runs as printed from the repository's root.
 
             Exit codes: 0 ok, 1 failure (data, model or I/O), 2 usage error, 3 model refused (verify).
             """,
