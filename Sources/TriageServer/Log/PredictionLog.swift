@@ -76,7 +76,7 @@ public final class PredictionLog: @unchecked Sendable {
     let restartCounter = Atomic<Int>(0)
 
     /// The default `commitWindow`: at most this much latency added to a logged request.
-    public static let defaultCommitWindow: Duration = .microseconds(500)
+    public static let defaultCommitWindow: Duration = .microseconds(250)
 
     public init(path: String, durability: Durability = .normal, commitWindow: Duration = PredictionLog.defaultCommitWindow,
                 commitRows: Int = 256, walLimit: Int = PredictionLog.defaultWALLimit) throws(LogError) {
