@@ -167,6 +167,19 @@ struct CLITests {
         #expect(unwritable.status == 1 && unwritable.stderr.hasPrefix("triage: error: --db /nonexistent-dir/log.sqlite: "), "\(unwritable.stderr)")
     }
 
+    /// Issue 25 item 5: the doc comment at the top of the command's source names every subcommand.
+    @Test func theSourcesDocCommentNamesEverySubcommand() throws {
+        let source = try String(contentsOf: CLI.repository.appendingPathComponent("Sources/triage/Triage.swift"), encoding: .utf8)
+        let summary = try #require(source.split(separator: "\n").first { $0.hasPrefix("/// `triage`:") })
+        let help = try CLI.run(["--help"]).stdout
+        // The section's entries are indented two spaces (wrapped descriptions more).
+        let section = help.components(separatedBy: "SUBCOMMANDS:").last?.components(separatedBy: "\n\n").first ?? ""
+        let names = section.split(separator: "\n").filter { $0.hasPrefix("  ") && !$0.hasPrefix("   ") }
+            .compactMap { $0.split(separator: " ").first.map(String.init) }
+        #expect(names.count >= 9)
+        for name in names { #expect(summary.contains(name), "\(name) missing from: \(summary)") }
+    }
+
     /// Issue 25 item 19: every form of verify's output ends its last line.
     @Test func verifyEndsEveryLine() throws {
         let w = try workspace()
