@@ -29,13 +29,8 @@ struct HelpExampleTests {
     }
 
     @Test func everyHelpExampleRunsAsPrinted() throws {
-        let root = try CLI.temporaryDirectory()
+        let (root, path) = try CLI.repositoryCopy()
         let fm = FileManager.default
-        for name in ["corpora", "stopwords"] {
-            try fm.createSymbolicLink(at: root.appendingPathComponent(name), withDestinationURL: CLI.repository.appendingPathComponent(name))
-        }
-        try fm.copyItem(at: CLI.repository.appendingPathComponent("models"), to: root.appendingPathComponent("models"))
-        let path = URL(fileURLWithPath: CLI.binary).deletingLastPathComponent().path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
         var ran = 0
         for command in Self.commands {
             let help = try CLI.run(command + ["--help"], environment: ["COLUMNS": "100"])

@@ -71,6 +71,20 @@ enum CLI {
         return dir
     }
 
+    /// A directory that stands for the repository's root in examples run as printed: its
+    /// corpora and stop words linked, its models copied (examples write beside them); and the
+    /// PATH that finds the built `triage` first.
+    static func repositoryCopy() throws -> (root: URL, path: String) {
+        let root = try temporaryDirectory()
+        let fm = FileManager.default
+        for name in ["corpora", "stopwords"] {
+            try fm.createSymbolicLink(at: root.appendingPathComponent(name), withDestinationURL: repository.appendingPathComponent(name))
+        }
+        try fm.copyItem(at: repository.appendingPathComponent("models"), to: root.appendingPathComponent("models"))
+        let path = URL(fileURLWithPath: binary).deletingLastPathComponent().path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        return (root, path)
+    }
+
     static let demoTrain = repository.appendingPathComponent("corpora/demo/train.csv").path
     static let demoTest = repository.appendingPathComponent("corpora/demo/test.csv").path
 }

@@ -18,13 +18,7 @@ struct TourTests {
     }
 
     @Test func theREADMETourRunsEndToEnd() throws {
-        let root = try CLI.temporaryDirectory()
-        let fm = FileManager.default
-        for name in ["corpora", "stopwords"] {
-            try fm.createSymbolicLink(at: root.appendingPathComponent(name), withDestinationURL: CLI.repository.appendingPathComponent(name))
-        }
-        try fm.copyItem(at: CLI.repository.appendingPathComponent("models"), to: root.appendingPathComponent("models"))
-        let path = URL(fileURLWithPath: CLI.binary).deletingLastPathComponent().path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        let (root, path) = try CLI.repositoryCopy()
         // -e: any failing step fails the tour; `wait` lets the stopped server finish its shutdown.
         let r = try CLI.run(["-e", "-c", try Self.script() + "\nwait\n"], environment: ["PATH": path], directory: root, timeout: 600,
                             executable: "/bin/bash")
