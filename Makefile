@@ -16,6 +16,8 @@ SWIFT_BUILD_FLAGS ?=
 SWIFT_TEST_FLAGS ?=
 # Debian packages: libstemmer (Snowball), SQLite (prediction log, SQL sources), zlib (gzipped CSV).
 APT_PACKAGES := libstemmer-dev libsqlite3-dev zlib1g-dev
+# The tests also run the README's tour and every --help example, which call curl and bash.
+TEST_APT_PACKAGES := $(APT_PACKAGES) curl bash
 
 # make serve: the bundled default model, its pinned public key, a local prediction log.
 MODEL ?= models/banking77.triage.json
@@ -25,12 +27,15 @@ PORT ?= 8080
 DB ?= .serve/predictions.sqlite
 SERVE_FLAGS ?=
 
-.PHONY: all deps build release test clean fixtures bench serve models
+.PHONY: all deps test-deps build release test clean fixtures bench serve models
 
 all: build
 
 deps:
 	@scripts/install-deps $(APT_PACKAGES)
+
+test-deps:
+	@scripts/install-deps $(TEST_APT_PACKAGES)
 
 build: deps
 	$(SWIFT) build $(SWIFT_BUILD_FLAGS)
@@ -52,7 +57,7 @@ models: release
 # running suites side by side only adds contention (measured: 2 m 43 s serial vs 5 m 23 s
 # parallel on 2 cores), and long synchronous tests could hold every thread of Swift's
 # cooperative pool, stalling the in-process HTTP server under test for tens of seconds.
-test: deps
+test: test-deps
 	$(SWIFT) build --build-tests $(SWIFT_BUILD_FLAGS)
 	$(SWIFT) test --skip-build --no-parallel $(SWIFT_TEST_FLAGS)
 	@echo "again with the scalar C kernels forced (TRIAGE_KERNELS=baseline): the suites that score with them"
