@@ -259,7 +259,11 @@ public enum ArtifactError: Error, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .noTrustedKeys: return "no trusted public key given: pin the key that signed the model (--trusted-key)"
         case let .unreadable(path, reason): return "cannot read model \(path): \(reason)"
-        case let .tooLarge(bytes, limit): return "model file of \(bytes) bytes exceeds the limit of \(limit) bytes"
+        case let .tooLarge(bytes, limit):
+            // Rounded up, so that the value said is one that admits the file.
+            let mib = (bytes + (1 << 20) - 1) >> 20
+            return "model file of \(bytes) bytes exceeds the limit of \(limit) bytes; to load it, raise the limit to at least \(mib) MiB"
+                + " (triage: --max-model-bytes \(mib << 20); in code: ModelArtifact.LoadOptions.maxBytes)"
         case let .notAnArtifact(why): return "not a Triage model artifact: \(why)"
         case let .unknownKeyId(id, trusted):
             return "the model was signed by key \(id), which is not among the trusted keys (\(trusted.joined(separator: ", "))); pin its public key"

@@ -187,6 +187,8 @@ struct ArtifactTests {
         #expect(throws: ArtifactError.tooLarge(bytes: 1 << 30, limit: 256 << 20)) {
             try ModelArtifact.load(path: path, trusted: [try ArtifactFixtures.signingKey.verifyingKey])
         }
+        // The message says how to raise the limit, with a value that admits the file.
+        #expect(ArtifactError.tooLarge(bytes: (300 << 20) + 1, limit: 256 << 20).description.contains("--max-model-bytes \(301 << 20)"))
         var small = ModelArtifact.LoadOptions()
         small.maxBytes = 100
         let (bytes, _) = try ArtifactFixtures.smallArtifact()
