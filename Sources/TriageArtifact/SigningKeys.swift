@@ -32,16 +32,14 @@ public struct SigningKey: Sendable {
     public init(path: String) throws(KeyError) {
         var info = stat()
         guard stat(path, &info) == 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
-        // A public key where the private one belongs is the likelier mistake than its mode.
-        if let text = try? String(contentsOfFile: path, encoding: .utf8), text.contains("-----BEGIN PUBLIC KEY-----") {
-            throw .wrongHalf(path: path, expected: "private")
-        }
-        if info.st_mode & 0o077 != 0 {
-            throw .tooOpen(path: path, mode: String(info.st_mode & 0o777, radix: 8))
-        }
         let text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw .unreadable(path: path, reason: (error as NSError).localizedDescription)
+        }
+        // A public key where the private one belongs is the likelier mistake than its mode.
+        if text.contains("-----BEGIN PUBLIC KEY-----") { throw .wrongHalf(path: path, expected: "private") }
+        if info.st_mode & 0o077 != 0 {
+            throw .tooOpen(path: path, mode: String(info.st_mode & 0o777, radix: 8))
         }
         do { try self.init(pem: text) } catch { throw error.at(path) }
     }

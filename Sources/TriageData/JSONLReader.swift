@@ -123,12 +123,14 @@ extension MessageReader {
             guard items.count <= 1 else {
                 throw JSONLineError(problem: "field \"\(columns.label)\" has \(items.count) labels; a message goes to one queue here (keep one label per line)")
             }
-            guard let only = items.first else {
-                if requireLabels { throw JSONLineError(problem: "field \"\(columns.label)\" is an empty list; every message needs a label") }
-                return LabeledMessage(id: id ?? "line-\(line)", subject: subject, body: body, label: nil, line: line)
+            if items.isEmpty && requireLabels {
+                throw JSONLineError(problem: "field \"\(columns.label)\" is an empty list; every message needs a label")
             }
-            guard case let .string(text) = only else { throw JSONLineError(problem: "field \"\(columns.label)\" must be a string or a list of one string") }
-            label = text
+            switch items.first {
+            case nil: label = nil
+            case let .string(text)?: label = text
+            default: throw JSONLineError(problem: "field \"\(columns.label)\" must be a string or a list of one string")
+            }
         } else {
             label = try string([columns.label], required: requireLabels)
         }

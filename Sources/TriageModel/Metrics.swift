@@ -157,10 +157,7 @@ public struct ClassificationReport: Sendable, Equatable {
         var extra: [String] = ["", pad("balanced accuracy", width) + " " + number(balancedAccuracy)]
         if let logLoss { extra.append(pad("log loss", width) + " " + String(format: "%.4f", logLoss)) }
         for k in topK.keys.sorted() { extra.append(pad("top-\(k) accuracy", width) + " " + number(topK[k] ?? 0)) }
-        if !unknownLabels.isEmpty {
-            let list = unknownLabels.keys.sorted().map { "\"\($0)\" (\(unknownLabels[$0] ?? 0))" }.joined(separator: ", ")
-            extra += ["", "left out of every metric above: \(unknownLabels.values.reduce(0, +)) message(s) with labels the model does not know: \(list)"]
-        }
+        if let unknown = unknownLabelsSummary() { extra += ["", "left out of every metric above: \(unknown)"] }
         return (lines + extra).joined(separator: "\n") + "\n"
     }
 
@@ -175,6 +172,15 @@ public struct ClassificationReport: Sendable, Equatable {
             lines.append(pad("\(i) " + labels[i], width + 4) + " " + row.map { pad(String($0), cell) }.joined())
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// "3 message(s) with labels the model does not know: "a" (2), "b" (1)", nil when there are
+    /// none; `limit` labels at most are named.
+    public func unknownLabelsSummary(limit: Int = .max) -> String? {
+        guard !unknownLabels.isEmpty else { return nil }
+        let names = unknownLabels.keys.sorted()
+        let list = names.prefix(limit).map { "\"\($0)\" (\(unknownLabels[$0] ?? 0))" }.joined(separator: ", ")
+        return "\(unknownLabels.values.reduce(0, +)) message(s) with labels the model does not know: \(list)\(names.count > limit ? ", …" : "")"
     }
 
     /// The same data as JSON.

@@ -11,10 +11,9 @@ struct Evaluate: ParsableCommand {
               triage evaluate --model models/demo.triage.json --trusted-key \\
                   models/triage.public.pem --data corpora/demo/test.csv
 
-
             Messages whose label the model does not know are left out of every metric (one
-            denominator for all) and listed. --json prints the same
-            data (per-class scores, averages, log loss, top-k accuracy, confusion matrix) as JSON.
+            denominator for all) and listed. --json prints the same data (per-class scores,
+            averages, log loss, top-k accuracy, confusion matrix) as JSON.
             """
     )
 
@@ -41,10 +40,7 @@ struct Evaluate: ParsableCommand {
         let loaded = try model.load()
         let batch = try data.load()
         let report = ClassificationReport(loaded.pipeline, on: batch.messages, threads: runtime.threads)
-        if !report.unknownLabels.isEmpty {
-            let list = report.unknownLabels.keys.sorted().prefix(10).map { "\"\($0)\" (\(report.unknownLabels[$0] ?? 0))" }.joined(separator: ", ")
-            Console.warning("\(report.unknownLabels.values.reduce(0, +)) message(s) have labels the model does not know, left out of every metric: \(list)")
-        }
+        if let unknown = report.unknownLabelsSummary(limit: 10) { Console.warning("left out of every metric: \(unknown)") }
         guard report.count > 0 else { throw CLIFailure(message: "\(batch.source): no message has a label the model knows; nothing to measure") }
         if json {
             var o = report.json.objectValue ?? JSONObject()

@@ -13,7 +13,6 @@ struct Inspect: ParsableCommand {
               triage inspect --model models/demo.triage.json --trusted-key \\
                   models/triage.public.pem --terms 8
 
-
             The top n-grams of a label are those whose splits reduced its loss most (gain); the
             arrow says whether the n-gram's presence pushes towards (↑) or away from (↓) the label.
             Without a trusted key, pass --unverified to read a model whose signer is unknown: its

@@ -18,7 +18,6 @@ struct Predict: ParsableCommand {
               triage predict --model models/demo.triage.json --trusted-key \\
                   models/triage.public.pem --input corpora/demo/test.csv
 
-
             Each output line: {"id", "category", "probability", "top": [{"category", "probability"}…],
             "unsure"}; with --explain N also the N n-grams that moved the score most, each with
             "present" (false: an n-gram a tree tested and did not find — trees split on absence

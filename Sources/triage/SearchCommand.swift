@@ -20,7 +20,6 @@ struct Search: ParsableCommand {
                   --ledger shard-1.jsonl
               triage search merge shard-*.jsonl --results cv.csv
 
-
             grid.json is scikit-learn's param_grid with Triage's step names, e.g.
               {"text.subject_weight": [1, 2], "vect.ngram_range": [[1, 1], [1, 2]]}
             or a list of such objects. Stages are shared between candidates (messages are tokenised

@@ -18,7 +18,6 @@ struct Train: ParsableCommand {
                   corpora/demo/train.csv --key keys/private.pem --out \\
                   trees.triage.json
 
-
             Settings: the preset (default: recommended), then the steps a --config file names,
             then each --set; the summary prints the result and where it came from (triage train
             --show-config prints it alone). Every setting is checked before the data is read.

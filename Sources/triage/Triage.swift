@@ -19,7 +19,6 @@ struct Triage: AsyncParsableCommand {
                   keys/public.pem --data corpora/demo/test.csv
               triage serve --model support.triage.json --trusted-key keys/public.pem
 
-
             Every example in this help runs as printed from the repository's root.
 
             Exit codes: 0 ok, 1 failure (data, model or I/O), 2 usage error, 3 model refused (verify).

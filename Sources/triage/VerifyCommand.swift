@@ -11,7 +11,6 @@ struct Verify: ParsableCommand {
               triage verify --model models/demo.triage.json --trusted-key \\
                   models/triage.public.pem
 
-
             Exit 0 and a summary when the model would be served; exit 3 and the reason when it
             would be refused (wrong key, tampered bytes, invalid content, probes that predict
             differently on this machine).

@@ -191,7 +191,6 @@ public struct SearchResults: Sendable {
     }
 }
 
-/// Mean and population standard deviation (ddof 0, as numpy's default).
 extension SearchResults {
     /// Decimals to print `means` with so that different means never print the same (4 at
     /// least, 17 at most): ranks follow the exact means, as scikit-learn's, and a table must
@@ -205,6 +204,7 @@ extension SearchResults {
     }
 }
 
+/// Mean and population standard deviation (ddof 0, as numpy's default).
 func meanAndStd(_ values: [Double]) -> (Double, Double) {
     guard !values.isEmpty else { return (0, 0) }
     let mean = values.reduce(0, +) / Double(values.count)

@@ -47,7 +47,6 @@ extension TriageServer {
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
     }
 
-    /// Reads the body within the size and time limits.
     /// `GET /ready`: the model's self-test passed and the log is writable.
     func ready() -> Response {
         let model = store.current

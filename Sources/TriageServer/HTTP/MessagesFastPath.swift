@@ -168,12 +168,10 @@ final class MessagesFastPath: ChannelDuplexHandler, RemovableChannelHandler {
             let parsed = bytes.withUnsafeReadableBytes { FastPathRequest.parse($0, maxHead: rules.maxHeadBytes, maxBody: rules.limits.maxBodyBytes) }
             switch parsed {
             case .declined:
-                // Shutting down: only whole requests already read are still answered.
-                return closeAfterAnswer ? context.close(promise: nil) : leave(context: context)
+                return handOn(context: context)
             case .incomplete:
                 // Wait for the rest within this read cycle; otherwise the full stack reads it.
-                if closeAfterAnswer { return context.close(promise: nil) }
-                return reading ? () : leave(context: context)
+                return reading && !closeAfterAnswer ? () : handOn(context: context)
             case let .complete(headLength, bodyLength):
                 let received = Date(), started = ContinuousClock.now
                 lastActive = .now()
@@ -183,12 +181,18 @@ final class MessagesFastPath: ChannelDuplexHandler, RemovableChannelHandler {
                     // The route answers the error, with its message: the request goes on whole.
                     bytes.moveReaderIndex(to: request)
                     buffered = bytes
-                    return closeAfterAnswer ? context.close(promise: nil) : leave(context: context)
+                    return handOn(context: context)
                 }
                 buffered = bytes.readableBytes > 0 ? bytes : nil
                 answer(messages, received: received, started: started, context: context)
             }
         }
+    }
+
+    /// What `process` cannot answer goes to the full stack — except while shutting down, when
+    /// only whole requests already read are still answered and the rest closes the connection.
+    private func handOn(context: ChannelHandlerContext) {
+        closeAfterAnswer ? context.close(promise: nil) : leave(context: context)
     }
 
     /// The endpoint's answer, written when it comes: at once without a log (`process` then goes

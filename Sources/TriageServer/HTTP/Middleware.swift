@@ -24,19 +24,17 @@ struct ErrorMiddleware: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as APIError {
-            return response(error)
+            return error.response
         } catch let error as HTTPError {
             let message = error.body ?? (error.status == .notFound ? "no route \(request.method.rawValue) \(request.uri.path); see GET /openapi.json" : error.status.reasonPhrase)
-            return response(APIError(error.status.code, message))
+            return APIError(error.status.code, message).response
         } catch is NIOTooManyBytesError {
-            return response(APIError(413, "the body exceeds the size limit"))
+            return APIError(413, "the body exceeds the size limit").response
         } catch {
             logger.error("unexpected error", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
-            return response(APIError(500, "internal error"))
+            return APIError(500, "internal error").response
         }
     }
-
-    func response(_ error: APIError) -> Response { error.response }
 }
 
 /// Counts requests by route and status, with latency.
