@@ -20,7 +20,7 @@ APT_PACKAGES := libstemmer-dev libsqlite3-dev zlib1g-dev
 TEST_APT_PACKAGES := $(APT_PACKAGES) curl bash
 
 # make serve: the bundled default model, its pinned public key, a local prediction log.
-MODEL ?= models/banking77.triage.json
+MODEL ?= models/banking77.triage
 TRUSTED_KEY ?= models/triage.public.pem
 HOST ?= 127.0.0.1
 PORT ?= 8080

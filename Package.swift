@@ -84,7 +84,7 @@ let package = Package(
         ]),
         // A C main: libFuzzer's driver under scripts/fuzz, a file replayer otherwise.
         .executableTarget(name: "triage-fuzz", dependencies: ["TriageFuzzing"]),
-        .executableTarget(name: "triage-bench", dependencies: ["TriageText", "TriageData", "TriageBoost", "TriageModel", "TriageLinear"], path: "Sources/TriageBench"),
+        .executableTarget(name: "triage-bench", dependencies: ["TriageText", "TriageData", "TriageBoost", "TriageModel", "TriageLinear", "TriageArtifact"], path: "Sources/TriageBench"),
         .testTarget(name: "TriageCoreTests", dependencies: ["TriageCore"]),
         .testTarget(name: "TriageFuzzingTests", dependencies: ["TriageFuzzing"]),
         .testTarget(name: "TriageDataTests", dependencies: ["TriageData", "TriageCore"]),

@@ -366,6 +366,49 @@ def cmd_linear(args):
     }))
 
 
+def cmd_modelfile(args):
+    """The model-file comparison (issue 26): scikit-learn's LogisticRegression on Triage's
+    recommended features (TF-IDF word 1-2-grams + char_wb 1-5-grams, both sublinear, min_df 1),
+    fitted once and pickled (protocol 5) to --out: its size and test accuracy. The pickle's size
+    depends on the shapes only (float64 coefficients, the vocabularies, the idf), not on
+    --max-iter."""
+    import pickle
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import accuracy_score
+    from sklearn.pipeline import FeatureUnion, Pipeline
+
+    x_train, y_train = load_labelled(args.train)
+    x_test, y_test = load_labelled(args.test)
+    union = FeatureUnion([
+        ("word", TfidfVectorizer(ngram_range=(1, 2), token_pattern=r"(?u)\b\w+\b", sublinear_tf=True)),
+        ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 5), sublinear_tf=True)),
+    ])
+    pipeline = Pipeline([("union", union), ("clf", LogisticRegression(C=args.C, max_iter=args.max_iter))])
+    start = time.perf_counter()
+    pipeline.fit(x_train, y_train)
+    seconds = time.perf_counter() - start
+    accuracy = float(accuracy_score(y_test, pipeline.predict(x_test)))
+    with open(args.out, "wb") as f:
+        pickle.dump(pipeline, f, protocol=5)
+    print(json.dumps({
+        "benchmark": "modelfile", "implementation": "scikit-learn LogisticRegression, pickle protocol 5",
+        "train": args.train, "test": args.test, "C": args.C, "max_iter": args.max_iter, "seconds": [seconds],
+        "accuracy": accuracy, "bytes": os.path.getsize(args.out), "path": args.out,
+        "features": int(len(pipeline.named_steps["union"].get_feature_names_out())),
+    }))
+
+
+def cmd_unpickle(args):
+    """Loads a pickled pipeline (what a Flask server does at start): seconds and peak RSS."""
+    import pickle
+    start = time.perf_counter()
+    with open(args.path, "rb") as f:
+        pickle.load(f)
+    seconds = time.perf_counter() - start
+    print(json.dumps({"benchmark": "unpickle", "path": args.path, "seconds": [seconds], "peak_rss_mb": peak_rss_mb()}))
+
+
 def cmd_sample_grid(args):
     """Writes a seeded sample of a grid's candidates as a list of single-valued dicts (Triage's
     names), so that Triage and scikit-learn can run exactly the same candidates."""
@@ -806,6 +849,18 @@ def build_parser():
     acc.add_argument("--C", type=float, default=1.0)
     acc.add_argument("--max-iter", type=positive_int, default=1000)
     acc.set_defaults(func=cmd_accuracy)
+
+    mf = sub.add_parser("modelfile", help="scikit-learn LogisticRegression on Triage's recommended features, pickled")
+    mf.add_argument("--train", required=True)
+    mf.add_argument("--test", required=True)
+    mf.add_argument("--out", required=True)
+    mf.add_argument("--C", type=float, default=30.0)
+    mf.add_argument("--max-iter", type=positive_int, default=100)
+    mf.set_defaults(func=cmd_modelfile)
+
+    unp = sub.add_parser("unpickle", help="load a pickled pipeline: seconds and peak RSS")
+    unp.add_argument("path")
+    unp.set_defaults(func=cmd_unpickle)
 
     lin = sub.add_parser("linear", help="scikit-learn's linear classifiers on the word + char_wb TF-IDF union")
     lin.add_argument("--train", required=True, help="corpus CSV (.csv or .csv.gz)")

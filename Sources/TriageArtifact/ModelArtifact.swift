@@ -1,13 +1,20 @@
 import Foundation
 import TriageBoost
 import TriageCore
+import TriageLinear
 import TriageModel
 import TriageText
 
-/// The signed model file (format "triage-model", payload version 2, version 1 still read;
-/// models/FORMAT.md).
+/// The signed model file (format "triage-model", payload version 3, versions 1 and 2 still
+/// read; models/FORMAT.md).
 ///
-/// Envelope, a JSON object with exactly these members:
+/// Version 3 is a binary file (`ModelFile`): a prefix with the key id, a signed header holding
+/// each section's length and SHA-256, then the sections — the JSON payload, and the vocabularies,
+/// idf and linear weights in binary. Loading reads the prefix, selects a pinned key, verifies the
+/// header's signature, then reads each section into its final buffer through SHA-256 and parses
+/// it only once its digest matches; nothing is held twice.
+///
+/// Versions 1 and 2, an envelope, a JSON object with exactly these members:
 /// `{"format": "triage-model", "keyId": <hex SHA-256 of the public key>,
 ///   "payload": <base64 of the canonical payload bytes>, "signature": <base64 Ed25519 signature
 ///   of those bytes>}`. There is no algorithm field to downgrade: the format fixes Ed25519.
@@ -20,14 +27,21 @@ import TriageText
 /// rebuilt → every golden probe is re-predicted and must match within `probeTolerance`.
 public enum ModelArtifact {
     public static let format = "triage-model"
-    public static let formatVersion = 2
+    public static let formatVersion = 3
     /// Payload versions `load` accepts.
-    public static let readableVersions = [1, 2]
+    public static let readableVersions = [1, 2, 3]
+    /// How `train` stores linear weights unless told otherwise (`--weights`): chosen by
+    /// measurement (BENCHMARKS.md, "Model files").
+    public static let defaultWeights: WeightEncoding = .int8
 
     /// Limits and tolerances of `load`.
     public struct LoadOptions: Sendable {
-        /// Largest artifact accepted, in bytes; checked before reading.
-        public var maxBytes: Int = 256 << 20
+        /// Largest artifact accepted, in bytes; checked before reading. 1 GiB: above every model
+        /// the recommended settings write on the corpora we ship (the largest, 20newsgroups,
+        /// BENCHMARKS.md "Model files"), while a file of several GiB is refused before any of it
+        /// is read.
+        public static let defaultMaxBytes = 1 << 30
+        public var maxBytes: Int = defaultMaxBytes
         /// Deepest JSON nesting accepted in the payload.
         public var maxDepth: Int = 32
         /// Largest accepted |p − p_saved| for a golden probe. Triage predicts probes bit for bit
@@ -51,6 +65,16 @@ public enum ModelArtifact {
         public let formatVersion: Int
         /// Largest |p − p_saved| over all probes (0 when bit-identical).
         public let probeMaxDifference: Double
+        /// Where the file's bytes go: each part and its size (`triage inspect`).
+        public let parts: [Part]
+    }
+
+    /// A part of a model file and its size in bytes.
+    public struct Part: Sendable, Equatable {
+        public let name: String
+        public let bytes: Int
+        /// What it holds, for people.
+        public let what: String
     }
 
     // MARK: Saving
@@ -60,17 +84,48 @@ public enum ModelArtifact {
     /// deterministic; `created` comes from `SOURCE_DATE_EPOCH` when set, else is absent).
     public static func encode(_ pipeline: FittedPipeline, provenance: Provenance, probes: [Message] = ProbeMessages.standard,
                               unsureThreshold: Double = 0.5, signingKey: SigningKey,
-                              created: String? = sourceDateEpoch()) throws(ArtifactError) -> [UInt8] {
+                              created: String? = sourceDateEpoch(), weights: WeightEncoding = defaultWeights) throws(ArtifactError) -> [UInt8] {
         guard (0 ... 1).contains(unsureThreshold) else {
             throw .invalid(path: "$.unsure_threshold", reason: "\(unsureThreshold) is not a probability")
         }
+        // The probes and the file hold the weights as the file stores them (a no-op when the
+        // caller rounded them already, as `train` does before it evaluates).
+        let pipeline = pipeline.withWeights(weights)
         let probeResults = zip(probes, pipeline.predictProbabilities(probes, threads: 1)).map {
             Probe(subject: $0.0.subject, body: $0.0.body, probabilities: $0.1)
         }
-        let features = pipeline.blocks.map {
-            FeaturesPayload(name: $0.settings.name, stopWords: $0.vectorizer.stopWords, vocabulary: $0.vectorizer.vocabulary, idf: $0.tfidf.idf)
+        let features = pipeline.blocks.enumerated().map { i, b in
+            FeaturesPayload(index: i, name: b.settings.name, stopWords: b.vectorizer.stopWords, vocabulary: b.vectorizer.vocabulary, idf: b.tfidf.idf)
         }
-        let payload = Payload(formatVersion: formatVersion, created: created, pipeline: pipeline.settings, labels: pipeline.labels,
+        var payload = Payload(formatVersion: formatVersion, created: created, pipeline: pipeline.settings, labels: pipeline.labels,
+                              unsureThreshold: unsureThreshold, features: features, model: pipeline.classifier,
+                              provenance: provenance, probes: probeResults)
+        let matrices = WeightMatrixTable(), sections = PayloadSections(reader: nil)
+        let encoder = JSONValueEncoder(userInfo: [WeightMatrixTable.userInfoKey: matrices, PayloadSections.userInfoKey: sections])
+        let payloadBytes: [UInt8]
+        do {
+            // The model first, to number its matrices; then the whole payload (same numbers).
+            _ = try JSONValueEncoder(userInfo: [WeightMatrixTable.userInfoKey: matrices]).encode(payload.model)
+            payload.matrices = matrices.matrices.enumerated().map { MatrixDescriptor(section: "matrices[\($0.offset)]", matrix: $0.element) }
+            payloadBytes = try encoder.canonicalBytes(payload)
+        } catch { throw .invalid(path: error.path, reason: error.reason) }
+        var all = [(name: "payload", bytes: payloadBytes)] + sections.written
+        for (i, m) in matrices.matrices.enumerated() { all.append((name: "matrices[\(i)]", bytes: m.sectionBytes())) }
+        return try ModelFile.write(version: formatVersion, sections: all, signingKey: signingKey)
+    }
+
+    /// Version-2 bytes of the same model (an envelope around base64 JSON, float32 weights): for
+    /// tests that older files keep loading, and for a server that has not been upgraded yet.
+    public static func encodeVersion2(_ pipeline: FittedPipeline, provenance: Provenance, probes: [Message] = ProbeMessages.standard,
+                                      unsureThreshold: Double = 0.5, signingKey: SigningKey,
+                                      created: String? = sourceDateEpoch()) throws(ArtifactError) -> [UInt8] {
+        let probeResults = zip(probes, pipeline.predictProbabilities(probes, threads: 1)).map {
+            Probe(subject: $0.0.subject, body: $0.0.body, probabilities: $0.1)
+        }
+        let features = pipeline.blocks.enumerated().map { i, b in
+            FeaturesPayload(index: i, name: b.settings.name, stopWords: b.vectorizer.stopWords, vocabulary: b.vectorizer.vocabulary, idf: b.tfidf.idf)
+        }
+        let payload = Payload(formatVersion: 2, created: created, pipeline: pipeline.settings, labels: pipeline.labels,
                               unsureThreshold: unsureThreshold, features: features, model: pipeline.classifier,
                               provenance: provenance, probes: probeResults)
         let payloadBytes: [UInt8]
@@ -90,8 +145,9 @@ public enum ModelArtifact {
     /// fsync of the directory — a reader sees the old file or the new one, never a part.
     public static func save(_ pipeline: FittedPipeline, to path: String, provenance: Provenance,
                             probes: [Message] = ProbeMessages.standard, unsureThreshold: Double = 0.5,
-                            signingKey: SigningKey) throws(ArtifactError) {
-        let bytes = try encode(pipeline, provenance: provenance, probes: probes, unsureThreshold: unsureThreshold, signingKey: signingKey)
+                            signingKey: SigningKey, weights: WeightEncoding = defaultWeights) throws(ArtifactError) {
+        let bytes = try encode(pipeline, provenance: provenance, probes: probes, unsureThreshold: unsureThreshold, signingKey: signingKey,
+                               weights: weights)
         try AtomicFile.write(bytes, to: path)
     }
 
@@ -105,29 +161,84 @@ public enum ModelArtifact {
 
     // MARK: Loading
 
-    /// Loads and verifies the artifact at `path` against the pinned `trusted` keys.
+    /// Loads and verifies the artifact at `path` against the pinned `trusted` keys. A version-3
+    /// file is streamed: its sections are read one by one, each into its final buffer.
     public static func load(path: String, trusted: [VerifyingKey], options: LoadOptions = LoadOptions()) throws(ArtifactError) -> Loaded {
-        try decode(readFile(path, options: options), trusted: trusted, options: options)
+        guard !trusted.isEmpty else { throw .noTrustedKeys }
+        let file = try FileBytes(path: path, maxBytes: options.maxBytes)
+        if try isVersion3(file) { return try decodeVersion3(file, trusted: trusted, options: options) }
+        return try decode(file.bytes(at: 0, count: file.count), trusted: trusted, options: options)
     }
 
     /// Reads and decodes an artifact WITHOUT checking its signature (for `triage inspect
     /// --unverified` on a machine without the public key). The content is still parsed
     /// strictly and validated — parsing cannot execute anything — but nothing says who made it.
     public static func loadUnverified(path: String, options: LoadOptions = LoadOptions()) throws(ArtifactError) -> Loaded {
-        let bytes = try readFile(path, options: options)
+        let file = try FileBytes(path: path, maxBytes: options.maxBytes)
+        if try isVersion3(file) { return try decodeVersion3(file, trusted: nil, options: options) }
+        let bytes = try file.bytes(at: 0, count: file.count)
         let envelope = try Envelope(bytes, options: options)
         _ = try envelope.signature()
-        return try decodeVerifiedPayload(try envelope.payload(), keyId: envelope.keyId, options: options)
+        return try decodePayload(try envelope.payload(), keyId: envelope.keyId, fileBytes: bytes.count, options: options)
     }
 
-    static func readFile(_ path: String, options: LoadOptions) throws(ArtifactError) -> [UInt8] {
-        var info = stat()
-        guard stat(path, &info) == 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
-        guard (info.st_mode & S_IFMT) == S_IFREG else { throw .unreadable(path: path, reason: "not a regular file") }
-        guard Int(info.st_size) <= options.maxBytes else { throw .tooLarge(bytes: Int(info.st_size), limit: options.maxBytes) }
-        do { return Array(try Data(contentsOf: URL(fileURLWithPath: path))) } catch {
-            throw .unreadable(path: path, reason: (error as NSError).localizedDescription)
+    static func isVersion3(_ source: some ArtifactBytes) throws(ArtifactError) -> Bool {
+        guard source.count >= ModelFile.magic.count else { return false }
+        return ModelFile.hasMagic(try source.bytes(at: 0, count: ModelFile.magic.count))
+    }
+
+    /// Version 3: (1) the prefix — magic, version, key id — selects a pinned key, (2) the header's
+    /// signature is verified before the header is parsed, (3) the header's section table must
+    /// cover the rest of the file exactly, (4) the payload section is read through SHA-256 and
+    /// parsed only when its digest matches; then each matrix, vocabulary and idf section the same
+    /// way, as the payload asks for it; every section must be used. `trusted` nil: no signature
+    /// check (inspect --unverified, the fuzzer).
+    static func decodeVersion3(_ source: some ArtifactBytes, trusted: [VerifyingKey]?, options: LoadOptions) throws(ArtifactError) -> Loaded {
+        guard source.count <= options.maxBytes else { throw .tooLarge(bytes: source.count, limit: options.maxBytes) }
+        let minimum = ModelFile.prefixLength + 2 + ModelFile.signatureLength
+        guard source.count >= minimum else { throw .notAnArtifact("a version-3 model file has at least \(minimum) bytes, this one \(source.count)") }
+        let prefix = try source.bytes(at: 0, count: ModelFile.prefixLength)
+        guard ModelFile.hasMagic(prefix) else { throw .notAnArtifact("the file does not start with the model file magic") }
+        let version = ModelFile.readUInt32(prefix, at: 8)
+        guard version == 3 else { throw .unsupportedVersion(version, supported: readableVersions) }
+        let keyId = Hex.encode(Array(prefix[12 ..< 44]))
+        let headerLength = ModelFile.readUInt32(prefix, at: 44)
+        guard headerLength >= 2, headerLength <= ModelFile.maxHeaderBytes,
+              headerLength <= source.count - ModelFile.prefixLength - ModelFile.signatureLength else {
+            throw .notAnArtifact("header length \(headerLength) does not fit the \(source.count)-byte file (2 … \(ModelFile.maxHeaderBytes) bytes)")
         }
+        let signedCount = ModelFile.prefixLength + headerLength
+        let signed = try source.bytes(at: 0, count: signedCount + ModelFile.signatureLength)
+        if let trusted {
+            guard !trusted.isEmpty else { throw .noTrustedKeys }
+            guard let key = trusted.first(where: { $0.id == keyId }) else { throw .unknownKeyId(keyId, trusted: trusted.map(\.id)) }
+            guard key.isValidSignature(Array(signed[signedCount...]), for: Array(signed[..<signedCount])) else {
+                throw .badSignature(keyId: keyId)
+            }
+        }
+        // The header is authenticated: parse it.
+        let header: ModelFile.Header
+        do {
+            let value = try JSONParser.parse(Array(signed[ModelFile.prefixLength ..< signedCount]),
+                                             limits: JSONLimits(maxDepth: 4, maxBytes: ModelFile.maxHeaderBytes))
+            header = try StrictJSONDecoder().decode(ModelFile.Header.self, from: value)
+        } catch let error as JSONSyntaxError {
+            throw .invalid(path: "header", reason: error.description)
+        } catch let error as JSONDecodingError {
+            throw .invalid(path: "header", reason: error.description)
+        } catch {
+            throw .invalid(path: "header", reason: "\(error)")
+        }
+        let reader = try SectionReader(source: source, header: header, dataOffset: signedCount + ModelFile.signatureLength)
+        let payload = try reader.bytes("payload")
+        return try decodePayload(payload, keyId: keyId, fileBytes: source.count, options: options, sections: reader,
+                                         id: StableHash.hex(Array(signed[..<signedCount])))
+    }
+
+    /// A version-3 file's bytes decoded without a signature check: the fuzzer's entry point
+    /// (behind a signature, mutated input would never get past the header).
+    package static func decodeUnsigned(_ bytes: [UInt8], options: LoadOptions = LoadOptions()) throws(ArtifactError) -> Loaded {
+        try decodeVersion3(MemoryBytes(storage: bytes), trusted: nil, options: options)
     }
 
     /// The envelope's members, checked for shape only.
@@ -186,6 +297,7 @@ public enum ModelArtifact {
     /// them, then strict decoding, semantic checks and the golden probes.
     public static func decode(_ bytes: [UInt8], trusted: [VerifyingKey], options: LoadOptions = LoadOptions()) throws(ArtifactError) -> Loaded {
         guard !trusted.isEmpty else { throw .noTrustedKeys }
+        if ModelFile.hasMagic(bytes) { return try decodeVersion3(MemoryBytes(storage: bytes), trusted: trusted, options: options) }
         let envelope = try Envelope(bytes, options: options)
         guard let key = trusted.first(where: { $0.id == envelope.keyId }) else {
             throw .unknownKeyId(envelope.keyId, trusted: trusted.map(\.id))
@@ -194,13 +306,18 @@ public enum ModelArtifact {
         guard signature.count == 64, key.isValidSignature(signature, for: payload) else {
             throw .badSignature(keyId: envelope.keyId)
         }
-        return try decodeVerifiedPayload(payload, keyId: envelope.keyId, options: options)
+        return try decodePayload(payload, keyId: envelope.keyId, fileBytes: bytes.count, options: options)
     }
 
     /// Steps after the signature: strict parse and decode, semantics, probes. Exposed inside the
     /// package for the fuzzer, which feeds it payloads directly (behind a signature, mutated
-    /// input would never get this far).
+    /// input would never get this far). `sections`: the version-3 file the payload came from.
     package static func decodeVerifiedPayload(_ payloadBytes: [UInt8], keyId: String, options: LoadOptions) throws(ArtifactError) -> Loaded {
+        try decodePayload(payloadBytes, keyId: keyId, options: options)
+    }
+
+    static func decodePayload(_ payloadBytes: [UInt8], keyId: String, fileBytes: Int? = nil, options: LoadOptions,
+                              sections reader: SectionReader? = nil, id: String? = nil) throws(ArtifactError) -> Loaded {
         // 4. Strict parse and decode of the (now authenticated) payload.
         let value: JSONValue
         do {
@@ -212,8 +329,68 @@ public enum ModelArtifact {
         let version: Int
         do { version = try lenient.decode(PayloadVersion.self, from: value).formatVersion } catch { throw .payload(error) }
         guard readableVersions.contains(version) else { throw .unsupportedVersion(version, supported: readableVersions) }
+        if (version >= 3) != (reader != nil) {
+            throw .invalid(path: "$.format_version", reason: reader == nil
+                ? "version \(version) is a binary model file, not a JSON envelope"
+                : "version \(version) in a version-3 model file")
+        }
+        var parts: [Part] = []
         let payload: Payload
-        do { payload = try StrictJSONDecoder().decode(Payload.self, from: value) } catch { throw .payload(error) }
+        if let reader {
+            // Matrices first, each from its section (checked against the shape before anything
+            // is allocated), then the rest, which reads vocabularies and idf as it meets them.
+            let descriptors: [MatrixDescriptor]
+            do { descriptors = try lenient.decode(PayloadMatrices.self, from: value).matrices } catch { throw .payload(error) }
+            var matrices: [WeightMatrix] = []
+            for (i, d) in descriptors.enumerated() {
+                let path = "$.matrices[\(i)]"
+                let (cells, overflow) = d.rows.multipliedReportingOverflow(by: d.columns)
+                let (bytes, overflow2) = cells.multipliedReportingOverflow(by: d.encoding.bytesPerWeight)
+                guard d.rows >= 0, d.columns >= 1, !overflow, !overflow2 else { throw .invalid(path: path, reason: "\(d.rows) × \(d.columns) is not a matrix shape") }
+                let stored = try reader.length(of: d.section)
+                guard stored == bytes else {
+                    throw .invalid(path: path + ".section", reason: "\(stored) bytes, but \(d.rows) × \(d.columns) \(d.encoding.rawValue) weights take \(bytes)")
+                }
+                do {
+                    matrices.append(try WeightMatrix.decode(rows: d.rows, columns: d.columns, encoding: d.encoding, scales: d.scales ?? [],
+                                                            from: reader.matrixSource(d.section)))
+                } catch let error as ArtifactError {
+                    throw error
+                } catch {
+                    throw .invalid(path: path, reason: "\(error)")
+                }
+                if d.encoding != .int8 && d.scales != nil { throw .invalid(path: path + ".scales", reason: "only int8 matrices have scales") }
+                parts.append(Part(name: d.section, bytes: stored, what: "weights, \(d.rows) × \(d.columns) \(d.encoding.rawValue)"))
+            }
+            let table = WeightMatrixTable(matrices: matrices), sections = PayloadSections(reader: reader)
+            let decoder = StrictJSONDecoder(userInfo: [WeightMatrixTable.userInfoKey: table, PayloadSections.userInfoKey: sections])
+            do { payload = try decoder.decode(Payload.self, from: value) } catch {
+                if let failure = sections.failure { throw failure }
+                throw .payload(error)
+            }
+            if let unused = matrices.indices.first(where: { !table.used.contains($0) }) {
+                throw .invalid(path: "$.matrices[\(unused)]", reason: "no model reads it")
+            }
+            try reader.checkAllRead()
+            for (i, f) in (payload.features ?? []).enumerated() {
+                for kind in ["vocabulary", "idf"] {
+                    let name = "features[\(i)].\(kind)"
+                    if let length = try? reader.length(of: name) {
+                        parts.append(Part(name: name, bytes: length, what: kind == "vocabulary" ? "\(f.vocabulary.count) terms of block \"\(f.name)\"" : "idf of block \"\(f.name)\""))
+                    }
+                }
+            }
+            parts.insert(Part(name: "payload", bytes: payloadBytes.count, what: "JSON: settings, labels, stop words, classifier, provenance, probes"), at: 0)
+        } else {
+            do { payload = try StrictJSONDecoder().decode(Payload.self, from: value) } catch { throw .payload(error) }
+            parts.append(Part(name: "payload", bytes: payloadBytes.count, what: "JSON, with vocabularies and weights inside"))
+        }
+        if let object = value.objectValue {
+            for (key, member) in object.members where ["model", "probes", "features"].contains(key) {
+                parts.append(Part(name: "payload: \(key)", bytes: JSONWriter.bytes(member).count, what: "its JSON within the payload"))
+            }
+        }
+        if let fileBytes { parts.insert(Part(name: "file", bytes: fileBytes, what: "the whole file"), at: 0) }
 
         // 5. Semantics, then the pipeline.
         let pipeline = try ArtifactValidation.pipeline(from: payload)
@@ -232,10 +409,15 @@ public enum ModelArtifact {
                 throw .probeMismatch(index: i, difference: difference, tolerance: options.probeTolerance)
             }
         }
-        return Loaded(pipeline: pipeline, id: StableHash.hex(payloadBytes), keyId: keyId, created: payload.created,
+        return Loaded(pipeline: pipeline, id: id ?? StableHash.hex(payloadBytes), keyId: keyId, created: payload.created,
                       unsureThreshold: payload.unsureThreshold, provenance: payload.provenance, probes: payload.probes,
-                      formatVersion: version, probeMaxDifference: maxDifference)
+                      formatVersion: version, probeMaxDifference: maxDifference, parts: parts)
     }
+}
+
+/// Just the matrices of a version-3 payload, read before the rest.
+struct PayloadMatrices: Decodable {
+    var matrices: [MatrixDescriptor]
 }
 
 /// Why an artifact was refused. Every case names what is wrong and, where it applies, where.
@@ -252,6 +434,7 @@ public enum ArtifactError: Error, Equatable, Sendable, CustomStringConvertible {
     case unsupportedVersion(Int, supported: [Int])
     case invalid(path: String, reason: String)
     case probeMismatch(index: Int, difference: Double, tolerance: Double)
+    case sectionDigest(name: String)
     case key(KeyError)
     case write(path: String, reason: String)
 
@@ -277,6 +460,8 @@ public enum ArtifactError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .probeMismatch(index, difference, tolerance):
             return "golden probe \(index) predicts differently here (difference \(difference), tolerance \(tolerance)): "
                 + "the stemmer, stop words or Triage version differ from the machine that trained the model"
+        case let .sectionDigest(name):
+            return "section \"\(name)\" does not match the SHA-256 in the signed header: the model was altered after it was signed"
         case let .key(e): return e.description
         case let .write(path, reason): return "cannot write \(path): \(reason)"
         }

@@ -79,22 +79,85 @@ public struct Probe: Hashable, Sendable, Codable {
 }
 
 /// What a fitted feature block needs besides its settings: the stop words in effect, the
-/// vocabulary (column order) and the idf weights.
+/// vocabulary (column order) and the idf weights. Version 2 writes `vocabulary` and `idf` as JSON
+/// arrays; version 3 as references to binary sections, `{"section": …, "count": n}` and
+/// `{"section": …}` (the sections come through `userInfo`: `PayloadSections`).
 struct FeaturesPayload: Codable {
     var name: String
     var stopWords: [String]
     var vocabulary: [String]
     var idf: [Double]?
+    /// Where the block is in `features` (names its sections when writing version 3).
+    var index = 0
+
+    init(index: Int, name: String, stopWords: [String], vocabulary: [String], idf: [Double]?) {
+        self.index = index
+        self.name = name
+        self.stopWords = stopWords
+        self.vocabulary = vocabulary
+        self.idf = idf
+    }
 
     enum CodingKeys: String, CodingKey {
         case name, vocabulary, idf
         case stopWords = "stop_words"
+    }
+
+    struct VocabularyReference: Codable {
+        var section: String
+        var count: Int
+    }
+
+    struct SectionReference: Codable {
+        var section: String
+    }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        stopWords = try c.decode([String].self, forKey: .stopWords)
+        guard let sections = decoder.userInfo[PayloadSections.userInfoKey] as? PayloadSections else {
+            vocabulary = try c.decode([String].self, forKey: .vocabulary)
+            idf = try c.decodeIfPresent([Double].self, forKey: .idf)
+            return
+        }
+        let reference = try c.decode(VocabularyReference.self, forKey: .vocabulary)
+        guard reference.count >= 0, reference.count <= Int(Int32.max) else {
+            throw DecodingError.dataCorruptedError(forKey: .vocabulary, in: c, debugDescription: "\(reference.count) is not a number of terms")
+        }
+        let terms = try sections.vocabulary(reference.section, count: reference.count)
+        vocabulary = terms
+        if let idfReference = try c.decodeIfPresent(SectionReference.self, forKey: .idf) {
+            idf = try sections.doubles(idfReference.section, count: terms.count)
+        } else {
+            idf = nil
+        }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(stopWords, forKey: .stopWords)
+        guard let sections = encoder.userInfo[PayloadSections.userInfoKey] as? PayloadSections else {
+            try c.encode(vocabulary, forKey: .vocabulary)
+            try c.encodeIfPresent(idf, forKey: .idf)
+            return
+        }
+        let prefix = "features[\(index)]."
+        sections.add(prefix + "vocabulary", SectionCoding.vocabulary(vocabulary))
+        try c.encode(VocabularyReference(section: prefix + "vocabulary", count: vocabulary.count), forKey: .vocabulary)
+        if let idf {
+            sections.add(prefix + "idf", SectionCoding.doubles(idf))
+            try c.encode(SectionReference(section: prefix + "idf"), forKey: .idf)
+        }
     }
 }
 
 /// The signed content of an artifact (documented in models/FORMAT.md). A closed schema: the
 /// strict decoder refuses any other member.
 ///
+/// Version 3 (binary sections, `ModelFile`): as version 2, with the vocabularies, idf and linear
+/// weights in sections the JSON refers to, and `matrices` describing the weight matrices.
 /// Version 2 (written since feature unions and linear models): `features`, one entry per block
 /// of the pipeline, and any model type. Version 1 (still read): one block whose `stop_words`,
 /// `vocabulary` and `idf` sit at the top level, and gradient-boosted trees.
@@ -108,14 +171,16 @@ struct Payload: Codable {
     var stopWords: [String]?
     var vocabulary: [String]?
     var idf: [Double]?
-    /// Version 2 only.
+    /// Versions 2 and 3.
     var features: [FeaturesPayload]?
+    /// Version 3 only.
+    var matrices: [MatrixDescriptor]?
     var model: FittedClassifier
     var provenance: Provenance
     var probes: [Probe]
 
     enum CodingKeys: String, CodingKey {
-        case created, pipeline, labels, vocabulary, idf, features, model, provenance, probes
+        case created, pipeline, labels, vocabulary, idf, features, matrices, model, provenance, probes
         case formatVersion = "format_version"
         case unsureThreshold = "unsure_threshold"
         case stopWords = "stop_words"

@@ -11,6 +11,7 @@ import TriageText
 ///                            [--sublinear] [--min-df K] --repeat R [--threads T]
 ///     triage-bench linear --train PATH --test PATH --model lr|svc|mnb|cnb [--C X] [--alpha X]
 ///                         [--calibration temperature|none] --repeat R [--threads T]   (LinearBench.swift)
+///     triage-bench modelfile --train PATH --test PATH --out-dir DIR [--config FILE]  (ModelFileBench.swift)
 @main
 enum TriageBench {
     static func main() {
@@ -24,7 +25,8 @@ enum TriageBench {
         case "features": exportFeatures(options)
         case "read": read(options)
         case "linear": linear(options)
-        default: fail("unknown benchmark \(command); known: vectorize, boost, features, read, linear")
+        case "modelfile": modelFile(options)
+        default: fail("unknown benchmark \(command); known: vectorize, boost, features, read, linear, modelfile")
         }
     }
 

@@ -5,7 +5,9 @@ import TriageArtifact
 ///
 /// `TRIAGE_FUZZ_MODE=payload` (the default) feeds the input to the model's payload decoder as if
 /// its signature had verified — strict JSON, the closed schema, the semantic checks, the pipeline
-/// and the golden probes; `envelope` feeds it to the whole loader, envelope and signature first.
+/// and the golden probes; `envelope` feeds it to the whole loader, envelope and signature first;
+/// `sections` feeds it to the version-3 file reader with the signature check skipped — the header,
+/// the section table, each section's digest, the matrices, vocabularies and idf, then the payload.
 /// Any error is fine; only a crash, a hang or a sanitizer report is a finding. `http` runs the
 /// server's fast-path parser against NIO's HTTP/1 decoder (`HTTPDifferential`), where a
 /// disagreement is a finding too.
@@ -18,7 +20,9 @@ public func triageFuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> In
         HTTPDifferential.check(bytes)
         return 0
     }
-    if FuzzConfiguration.envelope {
+    if FuzzConfiguration.sections {
+        _ = try? ModelArtifact.decodeUnsigned(bytes, options: options)
+    } else if FuzzConfiguration.envelope {
         _ = try? ModelArtifact.decode(bytes, trusted: [FuzzConfiguration.key], options: options)
     } else {
         _ = try? ModelArtifact.decodeVerifiedPayload(bytes, keyId: FuzzConfiguration.key.id, options: options)
@@ -29,6 +33,7 @@ public func triageFuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> In
 enum FuzzConfiguration {
     static let envelope = ProcessInfo.processInfo.environment["TRIAGE_FUZZ_MODE"] == "envelope"
     static let http = ProcessInfo.processInfo.environment["TRIAGE_FUZZ_MODE"] == "http"
+    static let sections = ProcessInfo.processInfo.environment["TRIAGE_FUZZ_MODE"] == "sections"
     /// The test fixtures' public key (Tests/TriageArtifactTests/Fixtures/test-public.pem), so
     /// seeds signed with it get past the signature in envelope mode.
     static let key: VerifyingKey = {

@@ -8,7 +8,7 @@ struct Evaluate: ParsableCommand {
         abstract: "Measure a signed model on labelled messages: report and confusion matrix.",
         discussion: """
             Example:
-              triage evaluate --model models/demo.triage.json --trusted-key \\
+              triage evaluate --model models/demo.triage --trusted-key \\
                   models/triage.public.pem --data corpora/demo/test.csv
 
             Messages whose label the model does not know are left out of every metric (one

@@ -10,7 +10,7 @@ struct Inspect: ParsableCommand {
         abstract: "Show what a model is and what it learned: provenance, labels, trees, top n-grams per label.",
         discussion: """
             Example:
-              triage inspect --model models/demo.triage.json --trusted-key \\
+              triage inspect --model models/demo.triage --trusted-key \\
                   models/triage.public.pem --terms 8
 
             The top n-grams of a label are those whose splits reduced its loss most (gain); the
@@ -77,6 +77,7 @@ struct Inspect: ParsableCommand {
             o["vocabulary"] = .number(JSONNumber(p.featureCount))
             o["blocks"] = .array(p.blocks.map { ["name": .string($0.settings.name), "terms": .number(JSONNumber($0.featureCount))] })
             o["unsure_threshold"] = JSONValue.double(loaded.unsureThreshold) ?? .null
+            o["parts"] = .array(loaded.parts.map { ["name": .string($0.name), "bytes": .number(JSONNumber($0.bytes)), "what": .string($0.what)] })
             o["classifier"] = .string(p.classifier.typeName)
             if let stats {
                 o["trees"] = [
@@ -125,6 +126,14 @@ struct Inspect: ParsableCommand {
             for member in p.classifier.members { lines.append("  member      \(member.describe())") }
         }
         lines.append("unsure below  \(loaded.unsureThreshold)")
+        lines.append("")
+        lines.append("where the bytes go:")
+        let width = loaded.parts.map(\.name.count).max() ?? 0
+        for part in loaded.parts {
+            let size = Output.grouped(part.bytes)
+            lines.append("  " + part.name + String(repeating: " ", count: width - part.name.count) + "  "
+                + String(repeating: " ", count: max(0, 13 - size.count)) + size + " bytes  " + part.what)
+        }
         lines.append("")
         let linear = stats == nil
         let whose: String

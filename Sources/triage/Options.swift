@@ -3,6 +3,7 @@ import Foundation
 import TriageArtifact
 import TriageCore
 import TriageData
+import TriageLinear
 import TriageModel
 
 /// Where messages come from: a CSV / gzipped CSV / JSON Lines file, or a SQL query.
@@ -67,14 +68,14 @@ struct DataOptions: ParsableArguments {
 
 /// A signed model and the keys it must be signed with.
 struct ModelOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The signed model artifact (.triage.json).", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("The signed model artifact (.triage).", valueName: "file"))
     var model: String
 
     @Option(name: .customLong("trusted-key"), help: ArgumentHelp("A pinned public key (PEM) the model may be signed with; repeat for several. Also: TRIAGE_TRUSTED_KEYS (colon-separated paths).", valueName: "file"))
     var trustedKeys: [String] = []
 
     @Option(name: .customLong("max-model-bytes"), help: ArgumentHelp("Refuse model files larger than this.", valueName: "bytes"))
-    var maxModelBytes: Int = 256 << 20
+    var maxModelBytes: Int = ModelArtifact.LoadOptions.defaultMaxBytes
 
     func validate() throws {
         if maxModelBytes <= 0 { throw ValidationError("--max-model-bytes must be positive") }
@@ -236,6 +237,17 @@ enum Output {
     }
 
     static func json(_ value: JSONValue) -> String { JSONWriter.string(value, options: .init(pretty: true)) }
+
+    /// 1234567 → "1,234,567".
+    static func grouped(_ n: Int) -> String {
+        let digits = String(n.magnitude)
+        var out = ""
+        for (i, c) in digits.enumerated() {
+            if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
+            out.append(c)
+        }
+        return (n < 0 ? "-" : "") + out
+    }
 }
 
 extension Double {
@@ -247,3 +259,5 @@ extension Double {
         return String(format: "%d h %02d min", Int(self) / 3600, Int(self) % 3600 / 60)
     }
 }
+
+extension WeightEncoding: ExpressibleByArgument {}

@@ -10,12 +10,12 @@ struct Predict: ParsableCommand {
         discussion: """
             Examples:
               echo '{"id": "m1", "body": "Please block my card"}' > m.jsonl
-              triage predict --model models/demo.triage.json --trusted-key \\
+              triage predict --model models/demo.triage --trusted-key \\
                   models/triage.public.pem --input m.jsonl
-              triage predict --model models/demo.triage.json --trusted-key \\
+              triage predict --model models/demo.triage --trusted-key \\
                   models/triage.public.pem --subject "Card stolen" --body \\
                   "Please block it" --explain 3
-              triage predict --model models/demo.triage.json --trusted-key \\
+              triage predict --model models/demo.triage --trusted-key \\
                   models/triage.public.pem --input corpora/demo/test.csv
 
             Each output line: {"id", "category", "probability", "top": [{"category", "probability"}…],

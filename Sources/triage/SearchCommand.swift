@@ -225,7 +225,7 @@ struct SearchMerge: ParsableCommand {
               triage search merge shard-0.jsonl shard-1.jsonl --results cv.csv
               triage search merge shard-*.jsonl --grid grid.json --data \\
                   corpora/demo/train.csv --refit --key keys/private.pem --out \\
-                  best.triage.json
+                  best.triage
 
             The ledgers must belong to one search, and together hold every (candidate, fold): the
             result is then exactly the single-machine one. To refit the best candidate, pass the

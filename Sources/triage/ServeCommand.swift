@@ -10,7 +10,7 @@ struct Serve: AsyncParsableCommand {
         abstract: "Serve a signed model over HTTP: POST /messages, with a SQLite prediction and feedback log.",
         discussion: """
             Example:
-              triage serve --model models/demo.triage.json --trusted-key \\
+              triage serve --model models/demo.triage --trusted-key \\
                   models/triage.public.pem --port 8080 --db predictions.sqlite &
               curl -s localhost:8080/messages -H 'Content-Type: application/json' -d \\
                   '{"messages": [{"id": "chat-1", "body": "I lost my card"}]}'
@@ -138,9 +138,9 @@ struct FeedbackExportCommand: ParsableCommand {
             Example:
               triage feedback export --db predictions.sqlite --out corrections.csv
               tail -n +2 corrections.csv | cat corpora/demo/train.csv - > train2.csv
-              triage train --data train2.csv --config-from models/demo.triage.json \\
+              triage train --data train2.csv --config-from models/demo.triage \\
                   --config-from-key models/triage.public.pem --key keys/private.pem \\
-                  --out demo2.triage.json
+                  --out demo2.triage
 
             Each relabelled prediction appears once, with its latest label. Predictions logged with
             --no-store-text have no text to export; they are counted and reported.

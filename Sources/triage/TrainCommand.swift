@@ -13,10 +13,10 @@ struct Train: ParsableCommand {
         discussion: """
             Example:
               triage train --data corpora/demo/train.csv --key keys/private.pem \\
-                  --test-size 0.2 --out demo.triage.json
+                  --test-size 0.2 --out demo.triage
               triage train --preset talk --set clf.n_estimators=50 --data \\
                   corpora/demo/train.csv --key keys/private.pem --out \\
-                  trees.triage.json
+                  trees.triage
 
             Settings: the preset (default: recommended), then the steps a --config file names,
             then each --set; the summary prints the result and where it came from (triage train
@@ -52,6 +52,9 @@ struct Train: ParsableCommand {
 
     @Option(name: .customLong("small-classes"), help: ArgumentHelp("With --test-size: a class too small to split is an 'error' or is 'drop'ped (reported).", valueName: "policy"))
     var smallClasses: SmallClassPolicy = .error
+
+    @Option(name: .long, help: ArgumentHelp("How the model file stores linear weights: int8 (a byte each and a scale per label; the default), float16, or float32 (exact). The metrics are measured on the stored weights.", valueName: "encoding"))
+    var weights: WeightEncoding = ModelArtifact.defaultWeights
 
     @Flag(name: .customLong("show-config"), help: "Print the resolved settings as JSON and exit.")
     var showConfig = false
@@ -112,7 +115,9 @@ struct Train: ParsableCommand {
             try settings.validate()
             let fit = try PipelineFit(messages: training, stopWordDirectories: pipeline.stopWordDirectories)
             dataHash = fit.dataHash
-            fitted = try fit.fit(settings, threads: runtime.threads).pipeline
+            // Rounded as the file stores them, before anything is measured: the metrics, the
+            // probes and the file all see the same weights.
+            fitted = try fit.fit(settings, threads: runtime.threads).pipeline.withWeights(weights)
         } catch {
             throw CLIFailure(message: "training failed: \(error)")
         }
@@ -128,7 +133,8 @@ struct Train: ParsableCommand {
         let provenance = Provenance(pipeline: fitted, messages: training, dataSHA256: dataHash, metrics: metrics,
                                     notes: measuredOn.map { ["metrics_measured_on": $0] } ?? [:])
         do {
-            try ModelArtifact.save(fitted, to: out, provenance: provenance, unsureThreshold: unsureThreshold, signingKey: signingKey)
+            try ModelArtifact.save(fitted, to: out, provenance: provenance, unsureThreshold: unsureThreshold, signingKey: signingKey,
+                                   weights: weights)
         } catch { throw CLIFailure(message: "\(error)") }
         let summary = Summary(pipeline: fitted, settings: settings, origin: pipeline.origin, messages: training.count, fitSeconds: fitSeconds,
                               out: out, keyId: signingKey.verifyingKey.id)

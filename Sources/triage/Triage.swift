@@ -14,10 +14,10 @@ struct Triage: AsyncParsableCommand {
             Typical flow:
               triage keygen --out keys/
               triage train --data corpora/demo/train.csv --key keys/private.pem --out \\
-                  support.triage.json
-              triage evaluate --model support.triage.json --trusted-key \\
+                  support.triage
+              triage evaluate --model support.triage --trusted-key \\
                   keys/public.pem --data corpora/demo/test.csv
-              triage serve --model support.triage.json --trusted-key keys/public.pem
+              triage serve --model support.triage --trusted-key keys/public.pem
 
             Every example in this help runs as printed from the repository's root.
 

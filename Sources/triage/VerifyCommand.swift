@@ -8,7 +8,7 @@ struct Verify: ParsableCommand {
         abstract: "Check a model's signature, schema and golden probes.",
         discussion: """
             Example:
-              triage verify --model models/demo.triage.json --trusted-key \\
+              triage verify --model models/demo.triage --trusted-key \\
                   models/triage.public.pem
 
             Exit 0 and a summary when the model would be served; exit 3 and the reason when it

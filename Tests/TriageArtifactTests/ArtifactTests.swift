@@ -41,6 +41,15 @@ enum ArtifactFixtures {
         return (bytes, pipeline)
     }
 
+    /// The same model in payload version 2 (a JSON envelope): what Triage wrote before version 3.
+    static func smallArtifactVersion2() throws -> (bytes: [UInt8], pipeline: FittedPipeline) {
+        let data = try messages(24)
+        let pipeline = try settings(rounds: 2, depth: 1).fit(data, threads: 1)
+        let bytes = try ModelArtifact.encodeVersion2(pipeline, provenance: Provenance(pipeline: pipeline, messages: data),
+                                                     probes: Array(ProbeMessages.standard.prefix(2)), signingKey: signingKey, created: nil)
+        return (bytes, pipeline)
+    }
+
     /// A feature union (stemmed words, char_wb 2–4-grams of the body) into a logistic regression.
     static func linearSettings() -> PipelineSettings {
         var word = FeatureBlock(name: "word")
@@ -56,11 +65,19 @@ enum ArtifactFixtures {
         return PipelineSettings(union: [word, char], clf: .logisticRegression(clf))
     }
 
-    static func smallLinearArtifact() throws -> (bytes: [UInt8], pipeline: FittedPipeline) {
+    static func smallLinearArtifact(weights: WeightEncoding = ModelArtifact.defaultWeights) throws -> (bytes: [UInt8], pipeline: FittedPipeline) {
         let data = try messages(30)
         let pipeline = try linearSettings().fit(data, threads: 1)
         let bytes = try ModelArtifact.encode(pipeline, provenance: Provenance(pipeline: pipeline, messages: data),
-                                             probes: Array(ProbeMessages.standard.prefix(4)), signingKey: signingKey, created: nil)
+                                             probes: Array(ProbeMessages.standard.prefix(4)), signingKey: signingKey, created: nil, weights: weights)
+        return (bytes, pipeline)
+    }
+
+    static func smallLinearArtifactVersion2() throws -> (bytes: [UInt8], pipeline: FittedPipeline) {
+        let data = try messages(30)
+        let pipeline = try linearSettings().fit(data, threads: 1)
+        let bytes = try ModelArtifact.encodeVersion2(pipeline, provenance: Provenance(pipeline: pipeline, messages: data),
+                                                     probes: Array(ProbeMessages.standard.prefix(4)), signingKey: signingKey, created: nil)
         return (bytes, pipeline)
     }
 }
@@ -86,22 +103,24 @@ struct LinearArtifactTests {
                                              signingKey: key, created: nil)
         #expect(bytes == again)
         let loaded = try ModelArtifact.decode(bytes, trusted: [key.verifyingKey])
-        #expect(loaded.formatVersion == 2)
+        #expect(loaded.formatVersion == 3)
         #expect(loaded.probeMaxDifference == 0)
         #expect(loaded.pipeline.settings == settings)
         #expect(loaded.pipeline.blocks.map(\.settings.name) == ["word", "char"])
-        #expect(loaded.pipeline.classifier == pipeline.classifier)
+        // The file holds the weights rounded as the default encoding stores them.
+        let rounded = pipeline.withWeights(ModelArtifact.defaultWeights)
+        #expect(loaded.pipeline.classifier == rounded.classifier)
         let probe = ProbeMessages.standard
-        #expect(loaded.pipeline.predictProbabilities(probe, threads: 1) == pipeline.predictProbabilities(probe, threads: 1))
+        #expect(loaded.pipeline.predictProbabilities(probe, threads: 1) == rounded.predictProbabilities(probe, threads: 1))
         // The single-message predictor agrees with the batch path bit for bit.
         let predictor = loaded.pipeline.makePredictor()
-        for m in probe.prefix(8) { #expect(predictor.probabilities(m) == pipeline.predictProbabilities([m], threads: 1)[0]) }
+        for m in probe.prefix(8) { #expect(predictor.probabilities(m) == rounded.predictProbabilities([m], threads: 1)[0]) }
     }
 
     @Test func version1ArtifactsStillLoad() throws {
         // A version-2 single-block tree model rewritten in the version-1 layout (stop words,
         // vocabulary and idf at the top level) and signed: loads, and predicts the same.
-        let (bytes, pipeline) = try ArtifactFixtures.smallArtifact()
+        let (bytes, pipeline) = try ArtifactFixtures.smallArtifactVersion2()
         let key = try ArtifactFixtures.signingKey
         let envelope = try #require(try JSONParser.parse(bytes).objectValue)
         var payload = try #require(try JSONParser.parse(Base64.decode(envelope["payload"]?.stringValue ?? "") ?? []).objectValue)
@@ -163,28 +182,36 @@ struct ArtifactTests {
             if (try? ModelArtifact.decode(tampered, trusted: trusted)) != nil { accepted.append(i) }
         }
         #expect(accepted.isEmpty, "accepted after flipping bytes \(accepted.prefix(10))")
-        // Every bit of the decoded signature.
-        let envelope = try #require(try JSONParser.parse(bytes).objectValue)
-        let signature = try #require(Base64.decode(envelope["signature"]?.stringValue ?? ""))
-        for bit in 0 ..< signature.count * 8 {
-            var flipped = signature
-            flipped[bit / 8] ^= UInt8(1 << (bit % 8))
-            var e = envelope
-            e["signature"] = .string(Base64.encode(flipped))
-            #expect(throws: ArtifactError.badSignature(keyId: trusted[0].id)) {
-                try ModelArtifact.decode(JSONWriter.bytes(.object(e)), trusted: trusted)
-            }
+        // Every bit of the signature (after the prefix and the header).
+        let signatureStart = ModelFile.prefixLength + ModelFile.readUInt32(bytes, at: 44)
+        for bit in 0 ..< ModelFile.signatureLength * 8 {
+            var flipped = bytes
+            flipped[signatureStart + bit / 8] ^= UInt8(1 << (bit % 8))
+            #expect(throws: ArtifactError.badSignature(keyId: trusted[0].id)) { try ModelArtifact.decode(flipped, trusted: trusted) }
         }
+    }
+
+    @Test func version2TamperSweepStillRejectsEveryFlippedByte() throws {
+        let (bytes, _) = try ArtifactFixtures.smallArtifactVersion2()
+        let trusted = [try ArtifactFixtures.signingKey.verifyingKey]
+        #expect(try ModelArtifact.decode(bytes, trusted: trusted).formatVersion == 2)
+        var accepted: [Int] = []
+        for i in bytes.indices {
+            var tampered = bytes
+            tampered[i] ^= 0x01
+            if (try? ModelArtifact.decode(tampered, trusted: trusted)) != nil { accepted.append(i) }
+        }
+        #expect(accepted.isEmpty, "accepted after flipping bytes \(accepted.prefix(10))")
     }
 
     @Test func sizeCapIsCheckedBeforeReading() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("triage-huge-\(UUID().uuidString).json").path
         let fd = open(path, O_WRONLY | O_CREAT, 0o644)
         #expect(fd >= 0)
-        ftruncate(fd, 1 << 30)   // a sparse 1 GiB file: nothing is written, nothing need be read
+        ftruncate(fd, 2 << 30)   // a sparse 2 GiB file: nothing is written, nothing need be read
         close(fd)
         defer { unlink(path) }
-        #expect(throws: ArtifactError.tooLarge(bytes: 1 << 30, limit: 256 << 20)) {
+        #expect(throws: ArtifactError.tooLarge(bytes: 2 << 30, limit: ModelArtifact.LoadOptions.defaultMaxBytes)) {
             try ModelArtifact.load(path: path, trusted: [try ArtifactFixtures.signingKey.verifyingKey])
         }
         // The message says how to raise the limit, with a value that admits the file.
@@ -235,8 +262,8 @@ struct ArtifactTests {
         let key = try ArtifactFixtures.signingKey
         // Re-sign a payload whose first probe claims other probabilities: what a model trained with
         // another stemmer version would look like on this machine.
-        let envelope = try #require(try JSONParser.parse(bytes).objectValue)
-        let payloadBytes = try #require(Base64.decode(envelope["payload"]?.stringValue ?? ""))
+        var file = try ModelFileParts(bytes)
+        let payloadBytes = file.sections[0].bytes
         var payload = try #require(try JSONParser.parse(payloadBytes).objectValue)
         var probes = try #require(payload["probes"]?.arrayValue)
         var first = try #require(probes[0].objectValue)
@@ -246,7 +273,8 @@ struct ArtifactTests {
         first["probabilities"] = .array(p.compactMap { JSONValue.double($0) })
         probes[0] = .object(first)
         payload["probes"] = .array(probes)
-        let drifted = try AttackCorpus.sign(JSONWriter.bytes(.object(payload)), key: key)
+        file.sections[0].bytes = JSONWriter.bytes(.object(payload))
+        let drifted = try file.signed(with: key)
         do {
             _ = try ModelArtifact.decode(drifted, trusted: [key.verifyingKey])
             Issue.record("accepted")
@@ -265,13 +293,13 @@ struct ArtifactTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let data = try ArtifactFixtures.messages(30)
         let pipeline = try ArtifactFixtures.settings(rounds: 2).fit(data, threads: 1)
-        let path = dir.appendingPathComponent("m.triage.json").path
+        let path = dir.appendingPathComponent("m.triage").path
         let key = try ArtifactFixtures.signingKey
         try ModelArtifact.save(pipeline, to: path, provenance: Provenance(pipeline: pipeline, messages: data), signingKey: key)
         let first = try Data(contentsOf: URL(fileURLWithPath: path))
         try ModelArtifact.save(pipeline, to: path, provenance: Provenance(pipeline: pipeline, messages: data), signingKey: key)
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == first)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["m.triage.json"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["m.triage"])
         #expect(throws: Never.self) { try ModelArtifact.load(path: path, trusted: [key.verifyingKey]) }
         #expect(throws: ArtifactError.noTrustedKeys) { try ModelArtifact.load(path: path, trusted: []) }
     }
@@ -289,5 +317,46 @@ struct ArtifactTests {
         #expect(Base64.decode("QQ") == nil)        // padding required
         #expect(Base64.decode("Q Q==") == nil)
         #expect(Base64.decode("=QQQ") == nil)
+    }
+}
+
+/// A version-3 model file taken apart into its sections, to edit and sign again (with the test
+/// key): how the tests and the attack corpus build files a real signer could have made.
+struct ModelFileParts {
+    var version: Int
+    var sections: [(name: String, bytes: [UInt8])]
+
+    init(_ bytes: [UInt8]) throws {
+        guard ModelFile.hasMagic(bytes) else { throw ArtifactError.notAnArtifact("not version 3") }
+        version = ModelFile.readUInt32(bytes, at: 8)
+        let h = ModelFile.readUInt32(bytes, at: 44)
+        let header = try StrictJSONDecoder().decode(ModelFile.Header.self, from: Array(bytes[48 ..< 48 + h]))
+        var at = 48 + h + 64
+        sections = []
+        for s in header.sections {
+            sections.append((s.name, Array(bytes[at ..< at + s.length])))
+            at += s.length
+        }
+    }
+
+    func section(_ name: String) -> [UInt8]? { sections.first { $0.name == name }?.bytes }
+
+    mutating func replace(_ name: String, with bytes: [UInt8]) {
+        if let i = sections.firstIndex(where: { $0.name == name }) { sections[i].bytes = bytes }
+    }
+
+    /// The payload as a JSON object.
+    var payload: JSONObject {
+        get throws { try #require(try JSONParser.parse(sections[0].bytes).objectValue) }
+    }
+
+    mutating func editPayload(_ transform: (inout JSONObject) throws -> Void) throws {
+        var object = try payload
+        try transform(&object)
+        sections[0].bytes = JSONWriter.bytes(.object(object))
+    }
+
+    func signed(with key: SigningKey) throws -> [UInt8] {
+        try ModelFile.write(version: version, sections: sections, signingKey: key)
     }
 }

@@ -20,11 +20,23 @@ enum AttackCorpus {
         ])
     }
 
+    /// Valid version-3 files beside the attacks (fuzz seeds: small enough for libFuzzer's -max_len).
+    static let valid = ArtifactFixtures.directory.appendingPathComponent("valid")
+
+    static func validFiles() throws -> [(name: String, bytes: [UInt8])] {
+        [("linear-int8.triage", try ArtifactFixtures.smallLinearArtifact(weights: .int8).bytes),
+         ("linear-float16.triage", try ArtifactFixtures.smallLinearArtifact(weights: .float16).bytes),
+         ("trees.triage", try ArtifactFixtures.smallArtifact().bytes)]
+    }
+
+    /// Version-3 cases are binary files (`.triage`), the older ones JSON envelopes (`.triage.json`).
+    static func fileName(_ name: String) -> String { name.hasPrefix("v3-") ? name + ".triage" : name + ".triage.json" }
+
     /// The cases: file name → (bytes, the expected error's kind).
     static func generate() throws -> [(name: String, bytes: [UInt8], expected: String)] {
         let key = try ArtifactFixtures.signingKey
         let attacker = SigningKey()
-        let (good, _) = try ArtifactFixtures.smallArtifact()
+        let (good, _) = try ArtifactFixtures.smallArtifactVersion2()
         let envelope = try #require(try JSONParser.parse(good).objectValue)
         let payload = try #require(Base64.decode(envelope["payload"]?.stringValue ?? ""))
         let text = String(decoding: payload, as: UTF8.self)
@@ -47,7 +59,7 @@ enum AttackCorpus {
         cases.append(("non-canonical-base64", Array(String(decoding: good, as: UTF8.self).replacingOccurrences(of: "\"payload\":\"", with: "\"payload\":\" ").utf8), "invalidBase64"))
         let deep = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
         cases.append(("deep-nesting", try edit { $0.replacingOccurrences(of: "\"notes\":{}", with: "\"notes\":{\"x\":\(deep)}") }, "payloadSyntax.tooDeep"))
-        let version = "\"format_version\":\(ModelArtifact.formatVersion)"
+        let version = "\"format_version\":2"
         cases.append(("duplicate-key", try edit { $0.replacingOccurrences(of: version, with: version + "," + version) }, "payloadSyntax.duplicateKey"))
         cases.append(("infinite-number", try edit { $0.replacingOccurrences(of: "\"unsure_threshold\":0.5", with: "\"unsure_threshold\":1e999") }, "payloadSyntax.nonFiniteNumber"))
         cases.append(("nan", try edit { $0.replacingOccurrences(of: "\"unsure_threshold\":0.5", with: "\"unsure_threshold\":NaN") }, "payloadSyntax.invalidSyntax"))
@@ -79,7 +91,7 @@ enum AttackCorpus {
         cases.append(("wrong-type", try editValue { $0["labels"] = "card_loss_fraud" }, "payload.typeMismatch"))
 
         // A feature union with a logistic regression.
-        let (linear, _) = try ArtifactFixtures.smallLinearArtifact()
+        let (linear, _) = try ArtifactFixtures.smallLinearArtifactVersion2()
         let linearEnvelope = try #require(try JSONParser.parse(linear).objectValue)
         let linearPayload = try #require(Base64.decode(linearEnvelope["payload"]?.stringValue ?? ""))
         func editLinear(_ transform: (inout JSONObject) throws -> Void) throws -> [UInt8] {
@@ -113,6 +125,165 @@ enum AttackCorpus {
             first["name"] = "other"
             features[0] = .object(first)
             object["features"] = .array(features)
+        }, "invalid"))
+        return cases + (try version3())
+    }
+
+    /// Version-3 files (binary sections; named `v3-*.triage`), most signed with the trusted test
+    /// key so that they test what comes after the signature: the header's section table, each
+    /// section's digest and decoding, the matrices' shapes, scales and values.
+    static func version3() throws -> [(name: String, bytes: [UInt8], expected: String)] {
+        let key = try ArtifactFixtures.signingKey
+        let attacker = SigningKey()
+        let (good, _) = try ArtifactFixtures.smallLinearArtifact(weights: .int8)
+        let (good32, _) = try ArtifactFixtures.smallLinearArtifact(weights: .float32)
+        let parts = try ModelFileParts(good)
+        var cases: [(String, [UInt8], String)] = []
+        func edited(_ base: ModelFileParts = parts, _ edit: (inout ModelFileParts) throws -> Void) throws -> [UInt8] {
+            var p = base
+            try edit(&p)
+            return try p.signed(with: key)
+        }
+        func editMatrix(_ edit: @escaping (inout JSONObject) throws -> Void) throws -> [UInt8] {
+            try edited { p in
+                try p.editPayload { object in
+                    var matrices = try #require(object["matrices"]?.arrayValue)
+                    var m = try #require(matrices[0].objectValue)
+                    try edit(&m)
+                    matrices[0] = .object(m)
+                    object["matrices"] = .array(matrices)
+                }
+            }
+        }
+        func editFeatures(_ edit: @escaping (inout JSONObject) throws -> Void) throws -> [UInt8] {
+            try edited { p in
+                try p.editPayload { object in
+                    var features = try #require(object["features"]?.arrayValue)
+                    var f = try #require(features[0].objectValue)
+                    try edit(&f)
+                    features[0] = .object(f)
+                    object["features"] = .array(features)
+                }
+            }
+        }
+        let headerLength = ModelFile.readUInt32(good, at: 44)
+        let dataStart = ModelFile.prefixLength + headerLength + ModelFile.signatureLength
+        cases.append(("v3-truncated", Array(good.dropLast()), "invalid"))
+        cases.append(("v3-appended-byte", good + [0], "invalid"))
+        cases.append(("v3-prefix-only", Array(good.prefix(60)), "notAnArtifact"))
+        var hugeHeader = good
+        hugeHeader[44 ..< 48] = [0xFF, 0xFF, 0xFF, 0xFF]
+        cases.append(("v3-header-length-overflow", hugeHeader, "notAnArtifact"))
+        var future = parts
+        future.version = 4
+        cases.append(("v3-future-version", try future.signed(with: key), "unsupportedVersion"))
+        var otherSigner = try parts.signed(with: attacker)
+        otherSigner[12 ..< 44] = ArraySlice(Hex.decode(key.verifyingKey.id) ?? [])
+        cases.append(("v3-wrong-key", otherSigner, "badSignature"))
+        cases.append(("v3-unknown-key-id", try parts.signed(with: attacker), "unknownKeyId"))
+        var flipped = good
+        flipped[good.count - 10] ^= 0x01   // inside the last section, after the signature
+        cases.append(("v3-section-digest", flipped, "sectionDigest"))
+        var flippedPayload = good
+        flippedPayload[dataStart + 5] ^= 0x01
+        cases.append(("v3-payload-digest", flippedPayload, "sectionDigest"))
+        cases.append(("v3-unused-section", try edited { $0.sections.append((name: "extra", bytes: [1, 2, 3])) }, "invalid"))
+        cases.append(("v3-duplicate-section", try edited { $0.sections.append((name: "payload", bytes: [])) }, "invalid"))
+        cases.append(("v3-payload-not-first", try edited { $0.sections.append($0.sections.removeFirst()) }, "invalid"))
+        cases.append(("v3-missing-section", try edited { p in
+            let i = try #require(p.sections.firstIndex { $0.name == "features[0].vocabulary" })
+            p.sections[i].name = "features[0].terms"
+        }, "invalid"))
+        cases.append(("v3-payload-version-2", try edited { try $0.editPayload { $0["format_version"] = 2 } }, "invalid"))
+        cases.append(("v3-scale-zero", try editMatrix { m in
+            var scales = try #require(m["scales"]?.arrayValue)
+            scales[0] = .number(JSONNumber(0))
+            m["scales"] = .array(scales)
+        }, "invalid"))
+        cases.append(("v3-scale-negative", try editMatrix { m in
+            var scales = try #require(m["scales"]?.arrayValue)
+            scales[1] = JSONValue.double(-0.5) ?? .null
+            m["scales"] = .array(scales)
+        }, "invalid"))
+        cases.append(("v3-scale-nan", try edited { p in
+            let text = String(decoding: p.sections[0].bytes, as: UTF8.self)
+            let range = try #require(text.range(of: "\"scales\":["))
+            p.sections[0].bytes = Array(text.replacingCharacters(in: range, with: "\"scales\":[NaN,").utf8)
+        }, "payloadSyntax.invalidSyntax"))
+        cases.append(("v3-scale-huge", try editMatrix { m in
+            var scales = try #require(m["scales"]?.arrayValue)
+            scales[0] = JSONValue.double(1e300) ?? .null   // finite as a double, infinite as a 32-bit scale
+            m["scales"] = .array(scales)
+        }, "payload.other"))
+        cases.append(("v3-scales-missing", try editMatrix { $0["scales"] = nil }, "invalid"))
+        cases.append(("v3-matrix-rows", try editMatrix { m in m["rows"] = .number(JSONNumber((m["rows"]?.numberValue?.intValue ?? 0) + 1)) }, "invalid"))
+        cases.append(("v3-matrix-overflow", try editMatrix { m in
+            m["rows"] = .number(JSONNumber(1 << 61))
+            m["columns"] = .number(JSONNumber(64))
+        }, "invalid"))
+        cases.append(("v3-matrix-encoding", try editMatrix { $0["encoding"] = "float8" }, "payload.other"))
+        cases.append(("v3-int8-minus-128", try edited { p in
+            var m = try #require(p.section("matrices[0]"))
+            m[3] = 0x80
+            p.replace("matrices[0]", with: m)
+        }, "invalid"))
+        cases.append(("v3-matrix-unused", try edited { p in
+            try p.editPayload { object in
+                var matrices = try #require(object["matrices"]?.arrayValue)
+                var m = try #require(matrices[0].objectValue)
+                m["section"] = "matrices[1]"
+                matrices.append(.object(m))
+                object["matrices"] = .array(matrices)
+            }
+            p.sections.append((name: "matrices[1]", bytes: try #require(p.section("matrices[0]"))))
+        }, "invalid"))
+        cases.append(("v3-coef-columns", try edited { p in
+            try p.editPayload { object in
+                var model = try #require(object["model"]?.objectValue)
+                model["coef"] = ["matrix": 0, "column": 1_000_000]
+                object["model"] = .object(model)
+            }
+        }, "payload.other"))
+        cases.append(("v3-coef-matrix", try edited { p in
+            try p.editPayload { object in
+                var model = try #require(object["model"]?.objectValue)
+                model["coef"] = ["matrix": 7, "column": 0]
+                object["model"] = .object(model)
+            }
+        }, "payload.other"))
+        let parts32 = try ModelFileParts(good32)
+        cases.append(("v3-float32-nan", try edited(parts32) { p in
+            var m = try #require(p.section("matrices[0]"))
+            m[4 ..< 8] = [0x00, 0x00, 0xC0, 0x7F]
+            p.replace("matrices[0]", with: m)
+        }, "invalid"))
+        cases.append(("v3-float32-infinity", try edited(parts32) { p in
+            var m = try #require(p.section("matrices[0]"))
+            m[0 ..< 4] = [0x00, 0x00, 0x80, 0x7F]
+            p.replace("matrices[0]", with: m)
+        }, "invalid"))
+        cases.append(("v3-vocabulary-count", try editFeatures { f in
+            var v = try #require(f["vocabulary"]?.objectValue)
+            v["count"] = .number(JSONNumber((v["count"]?.numberValue?.intValue ?? 0) + 1))
+            f["vocabulary"] = .object(v)
+        }, "invalid"))
+        cases.append(("v3-vocabulary-utf8", try edited { p in
+            var v = try #require(p.section("features[0].vocabulary"))
+            v[1] = 0xFF
+            p.replace("features[0].vocabulary", with: v)
+        }, "invalid"))
+        cases.append(("v3-vocabulary-length-overflow", try edited { p in
+            var v = try #require(p.section("features[0].vocabulary"))
+            v.replaceSubrange(0 ..< 1, with: [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F])
+            p.replace("features[0].vocabulary", with: v)
+        }, "invalid"))
+        cases.append(("v3-idf-short", try edited { p in
+            p.replace("features[0].idf", with: Array(try #require(p.section("features[0].idf")).dropLast(8)))
+        }, "invalid"))
+        cases.append(("v3-idf-below-one", try edited { p in
+            var idf = try #require(p.section("features[0].idf"))
+            idf[0 ..< 8] = ArraySlice(withUnsafeBytes(of: 0.5) { Array($0) })
+            p.replace("features[0].idf", with: idf)
         }, "invalid"))
         return cases
     }
@@ -152,6 +323,7 @@ enum AttackCorpus {
         case .unsupportedVersion: return "unsupportedVersion"
         case .invalid: return "invalid"
         case .probeMismatch: return "probeMismatch"
+        case .sectionDigest: return "sectionDigest"
         default: return "\(error)"
         }
     }
@@ -164,17 +336,21 @@ struct AttackCorpusTests {
             try FileManager.default.createDirectory(at: AttackCorpus.directory, withIntermediateDirectories: true)
             var expected = JSONObject()
             for (name, bytes, kind) in try AttackCorpus.generate() {
-                try Data(bytes).write(to: AttackCorpus.directory.appendingPathComponent(name + ".triage.json"))
+                try Data(bytes).write(to: AttackCorpus.directory.appendingPathComponent(AttackCorpus.fileName(name)))
                 expected[name] = .string(kind)
             }
             try Data(JSONWriter.bytes(.object(expected), options: .init(sortedKeys: true, pretty: true)))
                 .write(to: AttackCorpus.directory.appendingPathComponent("expected.json"))
+            try FileManager.default.createDirectory(at: AttackCorpus.valid, withIntermediateDirectories: true)
+            for (name, bytes) in try AttackCorpus.validFiles() {
+                try Data(bytes).write(to: AttackCorpus.valid.appendingPathComponent(name))
+            }
         }
         let expected = try #require(try JSONParser.parse(Array(Data(contentsOf: AttackCorpus.directory.appendingPathComponent("expected.json")))).objectValue)
         #expect(expected.count >= 15)
         let trusted = [try ArtifactFixtures.signingKey.verifyingKey]
         for (name, kindValue) in expected.members {
-            let path = AttackCorpus.directory.appendingPathComponent(name + ".triage.json").path
+            let path = AttackCorpus.directory.appendingPathComponent(AttackCorpus.fileName(name)).path
             do {
                 _ = try ModelArtifact.load(path: path, trusted: trusted)
                 Issue.record("\(name): accepted")
@@ -182,6 +358,18 @@ struct AttackCorpusTests {
                 #expect(AttackCorpus.kind(error) == kindValue.stringValue, "\(name): \(error)")
                 #expect(!error.description.isEmpty)
             }
+        }
+    }
+
+    /// The valid seeds load (so the fuzzer starts from files that reach the deepest checks).
+    @Test func theValidSeedsLoad() throws {
+        let trusted = [try ArtifactFixtures.signingKey.verifyingKey]
+        let names = try FileManager.default.contentsOfDirectory(atPath: AttackCorpus.valid.path).filter { $0.hasSuffix(".triage") }
+        #expect(names.count == 3)
+        for name in names {
+            let loaded = try ModelArtifact.load(path: AttackCorpus.valid.appendingPathComponent(name).path, trusted: trusted)
+            #expect(loaded.formatVersion == 3)
+            #expect(try ModelArtifact.decodeUnsigned(Array(Data(contentsOf: AttackCorpus.valid.appendingPathComponent(name)))).id == loaded.id)
         }
     }
 }

@@ -67,7 +67,7 @@ struct CLITests {
         // Change one base64 character in the middle of the payload.
         let middle = bytes.count / 2
         bytes[middle] = bytes[middle] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
-        let tampered = w.path("tampered.triage.json")
+        let tampered = w.path("tampered.triage")
         try Data(bytes).write(to: URL(fileURLWithPath: tampered))
         let bad = try CLI.run(["verify", "--model", tampered, "--trusted-key", w.publicKey])
         #expect(bad.status == 3 && bad.stderr.contains("refused"), "\(bad.stderr)")
@@ -86,7 +86,7 @@ struct CLITests {
         let w = try workspace()
         var outputs: [Data] = []
         for threads in ["1", "2"] {
-            let out = w.path("repro-\(threads).triage.json")
+            let out = w.path("repro-\(threads).triage")
             let r = try CLI.run(["train", "--data", CLI.demoTrain, "--key", w.privateKey, "--out", out, "--preset", "talk", "--set", "clf.n_estimators=15",
                                  "--threads", threads, "--quiet"])
             #expect(r.status == 0, "\(r.stderr)")
@@ -98,7 +98,7 @@ struct CLITests {
 
     @Test func trainWithHeldOutDataReportsMetrics() throws {
         let w = try workspace()
-        let out = w.path("held.triage.json")
+        let out = w.path("held.triage")
         let r = try CLI.run(["train", "--data", CLI.demoTrain, "--key", w.privateKey, "--out", out, "--preset", "talk", "--set", "clf.n_estimators=10",
                              "--test-size", "0.25", "--json"])
         #expect(r.status == 0, "\(r.stderr)")
@@ -115,7 +115,7 @@ struct CLITests {
         let w = try workspace()
         let shown = try CLI.run(["train", "--show-config"])
         #expect(try JSONParser.parse(shown.stdout)["clf"]?["type"]?.stringValue == "voting")
-        let r = try CLI.run(["train", "--data", CLI.demoTrain, "--key", w.privateKey, "--out", w.path("talk.triage.json"),
+        let r = try CLI.run(["train", "--data", CLI.demoTrain, "--key", w.privateKey, "--out", w.path("talk.triage"),
                              "--preset", "talk", "--set", "clf.n_estimators=3"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains(#"settings     preset talk, --set clf.n_estimators=3: {"clf":{"#), "\(r.stdout)")
@@ -131,7 +131,7 @@ struct CLITests {
     /// --key) gives the same settings — here, the same data too, so the same bytes.
     @Test func retrainingWithAModelsOwnSettings() throws {
         let w = try workspace()
-        let first = w.path("first.triage.json"), again = w.path("again.triage.json")
+        let first = w.path("first.triage"), again = w.path("again.triage")
         let a = try CLI.run(["train", "--data", CLI.demoTrain, "--key", w.privateKey, "--out", first, "--preset", "talk",
                              "--set", "clf.n_estimators=4", "--set", "text.subject_weight=3", "--quiet"])
         #expect(a.status == 0, "\(a.stderr)")
@@ -183,7 +183,7 @@ struct CLITests {
     /// Issue 25 item 19: every form of verify's output ends its last line.
     @Test func verifyEndsEveryLine() throws {
         let w = try workspace()
-        let tampered = try w.write("bad.triage.json", "{}")
+        let tampered = try w.write("bad.triage", "{}")
         for (model, json) in [(w.model, false), (w.model, true), (tampered, false), (tampered, true)] {
             let r = try CLI.run(["verify", "--model", model, "--trusted-key", w.publicKey] + (json ? ["--json"] : []))
             #expect(r.status == (model == w.model ? 0 : 3))
@@ -193,7 +193,7 @@ struct CLITests {
 
     @Test func trainWithSeparateEvaluationDataStoresItsMetricsAndSource() throws {
         let w = try workspace()
-        let out = w.path("eval.triage.json")
+        let out = w.path("eval.triage")
         let r = try CLI.run(["train", "--data", CLI.demoTrain, "--eval-data", CLI.demoTest, "--key", w.privateKey, "--out", out,
                              "--preset", "talk", "--set", "clf.n_estimators=10", "--json"])
         #expect(r.status == 0, "\(r.stderr)")
@@ -224,14 +224,14 @@ struct CLITests {
         for c in cases {
             let path = w.path(c.name)
             try Data(c.content).write(to: URL(fileURLWithPath: path))
-            let r = try CLI.run(["train", "--data", path, "--key", w.privateKey, "--out", w.path("x.triage.json")])
+            let r = try CLI.run(["train", "--data", path, "--key", w.privateKey, "--out", w.path("x.triage")])
             #expect(r.status == 1, "\(c.name): exit \(r.status)")
             #expect(r.stderr.hasPrefix("triage: error: ") && r.stderr.split(separator: "\n").count == 1, "\(c.name): \(r.stderr)")
             for e in c.expect { #expect(r.stderr.contains(e), "\(c.name): \(r.stderr)") }
         }
         // --skip-invalid skips and reports, never silently.
         let mixed = try w.write("mixed.csv", "id,subject,body,label\n1,a,my card was stolen,card\n2,b,c\n3,c,log in fails,access\n4,d,card gone,card\n5,e,cannot log in,access\n")
-        let skipped = try CLI.run(["train", "--data", mixed, "--key", w.privateKey, "--out", w.path("mixed.triage.json"), "--skip-invalid",
+        let skipped = try CLI.run(["train", "--data", mixed, "--key", w.privateKey, "--out", w.path("mixed.triage"), "--skip-invalid",
                                    "--set", "vect.min_df=1", "--preset", "talk", "--set", "clf.n_estimators=2", "--set", "clf.min_samples_leaf=1"])
         #expect(skipped.status == 0, "\(skipped.stderr)")
         #expect(skipped.stderr.contains("skipped 1 invalid row") && skipped.stderr.contains("line 3"), "\(skipped.stderr)")
@@ -310,7 +310,7 @@ struct CLITests {
             #expect(r.status == 0, "\(r.stderr)")
             ledgers.append(l)
         }
-        let model = w.path("refit.triage.json")
+        let model = w.path("refit.triage")
         let merged = try CLI.run(["search", "merge"] + ledgers + common + ["--json", "--refit", "--key", w.privateKey, "--out", model])
         #expect(merged.status == 0, "\(merged.stderr)")
         let mergedResults = try JSONParser.parse(merged.stdout)

@@ -95,14 +95,14 @@ struct ServeTests {
 
     @Test func sighupReloadsAndRefusesABadModel() throws {
         let w = try Workspace.shared.get()
-        let model = w.path("hup.triage.json")
+        let model = w.path("hup.triage")
         try FileManager.default.copyItem(atPath: w.model, toPath: model)
         let server = try ServerProcess(["--model", model, "--trusted-key", w.publicKey])
         defer { server.signal(SIGTERM); _ = server.wait() }
         let c = try HTTPConnection(port: server.port)
         let before = try #require(c.get("/model").json?["id"]?.stringValue)
         // A different valid model, then SIGHUP: swapped.
-        let other = w.path("hup-other.triage.json")
+        let other = w.path("hup-other.triage")
         let train = try CLI.run(["train", "--data", CLI.demoTrain, "--key", w.privateKey, "--out", other, "--preset", "talk", "--set", "clf.n_estimators=3", "--quiet"])
         #expect(train.status == 0)
         _ = rename(other, model)

@@ -103,7 +103,7 @@ final class Workspace: @unchecked Sendable {
         guard keygen.status == 0 else { throw Failure("keygen failed: \(keygen.stderr)") }
         privateKey = keys.appendingPathComponent("private.pem").path
         publicKey = keys.appendingPathComponent("public.pem").path
-        model = directory.appendingPathComponent("demo.triage.json").path
+        model = directory.appendingPathComponent("demo.triage").path
         let train = try CLI.run(["train", "--data", CLI.demoTrain, "--key", privateKey, "--out", model,
                                  "--preset", "talk", "--set", "clf.n_estimators=15", "--quiet"])
         guard train.status == 0 else { throw Failure("train failed: \(train.stderr)") }

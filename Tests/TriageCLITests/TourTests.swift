@@ -30,7 +30,7 @@ struct TourTests {
         let corrections = try String(contentsOf: root.appendingPathComponent("corrections.csv"), encoding: .utf8)
         #expect(corrections.contains("chat-1") && corrections.contains("account_access"))
         // Step 8's model was measured on the test split (its metrics are stored).
-        let inspect = try CLI.run(["inspect", "--model", root.appendingPathComponent("best.triage.json").path,
+        let inspect = try CLI.run(["inspect", "--model", root.appendingPathComponent("best.triage").path,
                                    "--trusted-key", root.appendingPathComponent("keys/public.pem").path, "--json"])
         #expect(try JSONParser.parse(inspect.stdout)["provenance"]?["metrics"]?["accuracy"] != nil, "\(inspect.stderr)")
     }

@@ -14,7 +14,7 @@ struct ModelStoreTests {
     /// be one the store actually passed through.
     @Test func aSnapshotNeverMixesTwoReloads() throws {
         let f = try Fixture.shared.get()
-        let path = f.directory.appendingPathComponent("store-\(UUID().uuidString).triage.json").path
+        let path = f.directory.appendingPathComponent("store-\(UUID().uuidString).triage").path
         try Data(f.modelBytes).write(to: URL(fileURLWithPath: path))
         let store = try ModelStore(path: path, trusted: [f.key.verifyingKey])
         let good = store.current.id

@@ -35,7 +35,7 @@ final class Fixture: @unchecked Sendable {
         settings.clf = .gradientBoosting(clf)
         let other = try settings.fit(messages, threads: 2, stopWordDirectories: stopwords)
         otherModelBytes = try ModelArtifact.encode(other, provenance: Provenance(pipeline: other, messages: messages), signingKey: key)
-        modelPath = directory.appendingPathComponent("model.triage.json").path
+        modelPath = directory.appendingPathComponent("model.triage").path
         try Data(modelBytes).write(to: URL(fileURLWithPath: modelPath))
     }
 

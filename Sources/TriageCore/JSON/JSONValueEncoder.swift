@@ -9,10 +9,14 @@ public struct JSONEncodingError: Error, Equatable, CustomStringConvertible {
 /// form with a fraction or exponent (`1.0`), integers without, so a value decodes back to the
 /// same type and bits; NaN and infinities are refused.
 public struct JSONValueEncoder: Sendable {
-    public init() {}
+    /// Handed to every `Encoder` of the tree (`Encoder.userInfo`): how a type learns, for
+    /// example, that its large arrays go to an artifact's binary sections.
+    public var userInfo: [CodingUserInfoKey: any Sendable]
+
+    public init(userInfo: [CodingUserInfoKey: any Sendable] = [:]) { self.userInfo = userInfo }
 
     public func encode<T: Encodable>(_ value: T) throws(JSONEncodingError) -> JSONValue {
-        let root = Slot()
+        let root = Slot(userInfo: userInfo)
         do {
             try encodeValue(value, into: root, codingPath: [])
         } catch let error as JSONEncodingError {
@@ -41,6 +45,9 @@ private final class Slot {
     }
 
     var node: Node = .empty
+    let userInfo: [CodingUserInfoKey: any Sendable]
+
+    init(userInfo: [CodingUserInfoKey: any Sendable]) { self.userInfo = userInfo }
 
     func materialize() -> JSONValue {
         switch node {
@@ -65,7 +72,7 @@ private final class Slot {
         if case let .object(k, s) = node { keys = k; slots = s } else { keyIndex = [:] }
         if let i = keyIndex[key] { return slots[i] }
         node = .empty
-        let slot = Slot()
+        let slot = Slot(userInfo: userInfo)
         keyIndex[key] = keys.count
         keys.append(key)
         slots.append(slot)
@@ -77,7 +84,7 @@ private final class Slot {
         var slots: [Slot] = []
         if case let .array(s) = node { slots = s }
         node = .empty
-        let slot = Slot()
+        let slot = Slot(userInfo: userInfo)
         slots.append(slot)
         node = .array(slots)
         return slot
@@ -108,7 +115,7 @@ private func number(_ v: Double, _ codingPath: [any CodingKey]) throws -> JSONVa
 private struct ValueEncoder: Encoder {
     let slot: Slot
     let codingPath: [any CodingKey]
-    var userInfo: [CodingUserInfoKey: Any] { [:] }
+    var userInfo: [CodingUserInfoKey: Any] { slot.userInfo }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
         if case .object = slot.node {} else {

@@ -35,13 +35,16 @@ public struct JSONDecodingError: Error, Equatable, CustomStringConvertible {
 /// Duplicate keys, non-finite numbers and excess depth were already refused by `JSONParser`.
 public struct StrictJSONDecoder: Sendable {
     public var allowUnknownFields: Bool
+    /// Handed to every `Decoder` of the tree (`Decoder.userInfo`).
+    public var userInfo: [CodingUserInfoKey: any Sendable]
 
-    public init(allowUnknownFields: Bool = false) {
+    public init(allowUnknownFields: Bool = false, userInfo: [CodingUserInfoKey: any Sendable] = [:]) {
         self.allowUnknownFields = allowUnknownFields
+        self.userInfo = userInfo
     }
 
     public func decode<T: Decodable>(_ type: T.Type, from value: JSONValue) throws(JSONDecodingError) -> T {
-        let state = DecodingState()
+        let state = DecodingState(userInfo: userInfo)
         let result: T
         do {
             result = try T(from: ValueDecoder(value: value, codingPath: [], state: state))
@@ -99,6 +102,9 @@ package struct IndexKey: CodingKey {
 
 /// Remembers which members of each object were read, to report the ones nobody read.
 private final class DecodingState {
+    let userInfo: [CodingUserInfoKey: any Sendable]
+    init(userInfo: [CodingUserInfoKey: any Sendable]) { self.userInfo = userInfo }
+
     private var order: [String] = []
     private var objects: [String: JSONObject] = [:]
     private var read: [String: Set<String>] = [:]
@@ -129,7 +135,7 @@ private struct ValueDecoder: Decoder {
     let value: JSONValue
     let codingPath: [any CodingKey]
     let state: DecodingState
-    var userInfo: [CodingUserInfoKey: Any] { [:] }
+    var userInfo: [CodingUserInfoKey: Any] { state.userInfo }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
         guard case let .object(object) = value else {

@@ -1,4 +1,5 @@
 import TriageCore
+import TriageLinear
 
 /// The settings of a classifier: what a pipeline's `clf` step holds. One conforming type per
 /// classifier, registered once in `ClassifierRegistry`; everything else — decoding settings and
@@ -99,11 +100,16 @@ public protocol FittedClassifierModel: Sendable, Equatable, Codable {
 
     /// Members of an ensemble, in order (none for a single model).
     var members: [FittedClassifier] { get }
+
+    /// The model with its weight matrices rounded as a model file stores them in `encoding`
+    /// (`WeightEncoding`); a model without weight matrices (trees) is returned as it is.
+    func withWeights(_ encoding: WeightEncoding) -> FittedClassifier
 }
 
 extension FittedClassifierModel {
     public var representative: FittedClassifier { FittedClassifier(self) }
     public var members: [FittedClassifier] { [] }
+    public func withWeights(_ encoding: WeightEncoding) -> FittedClassifier { FittedClassifier(self) }
 }
 
 /// Scores single rows on one thread, reusing its working memory: one per thread, never shared.

@@ -1,4 +1,5 @@
 import TriageCore
+import TriageLinear
 
 /// A fitted classifier at the end of a pipeline: any registered `FittedClassifierModel`. In an
 /// artifact: `{"type": <payloadType>, …the model's members}`.
@@ -36,6 +37,9 @@ public struct FittedClassifier: Sendable, Equatable, Codable {
 
     /// One line for people.
     public func describe() -> String { model.describe() }
+
+    /// The classifier with its weights rounded as `encoding` stores them (`WeightEncoding`).
+    public func withWeights(_ encoding: WeightEncoding) -> FittedClassifier { model.withWeights(encoding) }
 
     public static func == (a: FittedClassifier, b: FittedClassifier) -> Bool { a.model.isEqual(to: b.model) }
 

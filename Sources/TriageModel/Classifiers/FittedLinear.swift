@@ -11,6 +11,8 @@ extension FittedLinearModel: FittedClassifierModel {
 
     public func makeRowScorer() -> any RowScorer { Scorer(self) }
 
+    public func withWeights(_ encoding: WeightEncoding) -> FittedClassifier { FittedClassifier(withWeights(encoding) as FittedLinearModel) }
+
     private final class Scorer: RowScorer {
         let model: FittedLinearModel
         init(_ model: FittedLinearModel) { self.model = model }
@@ -37,7 +39,7 @@ extension FittedLinearModel: FittedClassifierModel {
     }
 
     public func describe() -> String {
-        "\(kind.rawValue), \(scoreCount) score\(scoreCount == 1 ? "" : "s") × \(featureCount) weights"
+        "\(kind.rawValue), \(scoreCount) score\(scoreCount == 1 ? "" : "s") × \(featureCount) weights (\(weights.encoding.rawValue))"
             + (iterations > 0 ? ", \(iterations) iterations\(converged ? "" : " (stopped at max_iter: raise max_iter)")" : "")
             + (temperature != 1 ? String(format: ", temperature %.4g", temperature) : "")
     }

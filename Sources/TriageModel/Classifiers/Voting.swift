@@ -87,10 +87,12 @@ public struct FittedVoting: Sendable, Equatable, Codable {
     public let linearStack: LinearStack?
 
     public init(members: [FittedClassifier], weights: [Double]) {
-        self.members = members
         self.weights = weights
         let linear = members.compactMap { $0.model(as: FittedLinearModel.self) }
-        linearStack = linear.count == members.count ? LinearStack(linear) : nil
+        let stack = linear.count == members.count ? LinearStack(linear) : nil
+        linearStack = stack
+        // The members read their weights from the stack's matrix: held once.
+        self.members = stack.map { $0.models.map { FittedClassifier($0) } } ?? members
     }
 
     var weightSum: Double { weights.reduce(0, +) }
@@ -126,6 +128,18 @@ extension FittedVoting: FittedClassifierModel {
     /// Its first linear member, else its first member.
     public var representative: FittedClassifier {
         members.first { $0.model is FittedLinearModel } ?? members[0]
+    }
+
+    /// The stacked matrix rounded at once (naive Bayes members' columns shifted per feature),
+    /// else each member.
+    public func withWeights(_ encoding: WeightEncoding) -> FittedClassifier {
+        guard let stack = linearStack else {
+            return FittedClassifier(FittedVoting(members: members.map { $0.model.withWeights(encoding) }, weights: weights))
+        }
+        let centered = zip(stack.models, stack.offsets).filter { $0.0.kind.isNaiveBayes }.map { $0.1 ..< $0.1 + $0.0.scoreCount }
+        let matrix = stack.matrix.encoded(as: encoding, centered: centered)
+        let models = zip(stack.models, stack.offsets).map { FittedClassifier($0.0.reading(matrix, column: $0.1)) }
+        return FittedClassifier(FittedVoting(members: models, weights: weights))
     }
 
     public func makeRowScorer() -> any RowScorer {

@@ -1,4 +1,5 @@
 import TriageCore
+import TriageLinear
 import TriageText
 
 /// A fitted pipeline: subject weighting → analyzers → counts → TF-IDF (one block, or a union of
@@ -18,6 +19,12 @@ public struct FittedPipeline: Sendable {
         self.labels = labels
         self.blocks = blocks
         self.classifier = classifier
+    }
+
+    /// The pipeline with its classifier's weights rounded as a model file stores them in
+    /// `encoding`: what `triage train --weights` evaluates and saves.
+    public func withWeights(_ encoding: WeightEncoding) -> FittedPipeline {
+        FittedPipeline(settings: settings, labels: labels, blocks: blocks, classifier: classifier.withWeights(encoding))
     }
 
     /// A single-block pipeline.
