@@ -5,13 +5,16 @@ import TriageData
 import TriageLinear
 import TriageModel
 
-/// `triage-bench modelfile --train PATH --test PATH --out-dir DIR [--config FILE] [--threads T]`
+/// `triage-bench modelfile --train PATH --test PATH --out-dir DIR [--config FILE] [--prune T1,T2…]
+///                         [--threads T]`
 ///
 /// Fits the pipeline once (the recommended preset, or `--config`), then for each weight encoding
 /// rounds the weights as the file stores them, measures test accuracy and log loss, and writes the
 /// signed model file (payload version 3) to DIR/ENCODING.triage; also the same model in version 2
 /// (float32 weights as base64 in JSON) to DIR/v2.triage. Prints one JSON object: per file its bytes
 /// and metrics, the decoded weights' bytes, and the public key (DIR/public.pem) that verifies them.
+/// With `--prune`, also the int8 model pruned at each threshold (`FittedPipeline.pruned`), as
+/// DIR/int8-prune-T.triage, with the number of features removed.
 extension TriageBench {
     static func modelFile(_ o: Options) {
         guard let trainPath = o.string("train"), let testPath = o.string("test"), let dir = o.string("out-dir") else {
@@ -42,7 +45,7 @@ extension TriageBench {
         var files: [String: JSONValue] = [:]
         func record(_ name: String, _ pipeline: FittedPipeline, bytes: [UInt8]) {
             let path = dir + "/\(name).triage"
-            FileManager.default.createFile(atPath: path, contents: Data(bytes))
+            _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
             let report = ClassificationReport(pipeline, on: test, threads: threads)
             files[name] = ["path": .string(path), "bytes": .number(JSONNumber(bytes.count)),
                            "accuracy": JSONValue.double(report.accuracy) ?? .null, "log_loss": report.logLoss.flatMap { JSONValue.double($0) } ?? .null]
@@ -53,6 +56,13 @@ extension TriageBench {
             for encoding in WeightEncoding.allCases {
                 let rounded = fitted.withWeights(encoding)
                 record(encoding.rawValue, rounded, bytes: try ModelArtifact.encode(rounded, provenance: provenance, signingKey: key, weights: encoding))
+            }
+            for text in (o.string("prune") ?? "").split(separator: ",") {
+                guard let threshold = Double(text), let (pruned, removed) = fitted.pruned(threshold: threshold) else { fail("--prune \(text): cannot prune") }
+                let rounded = pruned.withWeights(.int8)
+                let name = "int8-prune-\(text)"
+                record(name, rounded, bytes: try ModelArtifact.encode(rounded, provenance: provenance, signingKey: key, weights: .int8))
+                files[name]?.objectValue.map { var f = $0; f["features_removed"] = .number(JSONNumber(removed)); files[name] = .object(f) }
             }
         } catch { fail("\(error)") }
         let weights = fitted.classifier.members.isEmpty ? [fitted.classifier] : fitted.classifier.members

@@ -158,6 +158,43 @@ public final class WeightMatrix: Sendable, Equatable, CustomStringConvertible {
         return WeightMatrix(rows: rows, columns: columns, values: values, encoding: encoding, scales: scales)
     }
 
+    /// The rows listed (ascending), in order: a model over fewer features. Keeps the encoding
+    /// and the scales (every value stays one the encoding holds).
+    public func keepingRows(_ kept: [Int]) -> WeightMatrix {
+        let values = [Float](unsafeUninitializedCapacity: kept.count * columns) { out, n in
+            self.values.withUnsafeBufferPointer { w in
+                for (i, r) in kept.enumerated() {
+                    for c in 0 ..< columns { out[i * columns + c] = w[r * columns + c] }
+                }
+            }
+            n = kept.count * columns
+        }
+        return WeightMatrix(rows: kept.count, columns: columns, values: values, encoding: encoding, scales: scales)
+    }
+
+    /// For each row, the largest |weight| relative to its column's largest, over the columns:
+    /// how much the feature matters anywhere. `centered` ranges (naive Bayes members) are
+    /// measured after the per-feature shift that leaves their probabilities unchanged.
+    public func relativeRowMagnitudes(centered: [Range<Int>] = []) -> [Float] {
+        var v = values
+        for range in centered where !range.isEmpty {
+            for r in 0 ..< rows {
+                let base = r * columns
+                var lo = v[base + range.lowerBound], hi = lo
+                for c in range { lo = min(lo, v[base + c]); hi = max(hi, v[base + c]) }
+                let mid = lo / 2 + hi / 2
+                for c in range { v[base + c] -= mid }
+            }
+        }
+        var largest = [Float](repeating: 0, count: columns)
+        for r in 0 ..< rows { for c in 0 ..< columns { largest[c] = max(largest[c], abs(v[r * columns + c])) } }
+        return (0 ..< rows).map { r in
+            var m: Float = 0
+            for c in 0 ..< columns where largest[c] > 0 { m = max(m, abs(v[r * columns + c]) / largest[c]) }
+            return m
+        }
+    }
+
     // MARK: Stored form
 
     /// The stored bytes, row-major like `values`: little-endian binary32 or binary16, or one

@@ -56,6 +56,9 @@ struct Train: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("How the model file stores linear weights: int8 (a byte each and a scale per label; the default), float16, or float32 (exact). The metrics are measured on the stored weights.", valueName: "encoding"))
     var weights: WeightEncoding = ModelArtifact.defaultWeights
 
+    @Option(name: .long, help: ArgumentHelp("Drop the features whose every linear weight is below this fraction of the largest weight of its label (e.g. 0.004: the weights int8 rounds to 0); the pruned model is what is measured and saved.", valueName: "fraction"))
+    var prune: Double?
+
     @Flag(name: .customLong("show-config"), help: "Print the resolved settings as JSON and exit.")
     var showConfig = false
 
@@ -66,6 +69,7 @@ struct Train: ParsableCommand {
         if let testSize, !(testSize > 0 && testSize < 1) { throw ValidationError("--test-size must be a fraction in (0, 1), got \(testSize)") }
         if testSize != nil && evalData != nil { throw ValidationError("give --test-size or --eval-data, not both") }
         if !(0 ... 1).contains(unsureThreshold) { throw ValidationError("--unsure-threshold must be in [0, 1]") }
+        if let prune, !(prune > 0 && prune < 1) { throw ValidationError("--prune must be a fraction in (0, 1), got \(prune)") }
         if !showConfig {
             if !data.isGiven { throw ValidationError("missing --data FILE (or --db FILE --sql QUERY)") }
             if key == nil { throw ValidationError("missing --key FILE: the private key that signs the model (create one with triage keygen)") }
@@ -109,18 +113,28 @@ struct Train: ParsableCommand {
         Console.info("training on \(training.count) messages from \(batch.source)\(heldOut.isEmpty ? "" : ", measuring on \(heldOut.count)")")
         let clock = ContinuousClock()
         let start = clock.now
-        let fitted: FittedPipeline
+        var fitted: FittedPipeline
         let dataHash: String
         do {
             try settings.validate()
             let fit = try PipelineFit(messages: training, stopWordDirectories: pipeline.stopWordDirectories)
             dataHash = fit.dataHash
-            // Rounded as the file stores them, before anything is measured: the metrics, the
-            // probes and the file all see the same weights.
-            fitted = try fit.fit(settings, threads: runtime.threads).pipeline.withWeights(weights)
+            fitted = try fit.fit(settings, threads: runtime.threads).pipeline
         } catch {
             throw CLIFailure(message: "training failed: \(error)")
         }
+        var pruneNote: String?
+        if let prune {
+            guard let (pruned, removed) = fitted.pruned(threshold: prune) else {
+                throw CLIFailure(message: "--prune needs a linear classifier (or a vote of linear ones) and no fixed vocabulary; \(fitted.classifier.typeName) has no weights to prune")
+            }
+            pruneNote = "\(removed) of \(fitted.featureCount) features below \(prune) of their label's largest weight"
+            Console.info("pruned \(pruneNote ?? "")")
+            fitted = pruned
+        }
+        // Rounded as the file stores them, before anything is measured: the metrics, the
+        // probes and the file all see the same weights.
+        fitted = fitted.withWeights(weights)
         let fitSeconds = (clock.now - start).seconds
         var metrics: [String: Double] = [:]
         var report: ClassificationReport?
@@ -130,8 +144,10 @@ struct Train: ParsableCommand {
             metrics = r.scores.filter { $0.key != "neg_log_loss" }
             if let loss = r.logLoss { metrics["log_loss"] = loss }
         }
-        let provenance = Provenance(pipeline: fitted, messages: training, dataSHA256: dataHash, metrics: metrics,
-                                    notes: measuredOn.map { ["metrics_measured_on": $0] } ?? [:])
+        var notes = measuredOn.map { ["metrics_measured_on": $0] } ?? [:]
+        notes["weights"] = weights.rawValue
+        if let pruneNote { notes["pruned"] = pruneNote }
+        let provenance = Provenance(pipeline: fitted, messages: training, dataSHA256: dataHash, metrics: metrics, notes: notes)
         do {
             try ModelArtifact.save(fitted, to: out, provenance: provenance, unsureThreshold: unsureThreshold, signingKey: signingKey,
                                    weights: weights)

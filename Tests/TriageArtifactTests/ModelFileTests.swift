@@ -165,4 +165,34 @@ struct ModelFileTests {
             try WeightMatrix.decode(rows: 1, columns: 2, encoding: .float16, scales: [], from: .init(bytes: [0, 0, 0]))
         }
     }
+
+    /// Pruning keeps exactly the features some weight needs (≥ the threshold × its score's
+    /// largest), keeps the vocabularies in order, and the pruned model saves, loads and predicts
+    /// like the pruned pipeline in memory. Trees cannot be pruned.
+    @Test func pruningDropsTheFeaturesNoWeightNeeds() throws {
+        let data = try ArtifactFixtures.messages(60)
+        var settings = ArtifactFixtures.linearSettings()
+        settings.clf = PipelinePreset.recommended.settings.clf
+        let pipeline = try settings.fit(data, threads: 2)
+        let importance = try #require(pipeline.classifier.model.featureImportance())
+        let (pruned, removed) = try #require(pipeline.pruned(threshold: 0.05))
+        #expect(removed == importance.filter { $0 < 0.05 }.count && removed > 0)
+        #expect(pruned.featureCount == pipeline.featureCount - removed)
+        let keptTerms = zip(pipeline.terms, importance).filter { $0.1 >= 0.05 }.map(\.0)
+        #expect(pruned.terms == keptTerms)
+        for (b, block) in pruned.blocks.enumerated() {
+            #expect(block.vectorizer.vocabulary == block.vectorizer.vocabulary.sorted(), "block \(b)")
+            #expect(block.offset == pruned.blocks.prefix(b).reduce(0) { $0 + $1.featureCount })
+        }
+        let key = try ArtifactFixtures.signingKey
+        let bytes = try ModelArtifact.encode(pruned, provenance: Provenance(pipeline: pruned, messages: data), signingKey: key, created: nil)
+        let loaded = try ModelArtifact.decode(bytes, trusted: [key.verifyingKey])
+        let probes = ProbeMessages.standard
+        #expect(loaded.pipeline.predictProbabilities(probes, threads: 1) == pruned.withWeights(ModelArtifact.defaultWeights).predictProbabilities(probes, threads: 1))
+        #expect(bytes.count < (try ModelArtifact.encode(pipeline, provenance: Provenance(pipeline: pipeline, messages: data), signingKey: key, created: nil)).count)
+        // Nothing below a threshold of 0: the same pipeline.
+        #expect(pipeline.pruned(threshold: 0)?.removed == 0)
+        let trees = try ArtifactFixtures.settings(rounds: 2).fit(data, threads: 1)
+        #expect(trees.pruned(threshold: 0.01) == nil)
+    }
 }

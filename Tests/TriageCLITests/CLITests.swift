@@ -211,6 +211,39 @@ struct CLITests {
         #expect(both.status == 2 && both.stderr.contains("--eval-data"), "\(both.stderr)")
     }
 
+    /// `--weights` chooses how the file stores linear weights, `--prune` drops near-zero
+    /// features; the metrics stored and printed are the saved model's (evaluate agrees), and
+    /// inspect shows the encoding and where the bytes go.
+    @Test func weightEncodingsAndPruningAreMeasuredAsSaved() throws {
+        let w = try workspace()
+        var sizes: [String: Int] = [:]
+        // Pruning needs weights near zero in every member: a logistic regression has many, naive
+        // Bayes (in the default vote) has none, so it is measured on a logistic regression.
+        let lr = ["--set", "clf.type=logistic_regression"]
+        for (name, extra) in [("float32", ["--weights", "float32"]), ("int8", []), ("lr", lr), ("pruned", lr + ["--prune", "0.02"])] {
+            let out = w.path("\(name).triage")
+            let r = try CLI.run(["train", "--data", CLI.demoTrain, "--eval-data", CLI.demoTest, "--key", w.privateKey, "--out", out, "--json"] + extra)
+            #expect(r.status == 0, "\(name): \(r.stderr)")
+            let accuracy = try #require(try JSONParser.parse(r.stdout)["evaluation"]?["accuracy"]?.numberValue?.doubleValue)
+            let evaluation = try CLI.run(["evaluate", "--model", out, "--trusted-key", w.publicKey, "--data", CLI.demoTest, "--json"])
+            #expect(try JSONParser.parse(evaluation.stdout)["accuracy"]?.numberValue?.doubleValue == accuracy, "\(name)")
+            let inspect = try CLI.run(["inspect", "--model", out, "--trusted-key", w.publicKey])
+            #expect(inspect.stdout.contains("where the bytes go:") && inspect.stdout.contains("matrices[0]"), "\(inspect.stdout)")
+            #expect(inspect.stdout.contains(name == "float32" ? "(float32)" : "(int8)") && inspect.stdout.contains("note          weights: "),
+                    "\(inspect.stdout)")
+            if name == "pruned" { #expect(inspect.stdout.contains("note          pruned: "), "\(inspect.stdout)") }
+            sizes[name] = try FileManager.default.attributesOfItem(atPath: out)[.size] as? Int
+        }
+        #expect(sizes["float32"]! > 2 * sizes["int8"]! && sizes["lr"]! > sizes["pruned"]!)
+        for bad in [["--weights", "float8"], ["--prune", "1.5"]] {
+            let r = try CLI.run(["train", "--data", CLI.demoTrain, "--key", w.privateKey, "--out", w.path("x.triage")] + bad)
+            #expect(r.status == 2 && r.stderr.contains(bad[0]), "\(bad): \(r.stderr)")
+        }
+        let trees = try CLI.run(["train", "--data", CLI.demoTrain, "--key", w.privateKey, "--out", w.path("x.triage"), "--preset", "talk",
+                                 "--set", "clf.n_estimators=2", "--prune", "0.01"])
+        #expect(trees.status == 1 && trees.stderr.contains("--prune needs a linear classifier"), "\(trees.stderr)")
+    }
+
     @Test func malformedCSVNamesFileLineAndProblem() throws {
         let w = try workspace()
         let cases: [(name: String, content: [UInt8], expect: [String])] = [

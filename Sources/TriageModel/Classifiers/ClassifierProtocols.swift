@@ -104,12 +104,22 @@ public protocol FittedClassifierModel: Sendable, Equatable, Codable {
     /// The model with its weight matrices rounded as a model file stores them in `encoding`
     /// (`WeightEncoding`); a model without weight matrices (trees) is returned as it is.
     func withWeights(_ encoding: WeightEncoding) -> FittedClassifier
+
+    /// For pruning: how much each feature matters to the model, 0 … 1 (its largest |weight|
+    /// relative to the largest of the same score); nil for a model that cannot be pruned.
+    func featureImportance() -> [Float]?
+
+    /// The model over the features listed (ascending indices into its features); nil when it
+    /// cannot be pruned.
+    func keepingFeatures(_ kept: [Int]) -> FittedClassifier?
 }
 
 extension FittedClassifierModel {
     public var representative: FittedClassifier { FittedClassifier(self) }
     public var members: [FittedClassifier] { [] }
     public func withWeights(_ encoding: WeightEncoding) -> FittedClassifier { FittedClassifier(self) }
+    public func featureImportance() -> [Float]? { nil }
+    public func keepingFeatures(_ kept: [Int]) -> FittedClassifier? { nil }
 }
 
 /// Scores single rows on one thread, reusing its working memory: one per thread, never shared.

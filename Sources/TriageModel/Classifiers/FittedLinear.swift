@@ -13,6 +13,15 @@ extension FittedLinearModel: FittedClassifierModel {
 
     public func withWeights(_ encoding: WeightEncoding) -> FittedClassifier { FittedClassifier(withWeights(encoding) as FittedLinearModel) }
 
+    public func featureImportance() -> [Float]? {
+        let own = weights.columns == scoreCount ? weights : WeightMatrix.joining([(weights, column, scoreCount)])
+        return own.relativeRowMagnitudes(centered: kind.isNaiveBayes ? [0 ..< scoreCount] : [])
+    }
+
+    public func keepingFeatures(_ kept: [Int]) -> FittedClassifier? {
+        FittedClassifier(reading(weights.keepingRows(kept), column: column))
+    }
+
     private final class Scorer: RowScorer {
         let model: FittedLinearModel
         init(_ model: FittedLinearModel) { self.model = model }

@@ -142,6 +142,30 @@ extension FittedVoting: FittedClassifierModel {
         return FittedClassifier(FittedVoting(members: models, weights: weights))
     }
 
+    /// The largest over the members (nil when one of them cannot be pruned).
+    public func featureImportance() -> [Float]? {
+        var out: [Float]?
+        for member in members {
+            guard let m = member.model.featureImportance() else { return nil }
+            out = out.map { zip($0, m).map { max($0, $1) } } ?? m
+        }
+        return out
+    }
+
+    public func keepingFeatures(_ kept: [Int]) -> FittedClassifier? {
+        if let stack = linearStack {
+            let matrix = stack.matrix.keepingRows(kept)
+            return FittedClassifier(FittedVoting(members: zip(stack.models, stack.offsets).map { FittedClassifier($0.0.reading(matrix, column: $0.1)) },
+                                                 weights: weights))
+        }
+        var pruned: [FittedClassifier] = []
+        for member in members {
+            guard let m = member.model.keepingFeatures(kept) else { return nil }
+            pruned.append(m)
+        }
+        return FittedClassifier(FittedVoting(members: pruned, weights: weights))
+    }
+
     public func makeRowScorer() -> any RowScorer {
         if let stack = linearStack { return StackScorer(vote: self, stack: stack) }
         return MemberScorer(vote: self)

@@ -27,6 +27,38 @@ public struct FittedPipeline: Sendable {
         FittedPipeline(settings: settings, labels: labels, blocks: blocks, classifier: classifier.withWeights(encoding))
     }
 
+    /// The pipeline without the features whose weights are near zero in every linear model:
+    /// a feature is kept when, for some score of some member, |weight| ≥ `threshold` × the
+    /// largest |weight| of that score (naive Bayes measured after its per-feature shift, which
+    /// leaves its probabilities unchanged). Dropped features leave the vocabulary, so they no
+    /// longer count in a message's TF-IDF norm either: the kept features' values move a little,
+    /// which is why `triage train --prune` measures the pruned model. Nil when the classifier
+    /// has no linear weights (trees) or a block has a fixed vocabulary.
+    public func pruned(threshold: Double) -> (pipeline: FittedPipeline, removed: Int)? {
+        guard blocks.allSatisfy({ $0.settings.vect.vocabulary == nil }), let importance = classifier.model.featureImportance() else { return nil }
+        let kept = importance.indices.filter { Double(importance[$0]) >= threshold }
+        guard kept.count < featureCount else { return (self, 0) }
+        guard let prunedClassifier = classifier.model.keepingFeatures(kept) else { return nil }
+        var newBlocks: [FittedBlock] = []
+        var at = 0, offset = 0
+        for block in blocks {
+            var terms: [String] = [], idf: [Double] = []
+            while at < kept.count && kept[at] < block.offset + block.featureCount {
+                let local = kept[at] - block.offset
+                terms.append(block.vectorizer.vocabulary[local])
+                if let i = block.tfidf.idf { idf.append(i[local]) }
+                at += 1
+            }
+            guard let vectorizer = try? FittedCountVectorizer(settings: block.vectorizer.settings, analyzer: block.vectorizer.analyzer, vocabulary: terms) else {
+                return nil
+            }
+            let tfidf = FittedTfidfTransformer(settings: block.tfidf.settings, featureCount: terms.count, idf: block.tfidf.idf == nil ? nil : idf)
+            newBlocks.append(FittedBlock(settings: block.settings, vectorizer: vectorizer, tfidf: tfidf, offset: offset))
+            offset += terms.count
+        }
+        return (FittedPipeline(settings: settings, labels: labels, blocks: newBlocks, classifier: prunedClassifier), featureCount - kept.count)
+    }
+
     /// A single-block pipeline.
     public init(settings: PipelineSettings, labels: [String], vectorizer: FittedCountVectorizer,
                 tfidf: FittedTfidfTransformer, classifier: FittedClassifier) {
