@@ -90,16 +90,8 @@ public enum ModelArtifact {
         }
         // The probes and the file hold the weights as the file stores them (a no-op when the
         // caller rounded them already, as `train` does before it evaluates).
-        let pipeline = pipeline.withWeights(weights)
-        let probeResults = zip(probes, pipeline.predictProbabilities(probes, threads: 1)).map {
-            Probe(subject: $0.0.subject, body: $0.0.body, probabilities: $0.1)
-        }
-        let features = pipeline.blocks.enumerated().map { i, b in
-            FeaturesPayload(index: i, name: b.settings.name, stopWords: b.vectorizer.stopWords, vocabulary: b.vectorizer.vocabulary, idf: b.tfidf.idf)
-        }
-        var payload = Payload(formatVersion: formatVersion, created: created, pipeline: pipeline.settings, labels: pipeline.labels,
-                              unsureThreshold: unsureThreshold, features: features, model: pipeline.classifier,
-                              provenance: provenance, probes: probeResults)
+        var payload = makePayload(pipeline.withWeights(weights), version: formatVersion, provenance: provenance, probes: probes,
+                                  unsureThreshold: unsureThreshold, created: created)
         let matrices = WeightMatrixTable(), sections = PayloadSections(reader: nil)
         let encoder = JSONValueEncoder(userInfo: [WeightMatrixTable.userInfoKey: matrices, PayloadSections.userInfoKey: sections])
         let payloadBytes: [UInt8]
@@ -114,20 +106,29 @@ public enum ModelArtifact {
         return try ModelFile.write(version: formatVersion, sections: all, signingKey: signingKey)
     }
 
-    /// Version-2 bytes of the same model (an envelope around base64 JSON, float32 weights): for
-    /// tests that older files keep loading, and for a server that has not been upgraded yet.
-    public static func encodeVersion2(_ pipeline: FittedPipeline, provenance: Provenance, probes: [Message] = ProbeMessages.standard,
-                                      unsureThreshold: Double = 0.5, signingKey: SigningKey,
-                                      created: String? = sourceDateEpoch()) throws(ArtifactError) -> [UInt8] {
+    /// The payload of `pipeline` (whose weights are as the file will hold them), with its golden
+    /// probes predicted now.
+    static func makePayload(_ pipeline: FittedPipeline, version: Int, provenance: Provenance, probes: [Message], unsureThreshold: Double,
+                            created: String?) -> Payload {
         let probeResults = zip(probes, pipeline.predictProbabilities(probes, threads: 1)).map {
             Probe(subject: $0.0.subject, body: $0.0.body, probabilities: $0.1)
         }
         let features = pipeline.blocks.enumerated().map { i, b in
             FeaturesPayload(index: i, name: b.settings.name, stopWords: b.vectorizer.stopWords, vocabulary: b.vectorizer.vocabulary, idf: b.tfidf.idf)
         }
-        let payload = Payload(formatVersion: 2, created: created, pipeline: pipeline.settings, labels: pipeline.labels,
-                              unsureThreshold: unsureThreshold, features: features, model: pipeline.classifier,
-                              provenance: provenance, probes: probeResults)
+        return Payload(formatVersion: version, created: created, pipeline: pipeline.settings, labels: pipeline.labels,
+                       unsureThreshold: unsureThreshold, features: features, model: pipeline.classifier, provenance: provenance, probes: probeResults)
+    }
+
+    /// Version-2 bytes of the same model (an envelope around base64 JSON, float32 weights): for
+    /// tests that older files keep loading, and for a server that has not been upgraded yet.
+    public static func encodeVersion2(_ pipeline: FittedPipeline, provenance: Provenance, probes: [Message] = ProbeMessages.standard,
+                                      unsureThreshold: Double = 0.5, signingKey: SigningKey,
+                                      created: String? = sourceDateEpoch()) throws(ArtifactError) -> [UInt8] {
+        guard (0 ... 1).contains(unsureThreshold) else {
+            throw .invalid(path: "$.unsure_threshold", reason: "\(unsureThreshold) is not a probability")
+        }
+        let payload = makePayload(pipeline, version: 2, provenance: provenance, probes: probes, unsureThreshold: unsureThreshold, created: created)
         let payloadBytes: [UInt8]
         do { payloadBytes = try JSONValueEncoder().canonicalBytes(payload) } catch { throw .invalid(path: error.path, reason: error.reason) }
         let signature: [UInt8]

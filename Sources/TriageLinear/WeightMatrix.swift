@@ -94,16 +94,7 @@ public final class WeightMatrix: Sendable, Equatable, CustomStringConvertible {
     public func encoded(as encoding: WeightEncoding, centered: [Range<Int>] = []) -> WeightMatrix {
         if encoding == self.encoding || encoding == .float32 { return self }
         var v = values
-        for range in centered where !range.isEmpty {
-            precondition(range.lowerBound >= 0 && range.upperBound <= columns, "centered columns outside the matrix")
-            for r in 0 ..< rows {
-                let base = r * columns
-                var lo = v[base + range.lowerBound], hi = lo
-                for c in range { lo = min(lo, v[base + c]); hi = max(hi, v[base + c]) }
-                let mid = lo / 2 + hi / 2
-                for c in range { v[base + c] -= mid }
-            }
-        }
+        centre(&v, ranges: centered)
         switch encoding {
         case .float32:
             return self
@@ -124,6 +115,21 @@ public final class WeightMatrix: Sendable, Equatable, CustomStringConvertible {
                 }
             }
             return WeightMatrix(rows: rows, columns: columns, values: v, encoding: .int8, scales: scales)
+        }
+    }
+
+    /// Subtracts, in each row, the midpoint of the values in each range of columns (a naive
+    /// Bayes member's): the per-feature shift that leaves a softmax over those columns unchanged.
+    private func centre(_ v: inout [Float], ranges: [Range<Int>]) {
+        for range in ranges where !range.isEmpty {
+            precondition(range.lowerBound >= 0 && range.upperBound <= columns, "centered columns outside the matrix")
+            for r in 0 ..< rows {
+                let base = r * columns
+                var lo = v[base + range.lowerBound], hi = lo
+                for c in range { lo = min(lo, v[base + c]); hi = max(hi, v[base + c]) }
+                let mid = lo / 2 + hi / 2
+                for c in range { v[base + c] -= mid }
+            }
         }
     }
 
@@ -177,15 +183,7 @@ public final class WeightMatrix: Sendable, Equatable, CustomStringConvertible {
     /// measured after the per-feature shift that leaves their probabilities unchanged.
     public func relativeRowMagnitudes(centered: [Range<Int>] = []) -> [Float] {
         var v = values
-        for range in centered where !range.isEmpty {
-            for r in 0 ..< rows {
-                let base = r * columns
-                var lo = v[base + range.lowerBound], hi = lo
-                for c in range { lo = min(lo, v[base + c]); hi = max(hi, v[base + c]) }
-                let mid = lo / 2 + hi / 2
-                for c in range { v[base + c] -= mid }
-            }
-        }
+        centre(&v, ranges: centered)
         var largest = [Float](repeating: 0, count: columns)
         for r in 0 ..< rows { for c in 0 ..< columns { largest[c] = max(largest[c], abs(v[r * columns + c])) } }
         return (0 ..< rows).map { r in

@@ -134,6 +134,15 @@ struct Inspect: ParsableCommand {
             lines.append("  " + part.name + String(repeating: " ", count: width - part.name.count) + "  "
                 + String(repeating: " ", count: max(0, 13 - size.count)) + size + " bytes  " + part.what)
         }
+        // Which columns of a weight matrix each linear model reads, and their bytes.
+        let models = p.classifier.members.isEmpty ? [p.classifier] : p.classifier.members
+        for (i, member) in models.enumerated() {
+            guard let m = member.model(as: FittedLinearModel.self) else { continue }
+            let who = p.classifier.members.isEmpty ? m.kind.rawValue : "member \(i) \(m.kind.rawValue)"
+            let bytes = Output.grouped(m.featureCount * m.scoreCount * m.weights.encoding.bytesPerWeight)
+            lines.append("    " + who + ": columns \(m.column)–\(m.column + m.scoreCount - 1) of a \(m.weights.rows) × \(m.weights.columns) "
+                + "\(m.weights.encoding.rawValue) matrix, \(bytes) bytes")
+        }
         lines.append("")
         let linear = stats == nil
         let whose: String
