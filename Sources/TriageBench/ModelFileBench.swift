@@ -13,8 +13,10 @@ import TriageModel
 /// signed model file (payload version 3) to DIR/ENCODING.triage; also the same model in version 2
 /// (float32 weights as base64 in JSON) to DIR/v2.triage. Prints one JSON object: per file its bytes
 /// and metrics, the decoded weights' bytes, and the public key (DIR/public.pem) that verifies them.
-/// With `--prune`, also the int8 model pruned at each threshold (`FittedPipeline.pruned`), as
-/// DIR/int8-prune-T.triage, with the number of features removed.
+/// With `--prune`, also the pipeline's first linear member fitted alone (DIR/lr-int8.triage: naive
+/// Bayes, in the default vote, needs nearly every feature, so a vote prunes little) and pruned at
+/// each threshold (`FittedPipeline.pruned`), as DIR/lr-int8-prune-T.triage, with the number of
+/// features removed.
 extension TriageBench {
     static func modelFile(_ o: Options) {
         guard let trainPath = o.string("train"), let testPath = o.string("test"), let dir = o.string("out-dir") else {
@@ -57,12 +59,22 @@ extension TriageBench {
                 let rounded = fitted.withWeights(encoding)
                 record(encoding.rawValue, rounded, bytes: try ModelArtifact.encode(rounded, provenance: provenance, signingKey: key, weights: encoding))
             }
-            for text in (o.string("prune") ?? "").split(separator: ",") {
-                guard let threshold = Double(text), let (pruned, removed) = fitted.pruned(threshold: threshold) else { fail("--prune \(text): cannot prune") }
-                let rounded = pruned.withWeights(.int8)
-                let name = "int8-prune-\(text)"
-                record(name, rounded, bytes: try ModelArtifact.encode(rounded, provenance: provenance, signingKey: key, weights: .int8))
-                files[name]?.objectValue.map { var f = $0; f["features_removed"] = .number(JSONNumber(removed)); files[name] = .object(f) }
+            let thresholds = (o.string("prune") ?? "").split(separator: ",")
+            if !thresholds.isEmpty {
+                var alone = settings
+                if let vote = settings.clf.settings(as: VotingClassifier.self), let first = vote.estimators.first { alone.clf = first }
+                let single: FittedPipeline
+                do { single = try alone.fit(train, threads: threads) } catch { fail("fit: \(error)") }
+                let singleProvenance = Provenance(pipeline: single, messages: train)
+                let rounded = single.withWeights(.int8)
+                record("lr-int8", rounded, bytes: try ModelArtifact.encode(rounded, provenance: singleProvenance, signingKey: key, weights: .int8))
+                for text in thresholds {
+                    guard let threshold = Double(text), let (pruned, removed) = single.pruned(threshold: threshold) else { fail("--prune \(text): cannot prune") }
+                    let name = "lr-int8-prune-\(text)"
+                    let prunedRounded = pruned.withWeights(.int8)
+                    record(name, prunedRounded, bytes: try ModelArtifact.encode(prunedRounded, provenance: singleProvenance, signingKey: key, weights: .int8))
+                    files[name]?.objectValue.map { var f = $0; f["features_removed"] = .number(JSONNumber(removed)); files[name] = .object(f) }
+                }
             }
         } catch { fail("\(error)") }
         let weights = fitted.classifier.members.isEmpty ? [fitted.classifier] : fitted.classifier.members
