@@ -23,6 +23,10 @@ enum ArtifactValidation {
             throw invalid("$.unsure_threshold", "\(payload.unsureThreshold) is not a probability")
         }
 
+        if payload.formatVersion < 3 && payload.matrices != nil {
+            throw invalid("$.matrices", "not part of format version \(payload.formatVersion)")
+        }
+
         // Feature blocks: analyzer, vocabulary, idf of each.
         let blockPayloads: [(path: String, stopWords: [String], vocabulary: [String], idf: [Double]?)]
         if payload.formatVersion == 1 {

@@ -89,6 +89,7 @@ enum AttackCorpus {
             object["model"] = .object(model)
         }, "invalid"))
         cases.append(("wrong-type", try editValue { $0["labels"] = "card_loss_fraud" }, "payload.typeMismatch"))
+        cases.append(("matrices-in-version-2", try editValue { $0["matrices"] = [] }, "invalid"))
 
         // A feature union with a logistic regression.
         let (linear, _) = try ArtifactFixtures.smallLinearArtifactVersion2()
