@@ -29,6 +29,8 @@ struct HelpExampleTests {
     }
 
     @Test func everyHelpExampleRunsAsPrinted() throws {
+        CLI.defaultPort.lock()
+        defer { CLI.defaultPort.unlock() }
         let (root, path) = try CLI.repositoryCopy()
         let fm = FileManager.default
         var ran = 0

@@ -3,6 +3,10 @@ import Testing
 
 /// Runs the built `triage` binary: the real executable, on files the tests write.
 enum CLI {
+    /// Held by the tests that start `triage serve` on its default port, 8080 (the README tour and
+    /// the --help examples, as printed): they are in different suites, which may run at once.
+    static let defaultPort = NSLock()
+
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// The binary: $TRIAGE_BIN, else beside the test bundle, else .build/debug/triage.

@@ -18,6 +18,8 @@ struct TourTests {
     }
 
     @Test func theREADMETourRunsEndToEnd() throws {
+        CLI.defaultPort.lock()
+        defer { CLI.defaultPort.unlock() }
         let (root, path) = try CLI.repositoryCopy()
         // -e: any failing step fails the tour; `wait` lets the stopped server finish its shutdown.
         let r = try CLI.run(["-e", "-c", try Self.script() + "\nwait\n"], environment: ["PATH": path], directory: root, timeout: 600,
