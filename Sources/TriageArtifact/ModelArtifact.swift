@@ -47,6 +47,9 @@ public enum ModelArtifact {
         /// Largest accepted |p − p_saved| for a golden probe. Triage predicts probes bit for bit
         /// (its own exp, fixed summation order), so the default is 0.
         public var probeTolerance: Double = 0
+        /// Also measure the payload's own parts (its model, probes and features JSON) for
+        /// `Loaded.parts`: re-serialising them is work only `triage inspect` needs, not a server.
+        public var measurePayloadParts = false
 
         public init() {}
     }
@@ -85,12 +88,9 @@ public enum ModelArtifact {
     public static func encode(_ pipeline: FittedPipeline, provenance: Provenance, probes: [Message] = ProbeMessages.standard,
                               unsureThreshold: Double = 0.5, signingKey: SigningKey,
                               created: String? = sourceDateEpoch(), weights: WeightEncoding = defaultWeights) throws(ArtifactError) -> [UInt8] {
-        guard (0 ... 1).contains(unsureThreshold) else {
-            throw .invalid(path: "$.unsure_threshold", reason: "\(unsureThreshold) is not a probability")
-        }
         // The probes and the file hold the weights as the file stores them (a no-op when the
         // caller rounded them already, as `train` does before it evaluates).
-        var payload = makePayload(pipeline.withWeights(weights), version: formatVersion, provenance: provenance, probes: probes,
+        var payload = try makePayload(pipeline.withWeights(weights), version: formatVersion, provenance: provenance, probes: probes,
                                   unsureThreshold: unsureThreshold, created: created)
         let matrices = WeightMatrixTable(), sections = PayloadSections(reader: nil)
         let encoder = JSONValueEncoder(userInfo: [WeightMatrixTable.userInfoKey: matrices, PayloadSections.userInfoKey: sections])
@@ -109,7 +109,10 @@ public enum ModelArtifact {
     /// The payload of `pipeline` (whose weights are as the file will hold them), with its golden
     /// probes predicted now.
     static func makePayload(_ pipeline: FittedPipeline, version: Int, provenance: Provenance, probes: [Message], unsureThreshold: Double,
-                            created: String?) -> Payload {
+                            created: String?) throws(ArtifactError) -> Payload {
+        guard (0 ... 1).contains(unsureThreshold) else {
+            throw .invalid(path: "$.unsure_threshold", reason: "\(unsureThreshold) is not a probability")
+        }
         let probeResults = zip(probes, pipeline.predictProbabilities(probes, threads: 1)).map {
             Probe(subject: $0.0.subject, body: $0.0.body, probabilities: $0.1)
         }
@@ -125,10 +128,7 @@ public enum ModelArtifact {
     public static func encodeVersion2(_ pipeline: FittedPipeline, provenance: Provenance, probes: [Message] = ProbeMessages.standard,
                                       unsureThreshold: Double = 0.5, signingKey: SigningKey,
                                       created: String? = sourceDateEpoch()) throws(ArtifactError) -> [UInt8] {
-        guard (0 ... 1).contains(unsureThreshold) else {
-            throw .invalid(path: "$.unsure_threshold", reason: "\(unsureThreshold) is not a probability")
-        }
-        let payload = makePayload(pipeline, version: 2, provenance: provenance, probes: probes, unsureThreshold: unsureThreshold, created: created)
+        let payload = try makePayload(pipeline, version: 2, provenance: provenance, probes: probes, unsureThreshold: unsureThreshold, created: created)
         let payloadBytes: [UInt8]
         do { payloadBytes = try JSONValueEncoder().canonicalBytes(payload) } catch { throw .invalid(path: error.path, reason: error.reason) }
         let signature: [UInt8]
@@ -386,7 +386,7 @@ public enum ModelArtifact {
             do { payload = try StrictJSONDecoder().decode(Payload.self, from: value) } catch { throw .payload(error) }
             parts.append(Part(name: "payload", bytes: payloadBytes.count, what: "JSON, with vocabularies and weights inside"))
         }
-        if let object = value.objectValue {
+        if options.measurePayloadParts, let object = value.objectValue {
             for (key, member) in object.members where ["model", "probes", "features"].contains(key) {
                 parts.append(Part(name: "payload: \(key)", bytes: JSONWriter.bytes(member).count, what: "its JSON within the payload"))
             }
@@ -419,91 +419,4 @@ public enum ModelArtifact {
 /// Just the matrices of a version-3 payload, read before the rest.
 struct PayloadMatrices: Decodable {
     var matrices: [MatrixDescriptor]
-}
-
-/// Why an artifact was refused. Every case names what is wrong and, where it applies, where.
-public enum ArtifactError: Error, Equatable, Sendable, CustomStringConvertible {
-    case noTrustedKeys
-    case unreadable(path: String, reason: String)
-    case tooLarge(bytes: Int, limit: Int)
-    case notAnArtifact(String)
-    case unknownKeyId(String, trusted: [String])
-    case invalidBase64(String)
-    case badSignature(keyId: String)
-    case payloadSyntax(JSONSyntaxError)
-    case payload(JSONDecodingError)
-    case unsupportedVersion(Int, supported: [Int])
-    case invalid(path: String, reason: String)
-    case probeMismatch(index: Int, difference: Double, tolerance: Double)
-    case sectionDigest(name: String)
-    case key(KeyError)
-    case write(path: String, reason: String)
-
-    public var description: String {
-        switch self {
-        case .noTrustedKeys: return "no trusted public key given: pin the key that signed the model (--trusted-key)"
-        case let .unreadable(path, reason): return "cannot read model \(path): \(reason)"
-        case let .tooLarge(bytes, limit):
-            // Rounded up, so that the value said is one that admits the file.
-            let mib = (bytes + (1 << 20) - 1) >> 20
-            return "model file of \(bytes) bytes exceeds the limit of \(limit) bytes; to load it, raise the limit to at least \(mib) MiB"
-                + " (triage: --max-model-bytes \(mib << 20); in code: ModelArtifact.LoadOptions.maxBytes)"
-        case let .notAnArtifact(why): return "not a Triage model artifact: \(why)"
-        case let .unknownKeyId(id, trusted):
-            return "the model was signed by key \(id), which is not among the trusted keys (\(trusted.joined(separator: ", "))); pin its public key"
-        case let .invalidBase64(field): return "the envelope's \(field) is not canonical base64"
-        case let .badSignature(keyId): return "signature check failed for key \(keyId): the model was altered or signed by another key"
-        case let .payloadSyntax(e): return "signed payload is not valid JSON: \(e.description)"
-        case let .payload(e): return "signed payload does not match the schema: \(e.description)"
-        case let .unsupportedVersion(v, supported):
-            return "payload format version \(v) is not supported (this Triage reads \(supported.map(String.init).joined(separator: ", "))); upgrade Triage or re-train"
-        case let .invalid(path, reason): return "invalid model at \(path): \(reason)"
-        case let .probeMismatch(index, difference, tolerance):
-            return "golden probe \(index) predicts differently here (difference \(difference), tolerance \(tolerance)): "
-                + "the stemmer, stop words or Triage version differ from the machine that trained the model"
-        case let .sectionDigest(name):
-            return "section \"\(name)\" does not match the SHA-256 in the signed header: the model was altered after it was signed"
-        case let .key(e): return e.description
-        case let .write(path, reason): return "cannot write \(path): \(reason)"
-        }
-    }
-}
-
-/// Atomic replacement of a file.
-enum AtomicFile {
-    static func write(_ bytes: [UInt8], to path: String) throws(ArtifactError) {
-        let url = URL(fileURLWithPath: path)
-        let directory = url.deletingLastPathComponent().path
-        var template = Array((directory + "/." + url.lastPathComponent + ".tmp-XXXXXX").utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw .write(path: path, reason: String(cString: strerror(errno))) }
-        let temporary = String(decoding: template.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        var ok = false
-        defer { if !ok { unlink(temporary) } }
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { raw -> Int in
-                guard let base = raw.baseAddress else { return 0 }
-                return Glibc.write(fd, base + offset, raw.count - offset)
-            }
-            guard n > 0 else {
-                close(fd)
-                throw .write(path: path, reason: String(cString: strerror(errno)))
-            }
-            offset += n
-        }
-        fchmod(fd, 0o644)
-        guard fsync(fd) == 0 else {
-            close(fd)
-            throw .write(path: path, reason: String(cString: strerror(errno)))
-        }
-        close(fd)
-        guard rename(temporary, path) == 0 else { throw .write(path: path, reason: String(cString: strerror(errno))) }
-        ok = true
-        let dirFD = open(directory.isEmpty ? "." : directory, O_RDONLY)
-        if dirFD >= 0 {
-            fsync(dirFD)
-            close(dirFD)
-        }
-    }
 }

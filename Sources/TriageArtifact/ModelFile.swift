@@ -122,9 +122,10 @@ final class FileBytes: ArtifactBytes {
     deinit { close(fd) }
 
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(ArtifactError) {
+        guard let base = buffer.baseAddress else { return }  // nothing to read
         var done = 0
         while done < buffer.count {
-            let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
+            let n = pread(fd, base + done, buffer.count - done, off_t(offset + done))
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else {
                 throw .unreadable(path: path, reason: n == 0 ? "the file ended early (it changed while being read?)" : String(cString: strerror(errno)))

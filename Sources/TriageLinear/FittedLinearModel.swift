@@ -117,9 +117,11 @@ public struct FittedLinearModel: Sendable, Equatable, Codable {
         guard !row.isEmpty else { return }
         let stride = weights.columns, first = column
         weights.values.withUnsafeBufferPointer { w in
+            // A non-empty row within featureCount means the matrix has rows, so w has a base.
+            guard let base = w.baseAddress else { return }
             // out[k] += v_j · w[c_j, column + k] for j in order, in C so that it uses AVX2 where
             // present (same bits as the scalar loop: see CTriageKernels).
-            triage_sparse_axpy_f32(out.baseAddress, w.baseAddress! + first, stride, row.columns.baseAddress, row.values.baseAddress,
+            triage_sparse_axpy_f32(out.baseAddress, base + first, stride, row.columns.baseAddress, row.values.baseAddress,
                                    row.count, s)
         }
     }

@@ -49,11 +49,13 @@ struct Inspect: ParsableCommand {
         let loaded: ModelArtifact.Loaded
         var verified = false
         if unverified && trustedKeys.isEmpty {
-            do { loaded = try ModelArtifact.loadUnverified(path: model) } catch { throw CLIFailure(message: "\(model): \(error)") }
+            var options = ModelArtifact.LoadOptions()
+            options.measurePayloadParts = true
+            do { loaded = try ModelArtifact.loadUnverified(path: model, options: options) } catch { throw CLIFailure(message: "\(model): \(error)") }
         } else {
             var options = try ModelOptions.parse(["--model", model] + trustedKeys.flatMap { ["--trusted-key", $0] })
             options.model = model
-            loaded = try options.load()
+            loaded = try options.load(measuringParts: true)
             verified = true
         }
         let p = loaded.pipeline

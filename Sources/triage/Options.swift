@@ -107,10 +107,13 @@ struct ModelOptions: ParsableArguments {
         return options
     }
 
-    /// Loads and verifies the model (signature, schema, golden probes).
-    func load() throws -> ModelArtifact.Loaded {
+    /// Loads and verifies the model (signature, schema, golden probes); `measuringParts` also
+    /// sizes the payload's parts (for inspect).
+    func load(measuringParts: Bool = false) throws -> ModelArtifact.Loaded {
         let keys = try keys()
-        do { return try ModelArtifact.load(path: model, trusted: keys, options: loadOptions) } catch {
+        var options = loadOptions
+        options.measurePayloadParts = measuringParts
+        do { return try ModelArtifact.load(path: model, trusted: keys, options: options) } catch {
             throw CLIFailure(message: "\(model): \(error)")
         }
     }

@@ -34,19 +34,25 @@ enum ArtifactFixtures {
     }
 
     static func smallArtifact() throws -> (bytes: [UInt8], pipeline: FittedPipeline) {
-        let data = try messages(24)
-        let pipeline = try settings(rounds: 2, depth: 1).fit(data, threads: 1)
-        let bytes = try ModelArtifact.encode(pipeline, provenance: Provenance(pipeline: pipeline, messages: data),
-                                             probes: Array(ProbeMessages.standard.prefix(2)), signingKey: signingKey, created: nil)
-        return (bytes, pipeline)
+        try small(settings(rounds: 2, depth: 1), messages: 24, probes: 2, version2: false)
     }
 
     /// The same model in payload version 2 (a JSON envelope): what Triage wrote before version 3.
     static func smallArtifactVersion2() throws -> (bytes: [UInt8], pipeline: FittedPipeline) {
-        let data = try messages(24)
-        let pipeline = try settings(rounds: 2, depth: 1).fit(data, threads: 1)
-        let bytes = try ModelArtifact.encodeVersion2(pipeline, provenance: Provenance(pipeline: pipeline, messages: data),
-                                                     probes: Array(ProbeMessages.standard.prefix(2)), signingKey: signingKey, created: nil)
+        try small(settings(rounds: 2, depth: 1), messages: 24, probes: 2, version2: true)
+    }
+
+    /// `settings` fitted on the first `messages` demo messages, signed in version 3 (with
+    /// `weights`) or version 2, with the first `probes` standard probes.
+    static func small(_ settings: PipelineSettings, messages count: Int, probes: Int, version2: Bool,
+                      weights: WeightEncoding = ModelArtifact.defaultWeights) throws -> (bytes: [UInt8], pipeline: FittedPipeline) {
+        let data = try messages(count)
+        let pipeline = try settings.fit(data, threads: 1)
+        let provenance = Provenance(pipeline: pipeline, messages: data)
+        let probeMessages = Array(ProbeMessages.standard.prefix(probes))
+        let bytes = version2
+            ? try ModelArtifact.encodeVersion2(pipeline, provenance: provenance, probes: probeMessages, signingKey: signingKey, created: nil)
+            : try ModelArtifact.encode(pipeline, provenance: provenance, probes: probeMessages, signingKey: signingKey, created: nil, weights: weights)
         return (bytes, pipeline)
     }
 
@@ -66,19 +72,11 @@ enum ArtifactFixtures {
     }
 
     static func smallLinearArtifact(weights: WeightEncoding = ModelArtifact.defaultWeights) throws -> (bytes: [UInt8], pipeline: FittedPipeline) {
-        let data = try messages(30)
-        let pipeline = try linearSettings().fit(data, threads: 1)
-        let bytes = try ModelArtifact.encode(pipeline, provenance: Provenance(pipeline: pipeline, messages: data),
-                                             probes: Array(ProbeMessages.standard.prefix(4)), signingKey: signingKey, created: nil, weights: weights)
-        return (bytes, pipeline)
+        try small(linearSettings(), messages: 30, probes: 4, version2: false, weights: weights)
     }
 
     static func smallLinearArtifactVersion2() throws -> (bytes: [UInt8], pipeline: FittedPipeline) {
-        let data = try messages(30)
-        let pipeline = try linearSettings().fit(data, threads: 1)
-        let bytes = try ModelArtifact.encodeVersion2(pipeline, provenance: Provenance(pipeline: pipeline, messages: data),
-                                                     probes: Array(ProbeMessages.standard.prefix(4)), signingKey: signingKey, created: nil)
-        return (bytes, pipeline)
+        try small(linearSettings(), messages: 30, probes: 4, version2: true)
     }
 }
 

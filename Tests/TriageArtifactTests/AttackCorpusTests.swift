@@ -145,28 +145,20 @@ enum AttackCorpus {
             try edit(&p)
             return try p.signed(with: key)
         }
-        func editMatrix(_ edit: @escaping (inout JSONObject) throws -> Void) throws -> [UInt8] {
+        /// Edits the first object of the payload's array `key` (`matrices`, `features`).
+        func editFirst(of key: String, _ edit: @escaping (inout JSONObject) throws -> Void) throws -> [UInt8] {
             try edited { p in
                 try p.editPayload { object in
-                    var matrices = try #require(object["matrices"]?.arrayValue)
-                    var m = try #require(matrices[0].objectValue)
-                    try edit(&m)
-                    matrices[0] = .object(m)
-                    object["matrices"] = .array(matrices)
+                    var array = try #require(object[key]?.arrayValue)
+                    var first = try #require(array[0].objectValue)
+                    try edit(&first)
+                    array[0] = .object(first)
+                    object[key] = .array(array)
                 }
             }
         }
-        func editFeatures(_ edit: @escaping (inout JSONObject) throws -> Void) throws -> [UInt8] {
-            try edited { p in
-                try p.editPayload { object in
-                    var features = try #require(object["features"]?.arrayValue)
-                    var f = try #require(features[0].objectValue)
-                    try edit(&f)
-                    features[0] = .object(f)
-                    object["features"] = .array(features)
-                }
-            }
-        }
+        func editMatrix(_ edit: @escaping (inout JSONObject) throws -> Void) throws -> [UInt8] { try editFirst(of: "matrices", edit) }
+        func editFeatures(_ edit: @escaping (inout JSONObject) throws -> Void) throws -> [UInt8] { try editFirst(of: "features", edit) }
         let headerLength = ModelFile.readUInt32(good, at: 44)
         let dataStart = ModelFile.prefixLength + headerLength + ModelFile.signatureLength
         cases.append(("v3-truncated", Array(good.dropLast()), "invalid"))

@@ -120,7 +120,10 @@ struct ModelFileTests {
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         defer { unlink(path) }
         let key = try ArtifactFixtures.signingKey
-        let loaded = try ModelArtifact.load(path: path, trusted: [key.verifyingKey])
+        var options = ModelArtifact.LoadOptions()
+        options.measurePayloadParts = true
+        let loaded = try ModelArtifact.load(path: path, trusted: [key.verifyingKey], options: options)
+        #expect(!(try ModelArtifact.load(path: path, trusted: [key.verifyingKey])).parts.contains { $0.name.hasPrefix("payload:") })
         let names = loaded.parts.map(\.name)
         #expect(names.prefix(2) == ["file", "payload"])
         for expected in ["matrices[0]", "features[0].vocabulary", "features[0].idf", "features[1].vocabulary", "features[1].idf", "payload: model"] {
