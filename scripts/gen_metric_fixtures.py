@@ -39,6 +39,18 @@ def case(name, rng, n, k, skew, absent_truth=(), never_predicted=()):
         if kk < k:
             top[str(kk)] = metrics.top_k_accuracy_score(y_true, prob, k=kk, labels=rng_labels)
     present = sorted(set(y_true.tolist()))
+    # Confidence: scikit-learn's multiclass Brier score and ROC AUC of the top probability as a
+    # score of right vs wrong; ECE (15 equal bins over the top probability, (lo, hi], Guo et al.
+    # 2017) has no scikit-learn function and is computed here with numpy.
+    confidence = prob.max(axis=1)
+    right = (y_pred == y_true)
+    bins = np.clip(np.ceil(confidence * 15).astype(int) - 1, 0, 14)
+    ece = 0.0
+    for b in range(15):
+        mask = bins == b
+        if mask.any():
+            ece += mask.sum() / n * abs(right[mask].mean() - confidence[mask].mean())
+    auroc = metrics.roc_auc_score(right, confidence) if 0 < right.sum() < n else None
     return {
         "name": name,
         "labels": labels,
@@ -58,6 +70,9 @@ def case(name, rng, n, k, skew, absent_truth=(), never_predicted=()):
             "confusion": metrics.confusion_matrix(y_true, y_pred, labels=rng_labels).tolist(),
             "report_text": text,
             "present_classes": present,
+            "brier": metrics.brier_score_loss(y_true, prob, labels=rng_labels),
+            "ece_15": ece,
+            "auroc_right_vs_wrong": auroc,
         },
     }
 

@@ -8,11 +8,26 @@ extension ClassificationReport {
     /// `classification_report(labels=model.classes_)` keeps to the model's labels — and are
     /// counted in `unknownLabels`.
     public init(_ pipeline: FittedPipeline, on messages: [LabeledMessage], threads: Int? = nil) {
+        self = ModelEvaluation(pipeline, on: messages, threads: threads).report
+    }
+}
+
+/// A fitted pipeline measured on labelled messages: the classification report and how far its
+/// confidence can be trusted (`ConfidenceReport`), from one pass of predictions over the
+/// messages whose label the model knows.
+public struct ModelEvaluation: Sendable {
+    public let report: ClassificationReport
+    /// Nil when no message has a label the model knows.
+    public let confidence: ConfidenceReport?
+
+    public init(_ pipeline: FittedPipeline, on messages: [LabeledMessage], threads: Int? = nil) {
         let known = Set(pipeline.labels)
         let kept = messages.filter { known.contains($0.label ?? "") }
         let truth = LabelEncoder(classes: pipeline.labels).encode(kept)
         let p = pipeline.predictProbabilities(kept.map(\.message), threads: threads)
-        self.init(labels: pipeline.labels, truth: truth, predicted: p.map(Ranking.argmax), probabilities: p)
-        for m in messages where !known.contains(m.label ?? "") { unknownLabels[m.label ?? "", default: 0] += 1 }
+        var report = ClassificationReport(labels: pipeline.labels, truth: truth, predicted: p.map(Ranking.argmax), probabilities: p)
+        for m in messages where !known.contains(m.label ?? "") { report.unknownLabels[m.label ?? "", default: 0] += 1 }
+        self.report = report
+        confidence = kept.isEmpty ? nil : ConfidenceReport(truth: truth, probabilities: p)
     }
 }

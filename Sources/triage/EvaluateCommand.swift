@@ -12,8 +12,12 @@ struct Evaluate: ParsableCommand {
                   models/triage.public.pem --data corpora/demo/test.csv
 
             Messages whose label the model does not know are left out of every metric (one
-            denominator for all) and listed. --json prints the same data (per-class scores,
-            averages, log loss, top-k accuracy, confusion matrix) as JSON.
+            denominator for all) and listed. After the report: how far the top probability can
+            be trusted — log loss, Brier score, expected calibration error (15 equal bins),
+            the share of messages that can be accepted at 95 % and 98 % precision, the
+            reliability table and the risk–coverage table. --json prints the same data
+            (per-class scores, averages, log loss, top-k accuracy, confusion matrix,
+            "confidence") as JSON.
             """
     )
 
@@ -30,6 +34,9 @@ struct Evaluate: ParsableCommand {
     @Flag(name: .customLong("no-confusion"), help: "Leave the confusion matrix out of the text report.")
     var noConfusion = false
 
+    @Flag(name: .customLong("no-confidence"), help: "Leave the confidence tables (calibration, risk–coverage) out of the text report.")
+    var noConfidence = false
+
     func validate() throws {
         if !data.isGiven { throw ValidationError("missing --data FILE (or --db FILE --sql QUERY)") }
         if !(0 ... 10).contains(digits) { throw ValidationError("--digits must be between 0 and 10") }
@@ -39,13 +46,15 @@ struct Evaluate: ParsableCommand {
         runtime.apply()
         let loaded = try model.load()
         let batch = try data.load()
-        let report = ClassificationReport(loaded.pipeline, on: batch.messages, threads: runtime.threads)
+        let evaluation = ModelEvaluation(loaded.pipeline, on: batch.messages, threads: runtime.threads)
+        let report = evaluation.report
         if let unknown = report.unknownLabelsSummary(limit: 10) { Console.warning("left out of every metric: \(unknown)") }
         guard report.count > 0 else { throw CLIFailure(message: "\(batch.source): no message has a label the model knows; nothing to measure") }
         if json {
             var o = report.json.objectValue ?? JSONObject()
             o["model_id"] = .string(loaded.id)
             o["data"] = .string(batch.source)
+            o["confidence"] = evaluation.confidence?.json ?? .null
             print(Output.json(.object(o)), terminator: "")
         } else {
             print("model \(loaded.id.prefix(16))… on \(batch.source) (\(batch.messages.count) messages\(report.unknownLabels.isEmpty ? "" : ", \(report.count) with labels it knows"))\n")
@@ -53,6 +62,10 @@ struct Evaluate: ParsableCommand {
             if !noConfusion {
                 print("\nconfusion matrix (rows: true label, columns: predicted):\n")
                 print(report.confusionText(), terminator: "")
+            }
+            if !noConfidence, let confidence = evaluation.confidence {
+                print("")
+                print(confidence.text(), terminator: "")
             }
         }
     }

@@ -22,10 +22,16 @@ struct CLITests {
         #expect(evaluation.status == 0, "\(evaluation.stderr)")
         #expect(evaluation.stdout.contains("precision    recall  f1-score   support"))
         #expect(evaluation.stdout.contains("confusion matrix"))
+        // …and how far its confidence can be trusted.
+        #expect(evaluation.stdout.contains("ECE (15 bins)") && evaluation.stdout.contains("risk–coverage"))
         let json = try CLI.run(["evaluate", "--model", w.model, "--trusted-key", w.publicKey, "--data", CLI.demoTest, "--json"])
         let report = try JSONParser.parse(json.stdout)
         let accuracy = try #require(report["accuracy"]?.numberValue?.doubleValue)
         #expect(accuracy > 0.5, "demo accuracy \(accuracy)")
+        let confidence = try #require(report["confidence"])
+        #expect(confidence["accuracy"]?.numberValue?.doubleValue == accuracy)
+        #expect(confidence["reliability"]?.arrayValue?.count == 15 && confidence["risk_coverage"]?.arrayValue?.count == 10)
+        #expect(confidence["brier"]?.numberValue != nil && confidence["coverage_at_precision"]?["0.95"] != nil)
 
         // predict: JSON Lines in, one line out per message, ids kept.
         let input = """
