@@ -26,6 +26,16 @@ enum ArtifactValidation {
         if payload.formatVersion < 3 && payload.matrices != nil {
             throw invalid("$.matrices", "not part of format version \(payload.formatVersion)")
         }
+        if payload.formatVersion < 4 && payload.confidencePolicy != nil {
+            throw invalid("$.confidence_policy", "not part of format version \(payload.formatVersion)")
+        }
+        if payload.formatVersion >= 4 {
+            guard let policy = payload.confidencePolicy else { throw invalid("$.confidence_policy", "missing (format version \(payload.formatVersion))") }
+            do { try policy.validate(labels: labels) } catch { throw invalid("$.confidence_policy", error.description) }
+            guard policy.threshold == payload.unsureThreshold else {
+                throw invalid("$.unsure_threshold", "\(payload.unsureThreshold) differs from the policy's threshold \(policy.threshold)")
+            }
+        }
 
         // Feature blocks: analyzer, vocabulary, idf of each.
         let blockPayloads: [(path: String, stopWords: [String], vocabulary: [String], idf: [Double]?)]
@@ -100,6 +110,10 @@ enum ArtifactValidation {
                 throw invalid("$.probes[\(i)].probabilities[\(bad)]", "\(probe.probabilities[bad]) is not a probability")
             }
         }
-        return FittedPipeline(settings: settings, labels: labels, blocks: blocks, classifier: classifier)
+        // Older versions: one threshold on the classifier's probabilities.
+        let policy = payload.confidencePolicy ?? .manual(payload.unsureThreshold)
+        do {
+            return try FittedPipeline(settings: settings, labels: labels, blocks: blocks, classifier: classifier).withPolicy(policy)
+        } catch { throw invalid("$.confidence_policy", error.description) }
     }
 }

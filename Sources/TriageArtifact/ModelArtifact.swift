@@ -5,10 +5,10 @@ import TriageLinear
 import TriageModel
 import TriageText
 
-/// The signed model file (format "triage-model", payload version 3, versions 1 and 2 still
+/// The signed model file (format "triage-model", payload version 4, versions 1 to 3 still
 /// read; models/FORMAT.md).
 ///
-/// Version 3 is a binary file (`ModelFile`): a prefix with the key id, a signed header holding
+/// Versions 3 and 4 are a binary file (`ModelFile`): a prefix with the key id, a signed header holding
 /// each section's length and SHA-256, then the sections — the JSON payload, and the vocabularies,
 /// idf and linear weights in binary. Loading reads the prefix, selects a pinned key, verifies the
 /// header's signature, then reads each section into its final buffer through SHA-256 and parses
@@ -27,9 +27,11 @@ import TriageText
 /// rebuilt → every golden probe is re-predicted and must match within `probeTolerance`.
 public enum ModelArtifact {
     public static let format = "triage-model"
-    public static let formatVersion = 3
+    public static let formatVersion = 4
     /// Payload versions `load` accepts.
-    public static let readableVersions = [1, 2, 3]
+    public static let readableVersions = [1, 2, 3, 4]
+    /// Versions written as a binary `ModelFile` (the others are JSON envelopes).
+    static let binaryVersions = [3, 4]
     /// How `train` stores linear weights unless told otherwise (`--weights`): chosen by
     /// measurement (BENCHMARKS.md, "Model files").
     public static let defaultWeights: WeightEncoding = .int8
@@ -62,6 +64,7 @@ public enum ModelArtifact {
         /// The id of the trusted key that signed it.
         public let keyId: String
         public let created: String?
+        /// The policy's threshold.
         public let unsureThreshold: Double
         public let provenance: Provenance
         public let probes: [Probe]
@@ -85,12 +88,17 @@ public enum ModelArtifact {
     /// The artifact bytes: canonical payload, signed, in a canonical envelope. Deterministic:
     /// the same model, provenance, probes and key give the same bytes (Ed25519 signatures are
     /// deterministic; `created` comes from `SOURCE_DATE_EPOCH` when set, else is absent).
+    /// `pipeline.policy` is what the file holds (without one: a manual policy at
+    /// `unsureThreshold`); `version` 3 writes the previous format, which holds no policy (only
+    /// its threshold) — for tests that older files keep loading.
     public static func encode(_ pipeline: FittedPipeline, provenance: Provenance, probes: [Message] = ProbeMessages.standard,
                               unsureThreshold: Double = 0.5, signingKey: SigningKey,
-                              created: String? = sourceDateEpoch(), weights: WeightEncoding = defaultWeights) throws(ArtifactError) -> [UInt8] {
+                              created: String? = sourceDateEpoch(), weights: WeightEncoding = defaultWeights,
+                              version: Int = formatVersion) throws(ArtifactError) -> [UInt8] {
+        guard binaryVersions.contains(version) else { throw .unsupportedVersion(version, supported: binaryVersions) }
         // The probes and the file hold the weights as the file stores them (a no-op when the
         // caller rounded them already, as `train` does before it evaluates).
-        var payload = try makePayload(pipeline.withWeights(weights), version: formatVersion, provenance: provenance, probes: probes,
+        var payload = try makePayload(pipeline.withWeights(weights), version: version, provenance: provenance, probes: probes,
                                   unsureThreshold: unsureThreshold, created: created)
         let matrices = WeightMatrixTable(), sections = PayloadSections(reader: nil)
         let encoder = JSONValueEncoder(userInfo: [WeightMatrixTable.userInfoKey: matrices, PayloadSections.userInfoKey: sections])
@@ -103,16 +111,23 @@ public enum ModelArtifact {
         } catch { throw .invalid(path: error.path, reason: error.reason) }
         var all = [(name: "payload", bytes: payloadBytes)] + sections.written
         for (i, m) in matrices.matrices.enumerated() { all.append((name: "matrices[\(i)]", bytes: m.sectionBytes())) }
-        return try ModelFile.write(version: formatVersion, sections: all, signingKey: signingKey)
+        return try ModelFile.write(version: version, sections: all, signingKey: signingKey)
     }
 
     /// The payload of `pipeline` (whose weights are as the file will hold them), with its golden
     /// probes predicted now.
-    static func makePayload(_ pipeline: FittedPipeline, version: Int, provenance: Provenance, probes: [Message], unsureThreshold: Double,
+    static func makePayload(_ pipelineIn: FittedPipeline, version: Int, provenance: Provenance, probes: [Message], unsureThreshold: Double,
                             created: String?) throws(ArtifactError) -> Payload {
         guard (0 ... 1).contains(unsureThreshold) else {
             throw .invalid(path: "$.unsure_threshold", reason: "\(unsureThreshold) is not a probability")
         }
+        // Before version 4 a file holds one threshold and no calibration: the probes are
+        // predicted without the policy, as such a file's reader will.
+        var unsureThreshold = unsureThreshold
+        let policy: ConfidencePolicy? = version >= 4 ? (pipelineIn.policy ?? .manual(unsureThreshold)) : nil
+        let pipeline: FittedPipeline
+        do { pipeline = try pipelineIn.withPolicy(policy) } catch { throw .invalid(path: "$.confidence_policy", reason: error.description) }
+        if let policy { unsureThreshold = policy.threshold }
         let probeResults = zip(probes, pipeline.predictProbabilities(probes, threads: 1)).map {
             Probe(subject: $0.0.subject, body: $0.0.body, probabilities: $0.1)
         }
@@ -120,7 +135,8 @@ public enum ModelArtifact {
             FeaturesPayload(index: i, name: b.settings.name, stopWords: b.vectorizer.stopWords, vocabulary: b.vectorizer.vocabulary, idf: b.tfidf.idf)
         }
         return Payload(formatVersion: version, created: created, pipeline: pipeline.settings, labels: pipeline.labels,
-                       unsureThreshold: unsureThreshold, features: features, model: pipeline.classifier, provenance: provenance, probes: probeResults)
+                       unsureThreshold: unsureThreshold, features: features, model: pipeline.classifier, provenance: provenance, probes: probeResults,
+                       confidencePolicy: policy)
     }
 
     /// Version-2 bytes of the same model (an envelope around base64 JSON, float32 weights): for
@@ -201,7 +217,7 @@ public enum ModelArtifact {
         let prefix = try source.bytes(at: 0, count: ModelFile.prefixLength)
         guard ModelFile.hasMagic(prefix) else { throw .notAnArtifact("the file does not start with the model file magic") }
         let version = ModelFile.readUInt32(prefix, at: 8)
-        guard version == 3 else { throw .unsupportedVersion(version, supported: readableVersions) }
+        guard binaryVersions.contains(Int(version)) else { throw .unsupportedVersion(version, supported: readableVersions) }
         let keyId = Hex.encode(Array(prefix[12 ..< 44]))
         let headerLength = ModelFile.readUInt32(prefix, at: 44)
         guard headerLength >= 2, headerLength <= ModelFile.maxHeaderBytes,
@@ -233,7 +249,7 @@ public enum ModelArtifact {
         let reader = try SectionReader(source: source, header: header, dataOffset: signedCount + ModelFile.signatureLength)
         let payload = try reader.bytes("payload")
         return try decodePayload(payload, keyId: keyId, fileBytes: source.count, options: options, sections: reader,
-                                         id: StableHash.hex(Array(signed[..<signedCount])))
+                                 fileVersion: Int(version), id: StableHash.hex(Array(signed[..<signedCount])))
     }
 
     /// A version-3 file's bytes decoded without a signature check: the fuzzer's entry point
@@ -318,7 +334,7 @@ public enum ModelArtifact {
     }
 
     static func decodePayload(_ payloadBytes: [UInt8], keyId: String, fileBytes: Int? = nil, options: LoadOptions,
-                              sections reader: SectionReader? = nil, id: String? = nil) throws(ArtifactError) -> Loaded {
+                              sections reader: SectionReader? = nil, fileVersion: Int? = nil, id: String? = nil) throws(ArtifactError) -> Loaded {
         // 4. Strict parse and decode of the (now authenticated) payload.
         let value: JSONValue
         do {
@@ -330,10 +346,13 @@ public enum ModelArtifact {
         let version: Int
         do { version = try lenient.decode(PayloadVersion.self, from: value).formatVersion } catch { throw .payload(error) }
         guard readableVersions.contains(version) else { throw .unsupportedVersion(version, supported: readableVersions) }
-        if (version >= 3) != (reader != nil) {
+        if binaryVersions.contains(version) != (reader != nil) {
             throw .invalid(path: "$.format_version", reason: reader == nil
                 ? "version \(version) is a binary model file, not a JSON envelope"
-                : "version \(version) in a version-3 model file")
+                : "version \(version) in a binary model file")
+        }
+        if let fileVersion, fileVersion != version {
+            throw .invalid(path: "$.format_version", reason: "version \(version) in a version-\(fileVersion) model file")
         }
         var parts: [Part] = []
         let payload: Payload

@@ -156,6 +156,8 @@ struct FeaturesPayload: Codable {
 /// The signed content of an artifact (documented in models/FORMAT.md). A closed schema: the
 /// strict decoder refuses any other member.
 ///
+/// Version 4: as version 3, with `confidence_policy` (calibration and the rules that leave a
+/// message unsure, `ConfidencePolicy`); `unsure_threshold` repeats the policy's threshold.
 /// Version 3 (binary sections, `ModelFile`): as version 2, with the vocabularies, idf and linear
 /// weights in sections the JSON refers to, and `matrices` describing the weight matrices.
 /// Version 2 (written since feature unions and linear models): `features`, one entry per block
@@ -173,17 +175,20 @@ struct Payload: Codable {
     var idf: [Double]?
     /// Versions 2 and 3.
     var features: [FeaturesPayload]?
-    /// Version 3 only.
+    /// Versions 3 and 4.
     var matrices: [MatrixDescriptor]?
     var model: FittedClassifier
     var provenance: Provenance
     var probes: [Probe]
+    /// Version 4 (required there).
+    var confidencePolicy: ConfidencePolicy?
 
     enum CodingKeys: String, CodingKey {
         case created, pipeline, labels, vocabulary, idf, features, matrices, model, provenance, probes
         case formatVersion = "format_version"
         case unsureThreshold = "unsure_threshold"
         case stopWords = "stop_words"
+        case confidencePolicy = "confidence_policy"
     }
 }
 

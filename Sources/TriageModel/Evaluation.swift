@@ -19,8 +19,39 @@ public struct ModelEvaluation: Sendable {
     public let report: ClassificationReport
     /// Nil when no message has a label the model knows.
     public let confidence: ConfidenceReport?
+    /// What the model's confidence policy did on these messages.
+    public let policy: PolicyOutcome
 
-    public init(_ pipeline: FittedPipeline, on messages: [LabeledMessage], threads: Int? = nil) {
+    /// Messages routed and left to a person by a confidence policy.
+    public struct PolicyOutcome: Sendable, Equatable {
+        public var messages: Int
+        public var routed: Int
+        /// Routed and right.
+        public var routedRight: Int
+        public var unsure: [UnsureReason: Int]
+
+        /// Share of messages routed.
+        public var coverage: Double { messages == 0 ? 0 : Double(routed) / Double(messages) }
+        /// Share of the routed ones that are right.
+        public var precision: Double { routed == 0 ? 0 : Double(routedRight) / Double(routed) }
+        /// Routed and right, over all messages (a message left to a person counts as not right).
+        public var accuracy: Double { messages == 0 ? 0 : Double(routedRight) / Double(messages) }
+
+        public var json: JSONValue {
+            func num(_ x: Double) -> JSONValue { JSONValue.double(x) ?? .null }
+            return ["messages": .number(JSONNumber(messages)), "routed": .number(JSONNumber(routed)), "coverage": num(coverage),
+                    "precision": num(precision), "accuracy": num(accuracy),
+                    "unsure": .object(JSONObject(UnsureReason.allCases.map { ($0.rawValue, .number(JSONNumber(unsure[$0] ?? 0))) }))]
+        }
+
+        public var text: String {
+            let reasons = UnsureReason.allCases.compactMap { r in unsure[r].map { "\($0) \(r.rawValue)" } }.joined(separator: ", ")
+            return String(format: "routed %d of %d messages (%.1f %%), %.2f %% of them right; left to a person: %d", routed, messages,
+                          100 * coverage, 100 * precision, messages - routed) + (reasons.isEmpty ? "" : " (\(reasons))")
+        }
+    }
+
+    public init(_ pipeline: FittedPipeline, on messages: [LabeledMessage], threads: Int? = nil, threshold: Double? = nil) {
         let known = Set(pipeline.labels)
         let kept = messages.filter { known.contains($0.label ?? "") }
         let truth = LabelEncoder(classes: pipeline.labels).encode(kept)
@@ -29,5 +60,16 @@ public struct ModelEvaluation: Sendable {
         for m in messages where !known.contains(m.label ?? "") { report.unknownLabels[m.label ?? "", default: 0] += 1 }
         self.report = report
         confidence = kept.isEmpty ? nil : ConfidenceReport(truth: truth, probabilities: p)
+        let rules = pipeline.effectivePolicy(threshold: threshold)
+        var outcome = PolicyOutcome(messages: kept.count, routed: 0, routedRight: 0, unsure: [:])
+        for (probabilities, t) in zip(p, truth) {
+            if let reason = rules.reason(probabilities, oosIndex: pipeline.oosIndex) {
+                outcome.unsure[reason, default: 0] += 1
+            } else {
+                outcome.routed += 1
+                if Ranking.argmax(probabilities) == t && t != pipeline.oosIndex { outcome.routedRight += 1 }
+            }
+        }
+        policy = outcome
     }
 }

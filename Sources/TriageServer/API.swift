@@ -120,7 +120,8 @@ public enum ResponseJSON {
     /// The `POST /messages` answer, written straight to bytes (it is on every request's path; a
     /// `JSONValue` tree cost more than the rest of the answer): the canonical form `JSONWriter`
     /// gives the same document, keys sorted, `{"model": {"id", "version"}, "predictions":
-    /// [{"category", "id", "probability", "top": [{"category", "probability"}…], "unsure"}…]}`.
+    /// [{"category", "id", "probability", "reason", "top": [{"category", "probability"}…],
+    /// "unsure"}…]}`; `reason` is null for a routed message, else why it is unsure.
     public static func predictions(_ predictions: [Prediction], modelID: String, version: String) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(160 + predictions.count * (160 + 60 * (predictions.first?.top.count ?? 0)))
@@ -142,7 +143,13 @@ public enum ResponseJSON {
             JSONWriter.writeString(p.id, into: &out)
             key(#","probability":"#)
             number(p.probability)
-            key(#","top":["#)
+            if let reason = p.reason {
+                key(#","reason":""#)
+                out.append(contentsOf: reason.rawValue.utf8)
+                key(#"","top":["#)
+            } else {
+                key(#","reason":null,"top":["#)
+            }
             for (j, t) in p.top.enumerated() {
                 key(j == 0 ? #"{"category":"# : #",{"category":"#)
                 JSONWriter.writeString(t.label, into: &out)
@@ -169,6 +176,9 @@ public enum ResponseJSON {
         o["metrics"] = .object(JSONObject(l.provenance.metrics.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.double($0.value) ?? .null) }))
         o["provenance"] = (try? JSONValueEncoder().encode(l.provenance)) ?? .null
         o["unsure_threshold"] = JSONValue.double(threshold) ?? .null
+        // The policy as served (a --unsure-threshold override replaces its threshold), and what
+        // it was chosen for on the training data's out-of-fold predictions.
+        o["confidence_policy"] = (try? JSONValueEncoder().encode(l.pipeline.effectivePolicy(threshold: threshold))) ?? .null
         o["vocabulary"] = .number(JSONNumber(l.pipeline.featureCount))
         o["classifier"] = .string(l.pipeline.classifier.typeName)
         let formatter = ISO8601DateFormatter()

@@ -81,11 +81,12 @@ enum OpenAPI {
       },
       "Prediction": {
         "type": "object",
-        "required": ["id", "category", "probability", "top", "unsure"],
+        "required": ["id", "category", "probability", "reason", "top", "unsure"],
         "properties": {
           "id": {"type": "string"},
           "category": {"type": "string"},
           "probability": {"type": "number"},
+          "reason": {"type": ["string", "null"], "enum": ["low_confidence", "ambiguous", "out_of_scope", null], "description": "Why the message is unsure (null when routed)."},
           "top": {"type": "array", "items": {"$ref": "#/components/schemas/Scored"}},
           "unsure": {"type": "boolean"}
         }

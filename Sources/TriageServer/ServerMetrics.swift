@@ -1,5 +1,6 @@
 import Prometheus
 import Synchronization
+import TriageModel
 
 /// `GET /metrics`: the server's counters in Prometheus's text exposition format (0.0.4), kept and
 /// written by swift-prometheus. Each server has its own `PrometheusCollectorRegistry` (no
@@ -32,7 +33,8 @@ public final class ServerMetrics: Sendable {
     }
 
     private let series = Mutex(Series())
-    private let unsure: Prometheus.Counter
+    /// Unsure predictions by reason (`UnsureReason`).
+    private let unsure: [UnsureReason: Prometheus.Counter]
     /// What was last copied into the registry from the store and the log (see `render`).
     private let copied = Mutex(Copied())
 
@@ -42,7 +44,12 @@ public final class ServerMetrics: Sendable {
     }
 
     public init() {
-        unsure = registry.makeCounter(descriptor: Self.name("unsure_predictions", "total", "Predictions below the unsure threshold."))
+        var counters: [UnsureReason: Prometheus.Counter] = [:]
+        for reason in UnsureReason.allCases {
+            counters[reason] = registry.makeCounter(descriptor: Self.name("unsure_predictions", "total", "Predictions the confidence policy did not route, by reason."),
+                                                    labels: [("reason", reason.rawValue)])
+        }
+        unsure = counters
     }
 
     /// `triage_<base>_<unit>`, with its help text.
@@ -72,8 +79,8 @@ public final class ServerMetrics: Sendable {
         histogram.record(seconds)
     }
 
-    /// The categories of a batch's predictions, and how many were unsure.
-    func predicted(categories names: [String], unsure count: Int) {
+    /// The categories of a batch's predictions, and why those not routed were not.
+    func predicted(categories names: [String], unsure reasons: [UnsureReason]) {
         let counters = series.withLock { series in
             names.map { name in
                 series.categories[name] ?? {
@@ -85,7 +92,7 @@ public final class ServerMetrics: Sendable {
             }
         }
         for counter in counters { counter.increment() }
-        if count > 0 { unsure.increment(by: Int64(count)) }
+        for reason in reasons { unsure[reason]?.increment() }
     }
 
     /// The exposition text, with the store's model and reload counts and the log's counts as

@@ -15,9 +15,11 @@ struct Evaluate: ParsableCommand {
             denominator for all) and listed. After the report: how far the top probability can
             be trusted — log loss, Brier score, expected calibration error (15 equal bins),
             the share of messages that can be accepted at 95 % and 98 % precision, the
-            reliability table and the risk–coverage table. --json prints the same data
-            (per-class scores, averages, log loss, top-k accuracy, confusion matrix,
-            "confidence") as JSON.
+            reliability table and the risk–coverage table; then what the model's confidence
+            policy does on these messages (how many it routes, how many of those are right,
+            why the others are left to a person). --json prints the same data (per-class
+            scores, averages, log loss, top-k accuracy, confusion matrix, "confidence",
+            "policy") as JSON.
             """
     )
 
@@ -55,6 +57,9 @@ struct Evaluate: ParsableCommand {
             o["model_id"] = .string(loaded.id)
             o["data"] = .string(batch.source)
             o["confidence"] = evaluation.confidence?.json ?? .null
+            var policy = evaluation.policy.json.objectValue ?? JSONObject()
+            policy["policy"] = (try? JSONValueEncoder().encode(loaded.pipeline.effectivePolicy())) ?? .null
+            o["policy"] = .object(policy)
             print(Output.json(.object(o)), terminator: "")
         } else {
             print("model \(loaded.id.prefix(16))… on \(batch.source) (\(batch.messages.count) messages\(report.unknownLabels.isEmpty ? "" : ", \(report.count) with labels it knows"))\n")
@@ -67,6 +72,7 @@ struct Evaluate: ParsableCommand {
                 print("")
                 print(confidence.text(), terminator: "")
             }
+            print("\nthe model's confidence policy (\(loaded.pipeline.effectivePolicy().summary)):\n  \(evaluation.policy.text)")
         }
     }
 }

@@ -19,10 +19,13 @@ struct Predict: ParsableCommand {
                   models/triage.public.pem --input corpora/demo/test.csv
 
             Each output line: {"id", "category", "probability", "top": [{"category", "probability"}…],
-            "unsure"}; with --explain N also the N n-grams that moved the score most, each with
-            "present" (false: an n-gram a tree tested and did not find — trees split on absence
-            too), and "explanation_bias", the score before any n-gram. Lines are
-            answered as they arrive, so the command can sit in a pipe.
+            "unsure", "reason"} — probabilities as the model's calibration gives them, "reason"
+            why the model's confidence policy leaves the message to a person (low_confidence,
+            ambiguous, out_of_scope; null when routed); with --explain N also the N n-grams
+            that moved the score most, each with "present" (false: an n-gram a tree tested
+            and did not find — trees split on absence too), and "explanation_bias", the score
+            before any n-gram. Lines are answered as they arrive, so the command can sit in a
+            pipe.
             """
     )
 
@@ -40,7 +43,7 @@ struct Predict: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("How many categories to list per message.", valueName: "k"))
     var top: Int = 3
 
-    @Option(name: .long, help: ArgumentHelp("Mark predictions below this probability unsure (default: the model's).", valueName: "p"))
+    @Option(name: .long, help: ArgumentHelp("Mark predictions below this probability unsure, replacing the threshold of the model's policy.", valueName: "p"))
     var threshold: Double?
 
     @Option(name: .long, help: ArgumentHelp("Add the N n-grams that contributed most to the predicted category.", valueName: "n"))
@@ -61,15 +64,16 @@ struct Predict: ParsableCommand {
         let loaded = try model.load()
         let pipeline = loaded.pipeline
         let predictor = pipeline.makePredictor()
-        let threshold = self.threshold ?? loaded.unsureThreshold
+        let policy = pipeline.effectivePolicy(threshold: threshold)
         func answer(_ message: Message) -> [UInt8] {
-            let p = predictor.predict(message, top: top, threshold: threshold)
+            let p = predictor.predict(message, top: top, policy: policy)
             var o = JSONObject()
             o["id"] = .string(p.id)
             o["category"] = .string(p.label)
             o["probability"] = JSONValue.double(p.probability) ?? .null
             o["top"] = .array(p.top.map { ["category": .string($0.label), "probability": JSONValue.double($0.probability) ?? .null] })
             o["unsure"] = .bool(p.unsure)
+            o["reason"] = p.reason.map { .string($0.rawValue) } ?? .null
             if explain > 0 {
                 let e = pipeline.explain(message, label: p.label, limit: explain)
                 // "present": false marks an n-gram a tree tested and did not find in the message;

@@ -46,7 +46,7 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("db-commit-window"), help: ArgumentHelp("Longest a logged prediction waits for others to share its commit, in milliseconds (0: commit at once). Larger groups cost less CPU per row under load.", valueName: "ms"))
     var dbCommitWindow: Double = PredictionLog.defaultCommitWindow.milliseconds
 
-    @Option(name: .long, help: ArgumentHelp("Mark predictions below this probability unsure (default: the model's threshold).", valueName: "p"))
+    @Option(name: .long, help: ArgumentHelp("Mark predictions below this (calibrated) probability unsure, replacing the threshold of the model's confidence policy.", valueName: "p"))
     var threshold: Double?
 
     @Option(name: .long, help: ArgumentHelp("Categories listed per prediction.", valueName: "k"))

@@ -44,11 +44,26 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("eval-data"), help: ArgumentHelp("Measure the model on these labelled messages (same format and column options as --data); the metrics are stored in the artifact.", valueName: "file"))
     var evalData: String?
 
-    @Option(name: .long, help: ArgumentHelp("Seed of the held-out split.", valueName: "n"))
+    @Option(name: .long, help: ArgumentHelp("Seed of the held-out split and of the calibration folds.", valueName: "n"))
     var seed: UInt64 = 0
 
-    @Option(name: .customLong("unsure-threshold"), help: ArgumentHelp("Predictions below this probability are marked unsure (stored in the model; the server may override).", valueName: "p"))
-    var unsureThreshold: Double = 0.5
+    @Option(name: .customLong("unsure-threshold"), help: ArgumentHelp("Predictions whose (calibrated) probability is below this are unsure, set by hand (default 0.5 without a target; the server may override).", valueName: "p"))
+    var unsureThreshold: Double?
+
+    @Option(name: .customLong("target-precision"), help: ArgumentHelp("Choose the unsure threshold from out-of-fold predictions: the most messages routed whose routed ones are at least this share right.", valueName: "P"))
+    var targetPrecision: Double?
+
+    @Option(name: .customLong("target-coverage"), help: ArgumentHelp("Choose the unsure threshold from out-of-fold predictions: route this share of messages, the most confident.", valueName: "C"))
+    var targetCoverage: Double?
+
+    @Option(name: .customLong("ambiguity-margin"), help: ArgumentHelp("Also unsure (\"ambiguous\") when the two most probable labels are closer than this.", valueName: "m"))
+    var ambiguityMargin: Double?
+
+    @Option(name: .customLong("oos-label"), help: ArgumentHelp("The label of out-of-scope examples in the data: learned from, never routed (predictions of it are unsure, \"out_of_scope\").", valueName: "name"))
+    var oosLabel: String?
+
+    @Option(name: .customLong("calibration-folds"), help: ArgumentHelp("Folds of the out-of-fold predictions the calibration and the policy are chosen from (0: neither; the model's probabilities as they are).", valueName: "k"))
+    var calibrationFolds: Int = 5
 
     @Option(name: .customLong("small-classes"), help: ArgumentHelp("With --test-size: a class too small to split is an 'error' or is 'drop'ped (reported).", valueName: "policy"))
     var smallClasses: SmallClassPolicy = .error
@@ -68,7 +83,18 @@ struct Train: ParsableCommand {
     func validate() throws {
         if let testSize, !(testSize > 0 && testSize < 1) { throw ValidationError("--test-size must be a fraction in (0, 1), got \(testSize)") }
         if testSize != nil && evalData != nil { throw ValidationError("give --test-size or --eval-data, not both") }
-        if !(0 ... 1).contains(unsureThreshold) { throw ValidationError("--unsure-threshold must be in [0, 1]") }
+        if let unsureThreshold, !(0 ... 1).contains(unsureThreshold) { throw ValidationError("--unsure-threshold must be in [0, 1]") }
+        if let targetPrecision, !(targetPrecision > 0 && targetPrecision <= 1) { throw ValidationError("--target-precision must be in (0, 1], got \(targetPrecision)") }
+        if let targetCoverage, !(targetCoverage > 0 && targetCoverage <= 1) { throw ValidationError("--target-coverage must be in (0, 1], got \(targetCoverage)") }
+        if let ambiguityMargin, !(0 ... 1).contains(ambiguityMargin) { throw ValidationError("--ambiguity-margin must be in [0, 1]") }
+        if [unsureThreshold != nil, targetPrecision != nil, targetCoverage != nil].filter({ $0 }).count > 1 {
+            throw ValidationError("give one of --unsure-threshold, --target-precision and --target-coverage")
+        }
+        if calibrationFolds == 1 || calibrationFolds < 0 { throw ValidationError("--calibration-folds must be 0 (none) or at least 2, got \(calibrationFolds)") }
+        if calibrationFolds == 0 && (targetPrecision != nil || targetCoverage != nil) {
+            throw ValidationError("--target-precision and --target-coverage choose from out-of-fold predictions: they need --calibration-folds ≥ 2")
+        }
+        if let oosLabel, oosLabel.isEmpty { throw ValidationError("--oos-label must not be empty") }
         if let prune, !(prune > 0 && prune < 1) { throw ValidationError("--prune must be a fraction in (0, 1), got \(prune)") }
         if !showConfig {
             if !data.isGiven { throw ValidationError("missing --data FILE (or --db FILE --sql QUERY)") }
@@ -110,14 +136,19 @@ struct Train: ParsableCommand {
             heldOut = try options.load().messages
             measuredOn = "\(evalData): \(heldOut.count) messages, sha256 \(StableHash.messages(heldOut))"
         }
+        if let oosLabel, !training.contains(where: { $0.label == oosLabel }) {
+            let present = LabelEncoder(fitting: training).classes
+            throw CLIFailure(message: "\(PolicyError.unknownOOSLabel(oosLabel, present: present))")
+        }
         Console.info("training on \(training.count) messages from \(batch.source)\(heldOut.isEmpty ? "" : ", measuring on \(heldOut.count)")")
         let clock = ContinuousClock()
         let start = clock.now
         var fitted: FittedPipeline
         let dataHash: String
+        let fit: PipelineFit
         do {
             try settings.validate()
-            let fit = try PipelineFit(messages: training, stopWordDirectories: pipeline.stopWordDirectories)
+            fit = try PipelineFit(messages: training, stopWordDirectories: pipeline.stopWordDirectories)
             dataHash = fit.dataHash
             fitted = try fit.fit(settings, threads: runtime.threads).pipeline
         } catch {
@@ -135,36 +166,88 @@ struct Train: ParsableCommand {
         // Rounded as the file stores them, before anything is measured: the metrics, the
         // probes and the file all see the same weights.
         fitted = fitted.withWeights(weights)
+        let policy = try choosePolicy(fit: fit, settings: settings)
+        do { fitted = try fitted.withPolicy(policy) } catch { throw CLIFailure(message: "\(error)") }
+        Console.info("confidence policy: \(policy.summary)")
         let fitSeconds = (clock.now - start).seconds
         var metrics: [String: Double] = [:]
         var report: ClassificationReport?
+        var evaluation: ModelEvaluation?
         if !heldOut.isEmpty {
-            let r = ClassificationReport(fitted, on: heldOut, threads: runtime.threads)
+            let e = ModelEvaluation(fitted, on: heldOut, threads: runtime.threads)
+            let r = e.report
+            evaluation = e
             report = r
             metrics = r.scores.filter { $0.key != "neg_log_loss" }
             if let loss = r.logLoss { metrics["log_loss"] = loss }
+            if let c = e.confidence {
+                metrics["ece"] = c.ece
+                metrics["brier"] = c.brier
+            }
+            metrics["policy_coverage"] = e.policy.coverage
+            metrics["policy_precision"] = e.policy.precision
         }
         var notes = measuredOn.map { ["metrics_measured_on": $0] } ?? [:]
         notes["weights"] = weights.rawValue
         if let pruneNote { notes["pruned"] = pruneNote }
         let provenance = Provenance(pipeline: fitted, messages: training, dataSHA256: dataHash, metrics: metrics, notes: notes)
         do {
-            try ModelArtifact.save(fitted, to: out, provenance: provenance, unsureThreshold: unsureThreshold, signingKey: signingKey,
+            try ModelArtifact.save(fitted, to: out, provenance: provenance, unsureThreshold: policy.threshold, signingKey: signingKey,
                                    weights: weights)
         } catch { throw CLIFailure(message: "\(error)") }
         let summary = Summary(pipeline: fitted, settings: settings, origin: pipeline.origin, messages: training.count, fitSeconds: fitSeconds,
                               out: out, keyId: signingKey.verifyingKey.id)
         if json {
             var o = summary.json
-            if let report { o["evaluation"] = report.json }
+            o["confidence_policy"] = (try? JSONValueEncoder().encode(policy)) ?? .null
+            if let report, var e = report.json.objectValue {
+                e["confidence"] = evaluation?.confidence?.json ?? .null
+                e["policy"] = evaluation?.policy.json ?? .null
+                o["evaluation"] = .object(e)
+            }
             print(Output.json(.object(o)), terminator: "")
         } else {
             print(summary.text, terminator: "")
+            print("policy       \(policy.summary)")
             if let report {
                 print("\nevaluation on \(measuredOn ?? "held-out data"):\n")
                 print(report.text(), terminator: "")
+                if let c = evaluation?.confidence {
+                    print(String(format: "\ncalibration: ECE (15 bins) %.4f, Brier %.4f", c.ece, c.brier))
+                }
+                if let p = evaluation?.policy { print("confidence policy: \(p.text)") }
             }
         }
+    }
+
+    /// The confidence policy: from out-of-fold predictions of the same settings on the training
+    /// rows (calibration, then the threshold for the target), or set by hand without folds.
+    func choosePolicy(fit: PipelineFit, settings: PipelineSettings) throws -> ConfidencePolicy {
+        let goal: ConfidencePolicy.Goal = targetPrecision.map { .precision($0) } ?? targetCoverage.map { .coverage($0) } ?? .manual(unsureThreshold ?? 0.5)
+        guard calibrationFolds >= 2 else {
+            return ConfidencePolicy(goal: goal, threshold: goal.value, margin: ambiguityMargin, oosLabel: oosLabel)
+        }
+        Console.info("out-of-fold predictions (\(calibrationFolds) folds) for the calibration and the confidence policy")
+        // Too little data for the folds: a threshold set by hand still works uncalibrated; a
+        // target needs the evidence.
+        func uncalibrated(_ why: String) throws -> ConfidencePolicy {
+            if case .manual = goal {
+                Console.warning("\(why): the model is not calibrated and its policy is the threshold \(goal.value) (--calibration-folds 0 says so without this warning)")
+                return ConfidencePolicy(goal: goal, threshold: goal.value, margin: ambiguityMargin, oosLabel: oosLabel)
+            }
+            throw CLIFailure(message: "\(why); --target-precision and --target-coverage need them")
+        }
+        let oof: OutOfFold
+        do {
+            oof = try fit.outOfFold(settings, folds: calibrationFolds, seed: seed, weights: weights, threads: runtime.threads)
+        } catch { return try uncalibrated("no out-of-fold predictions (\(error))") }
+        for s in oof.skipped {
+            Console.warning("class \"\(s.label)\" has \(s.rows) row(s), fewer than --calibration-folds \(calibrationFolds): no out-of-fold prediction for it")
+        }
+        if oof.rows.isEmpty { return try uncalibrated("no class has --calibration-folds \(calibrationFolds) rows: no out-of-fold predictions") }
+        do {
+            return try ConfidencePolicy.choose(oof, labels: fit.labels.classes, goal: goal, margin: ambiguityMargin, oosLabel: oosLabel)
+        } catch { throw CLIFailure(message: "\(error)") }
     }
 
     struct Summary {

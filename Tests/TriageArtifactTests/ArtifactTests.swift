@@ -33,8 +33,8 @@ enum ArtifactFixtures {
         return s
     }
 
-    static func smallArtifact() throws -> (bytes: [UInt8], pipeline: FittedPipeline) {
-        try small(settings(rounds: 2, depth: 1), messages: 24, probes: 2, version2: false)
+    static func smallArtifact(version: Int = ModelArtifact.formatVersion) throws -> (bytes: [UInt8], pipeline: FittedPipeline) {
+        try small(settings(rounds: 2, depth: 1), messages: 24, probes: 2, version2: false, version: version)
     }
 
     /// The same model in payload version 2 (a JSON envelope): what Triage wrote before version 3.
@@ -42,17 +42,29 @@ enum ArtifactFixtures {
         try small(settings(rounds: 2, depth: 1), messages: 24, probes: 2, version2: true)
     }
 
-    /// `settings` fitted on the first `messages` demo messages, signed in version 3 (with
-    /// `weights`) or version 2, with the first `probes` standard probes.
+    /// A confidence policy as `train --target-precision 0.9 --oos-label <last label>` could
+    /// choose it: calibrated, a threshold, a margin, an out-of-scope label.
+    static func policy(labels: [String]) -> ConfidencePolicy {
+        ConfidencePolicy(calibration: Calibration(temperature: 0.8), goal: .precision(0.9), threshold: 0.4, margin: 0.05, oosLabel: labels.last,
+                         evidence: .init(messages: 30, folds: 3, seed: 0, coverage: 0.6, precision: 0.9, logLossBefore: 1.2, logLossAfter: 1.1,
+                                         eceBefore: 0.2, eceAfter: 0.1))
+    }
+
+    /// `settings` fitted on the first `messages` demo messages, signed in `version` (3 or 4,
+    /// with `weights`, and in version 4 `policy` when given) or version 2, with the first
+    /// `probes` standard probes.
     static func small(_ settings: PipelineSettings, messages count: Int, probes: Int, version2: Bool,
-                      weights: WeightEncoding = ModelArtifact.defaultWeights) throws -> (bytes: [UInt8], pipeline: FittedPipeline) {
+                      weights: WeightEncoding = ModelArtifact.defaultWeights, version: Int = ModelArtifact.formatVersion,
+                      withPolicy: Bool = false) throws -> (bytes: [UInt8], pipeline: FittedPipeline) {
         let data = try messages(count)
-        let pipeline = try settings.fit(data, threads: 1)
+        var pipeline = try settings.fit(data, threads: 1)
+        if withPolicy { pipeline = try pipeline.withPolicy(policy(labels: pipeline.labels)) }
         let provenance = Provenance(pipeline: pipeline, messages: data)
         let probeMessages = Array(ProbeMessages.standard.prefix(probes))
         let bytes = version2
             ? try ModelArtifact.encodeVersion2(pipeline, provenance: provenance, probes: probeMessages, signingKey: signingKey, created: nil)
-            : try ModelArtifact.encode(pipeline, provenance: provenance, probes: probeMessages, signingKey: signingKey, created: nil, weights: weights)
+            : try ModelArtifact.encode(pipeline, provenance: provenance, probes: probeMessages, signingKey: signingKey, created: nil, weights: weights,
+                                       version: version)
         return (bytes, pipeline)
     }
 
@@ -71,8 +83,9 @@ enum ArtifactFixtures {
         return PipelineSettings(union: [word, char], clf: .logisticRegression(clf))
     }
 
-    static func smallLinearArtifact(weights: WeightEncoding = ModelArtifact.defaultWeights) throws -> (bytes: [UInt8], pipeline: FittedPipeline) {
-        try small(linearSettings(), messages: 30, probes: 4, version2: false, weights: weights)
+    static func smallLinearArtifact(weights: WeightEncoding = ModelArtifact.defaultWeights, version: Int = ModelArtifact.formatVersion,
+                                    withPolicy: Bool = false) throws -> (bytes: [UInt8], pipeline: FittedPipeline) {
+        try small(linearSettings(), messages: 30, probes: 4, version2: false, weights: weights, version: version, withPolicy: withPolicy)
     }
 
     static func smallLinearArtifactVersion2() throws -> (bytes: [UInt8], pipeline: FittedPipeline) {
@@ -101,7 +114,7 @@ struct LinearArtifactTests {
                                              signingKey: key, created: nil)
         #expect(bytes == again)
         let loaded = try ModelArtifact.decode(bytes, trusted: [key.verifyingKey])
-        #expect(loaded.formatVersion == 3)
+        #expect(loaded.formatVersion == ModelArtifact.formatVersion)
         #expect(loaded.probeMaxDifference == 0)
         #expect(loaded.pipeline.settings == settings)
         #expect(loaded.pipeline.blocks.map(\.settings.name) == ["word", "char"])

@@ -24,13 +24,15 @@ enum AttackCorpus {
     static let valid = ArtifactFixtures.directory.appendingPathComponent("valid")
 
     static func validFiles() throws -> [(name: String, bytes: [UInt8])] {
-        [("linear-int8.triage", try ArtifactFixtures.smallLinearArtifact(weights: .int8).bytes),
-         ("linear-float16.triage", try ArtifactFixtures.smallLinearArtifact(weights: .float16).bytes),
-         ("trees.triage", try ArtifactFixtures.smallArtifact().bytes)]
+        [("linear-int8.triage", try ArtifactFixtures.smallLinearArtifact(weights: .int8, version: 3).bytes),
+         ("linear-float16.triage", try ArtifactFixtures.smallLinearArtifact(weights: .float16, version: 3).bytes),
+         ("trees.triage", try ArtifactFixtures.smallArtifact(version: 3).bytes),
+         ("v4-linear-policy.triage", try ArtifactFixtures.smallLinearArtifact(weights: .int8, withPolicy: true).bytes),
+         ("v4-trees.triage", try ArtifactFixtures.smallArtifact().bytes)]
     }
 
-    /// Version-3 cases are binary files (`.triage`), the older ones JSON envelopes (`.triage.json`).
-    static func fileName(_ name: String) -> String { name.hasPrefix("v3-") ? name + ".triage" : name + ".triage.json" }
+    /// Version-3 and -4 cases are binary files (`.triage`), the older ones JSON envelopes (`.triage.json`).
+    static func fileName(_ name: String) -> String { name.hasPrefix("v3-") || name.hasPrefix("v4-") ? name + ".triage" : name + ".triage.json" }
 
     /// The cases: file name → (bytes, the expected error's kind).
     static func generate() throws -> [(name: String, bytes: [UInt8], expected: String)] {
@@ -127,7 +129,50 @@ enum AttackCorpus {
             features[0] = .object(first)
             object["features"] = .array(features)
         }, "invalid"))
-        return cases + (try version3())
+        return cases + (try version3()) + (try version4())
+    }
+
+    /// Version-4 files: the confidence policy (`$.confidence_policy`) broken in each way a file
+    /// could hold it wrong.
+    static func version4() throws -> [(name: String, bytes: [UInt8], expected: String)] {
+        let key = try ArtifactFixtures.signingKey
+        let (good, _) = try ArtifactFixtures.smallLinearArtifact(weights: .int8, withPolicy: true)
+        let parts = try ModelFileParts(good)
+        func editPolicy(_ edit: @escaping (inout JSONObject) throws -> Void) throws -> [UInt8] {
+            var p = parts
+            try p.editPayload { object in
+                var policy = try #require(object["confidence_policy"]?.objectValue)
+                try edit(&policy)
+                object["confidence_policy"] = .object(policy)
+            }
+            return try p.signed(with: key)
+        }
+        func editPayload(_ edit: @escaping (inout JSONObject) throws -> Void) throws -> [UInt8] {
+            var p = parts
+            try p.editPayload(edit)
+            return try p.signed(with: key)
+        }
+        var cases: [(String, [UInt8], String)] = []
+        cases.append(("v4-policy-missing", try editPayload { $0["confidence_policy"] = nil }, "invalid"))
+        cases.append(("v4-payload-version-3", try editPayload { $0["format_version"] = 3 }, "invalid"))
+        cases.append(("v4-temperature-zero", try editPolicy { p in p["calibration"] = ["method": "temperature", "temperature": 0] }, "invalid"))
+        cases.append(("v4-temperature-negative", try editPolicy { p in p["calibration"] = ["method": "temperature", "temperature": -1] }, "invalid"))
+        cases.append(("v4-calibration-method", try editPolicy { p in p["calibration"] = ["method": "platt", "temperature": 1] }, "payload.other"))
+        cases.append(("v4-threshold-above-one", try editPayload { object in
+            var policy = object["confidence_policy"]?.objectValue ?? JSONObject()
+            policy["threshold"] = 2
+            object["confidence_policy"] = .object(policy)
+            object["unsure_threshold"] = 2
+        }, "invalid"))
+        cases.append(("v4-threshold-disagrees", try editPayload { $0["unsure_threshold"] = JSONValue.double(0.9) ?? .null }, "invalid"))
+        cases.append(("v4-margin-negative", try editPolicy { $0["margin"] = JSONValue.double(-0.1) ?? .null }, "invalid"))
+        cases.append(("v4-oos-label-unknown", try editPolicy { $0["oos_label"] = "no such label" }, "invalid"))
+        cases.append(("v4-goal-kind", try editPolicy { $0["goal"] = ["kind": "luck", "value": JSONValue.double(0.5) ?? .null] }, "payload.other"))
+        cases.append(("v4-goal-value", try editPolicy { $0["goal"] = ["kind": "precision", "value": 7] }, "payload.other"))
+        cases.append(("v4-policy-extra-member", try editPolicy { $0["per_class"] = [:] }, "payload.unknownField"))
+        // The calibration is in the probes: a different temperature no longer predicts them.
+        cases.append(("v4-temperature-changed", try editPolicy { p in p["calibration"] = ["method": "temperature", "temperature": JSONValue.double(1.6) ?? .null] }, "probeMismatch"))
+        return cases
     }
 
     /// Version-3 files (binary sections; named `v3-*.triage`), most signed with the trusted test
@@ -136,8 +181,8 @@ enum AttackCorpus {
     static func version3() throws -> [(name: String, bytes: [UInt8], expected: String)] {
         let key = try ArtifactFixtures.signingKey
         let attacker = SigningKey()
-        let (good, _) = try ArtifactFixtures.smallLinearArtifact(weights: .int8)
-        let (good32, _) = try ArtifactFixtures.smallLinearArtifact(weights: .float32)
+        let (good, _) = try ArtifactFixtures.smallLinearArtifact(weights: .int8, version: 3)
+        let (good32, _) = try ArtifactFixtures.smallLinearArtifact(weights: .float32, version: 3)
         let parts = try ModelFileParts(good)
         var cases: [(String, [UInt8], String)] = []
         func edited(_ base: ModelFileParts = parts, _ edit: (inout ModelFileParts) throws -> Void) throws -> [UInt8] {
@@ -168,8 +213,11 @@ enum AttackCorpus {
         hugeHeader[44 ..< 48] = [0xFF, 0xFF, 0xFF, 0xFF]
         cases.append(("v3-header-length-overflow", hugeHeader, "notAnArtifact"))
         var future = parts
-        future.version = 4
+        future.version = 5
         cases.append(("v3-future-version", try future.signed(with: key), "unsupportedVersion"))
+        var relabelled = parts
+        relabelled.version = 4
+        cases.append(("v3-payload-in-version-4-file", try relabelled.signed(with: key), "invalid"))
         var otherSigner = try parts.signed(with: attacker)
         otherSigner[12 ..< 44] = ArraySlice(Hex.decode(key.verifyingKey.id) ?? [])
         cases.append(("v3-wrong-key", otherSigner, "badSignature"))
@@ -358,10 +406,11 @@ struct AttackCorpusTests {
     @Test func theValidSeedsLoad() throws {
         let trusted = [try ArtifactFixtures.signingKey.verifyingKey]
         let names = try FileManager.default.contentsOfDirectory(atPath: AttackCorpus.valid.path).filter { $0.hasSuffix(".triage") }
-        #expect(names.count == 3)
+        #expect(names.count == 5)
         for name in names {
             let loaded = try ModelArtifact.load(path: AttackCorpus.valid.appendingPathComponent(name).path, trusted: trusted)
-            #expect(loaded.formatVersion == 3)
+            #expect(loaded.formatVersion == (name.hasPrefix("v4-") ? 4 : 3))
+            if name == "v4-linear-policy.triage" { #expect(loaded.pipeline.policy == ArtifactFixtures.policy(labels: loaded.pipeline.labels)) }
             #expect(try ModelArtifact.decodeUnsigned(Array(Data(contentsOf: AttackCorpus.valid.appendingPathComponent(name)))).id == loaded.id)
         }
     }

@@ -24,7 +24,7 @@ struct ModelFileTests {
             let bytes = try ModelArtifact.encode(pipeline, provenance: provenance, signingKey: key, created: nil, weights: encoding)
             #expect(bytes == (try ModelArtifact.encode(rounded, provenance: provenance, signingKey: key, created: nil, weights: encoding)))
             let loaded = try ModelArtifact.decode(bytes, trusted: [key.verifyingKey])
-            #expect(loaded.formatVersion == 3)
+            #expect(loaded.formatVersion == ModelArtifact.formatVersion)
             #expect(loaded.probeMaxDifference == 0)
             #expect(loaded.pipeline.classifier == rounded.classifier, "\(example)")
             let probes = ProbeMessages.standard
@@ -197,5 +197,49 @@ struct ModelFileTests {
         #expect(pipeline.pruned(threshold: 0)?.removed == 0)
         let trees = try ArtifactFixtures.settings(rounds: 2).fit(data, threads: 1)
         #expect(trees.pruned(threshold: 0.01) == nil)
+    }
+}
+
+/// Payload version 4: the confidence policy travels with the model; older files get one
+/// threshold on uncalibrated probabilities.
+@Suite("Model file version 4")
+struct ModelFileVersion4Tests {
+    @Test func thePolicyRoundTripsAndCalibratesEveryAnswer() throws {
+        let key = try ArtifactFixtures.signingKey
+        let (bytes, pipeline) = try ArtifactFixtures.smallLinearArtifact(withPolicy: true)
+        let loaded = try ModelArtifact.decode(bytes, trusted: [key.verifyingKey])
+        let policy = ArtifactFixtures.policy(labels: pipeline.labels)
+        #expect(loaded.formatVersion == 4 && loaded.pipeline.policy == policy && loaded.unsureThreshold == policy.threshold)
+        #expect(loaded.pipeline.oosIndex == pipeline.labels.count - 1)
+        // Probabilities are calibrated (T = 0.8 sharpens them), batch and single alike.
+        let message = ProbeMessages.standard[0]
+        let raw = try loaded.pipeline.withPolicy(nil).predictProbabilities([message])[0]
+        let calibrated = loaded.pipeline.predictProbabilities([message])[0]
+        #expect(calibrated == policy.calibration.applied(raw))
+        #expect(loaded.pipeline.makePredictor().probabilities(message) == calibrated)
+        #expect(calibrated.max() ?? 0 > raw.max() ?? 0)
+        // Decisions follow the policy; a threshold given by the caller replaces only the threshold.
+        let p = loaded.pipeline.predict([message], top: 2)[0]
+        #expect(p.unsure == (p.reason != nil) && p.reason == policy.reason(calibrated, oosIndex: loaded.pipeline.oosIndex))
+        #expect(loaded.pipeline.effectivePolicy(threshold: 0.99).calibration == policy.calibration)
+        #expect(loaded.pipeline.effectivePolicy(threshold: 0.99).threshold == 0.99)
+    }
+
+    @Test func olderFilesGetTheirThresholdAsAManualPolicy() throws {
+        let key = try ArtifactFixtures.signingKey
+        let data = try ArtifactFixtures.messages(30)
+        let pipeline = try ArtifactFixtures.linearSettings().fit(data, threads: 1)
+        let provenance = Provenance(pipeline: pipeline, messages: data)
+        for version in [3, 4] {
+            let bytes = try ModelArtifact.encode(pipeline, provenance: provenance, unsureThreshold: 0.3, signingKey: key, created: nil, version: version)
+            let loaded = try ModelArtifact.decode(bytes, trusted: [key.verifyingKey])
+            #expect(loaded.formatVersion == version)
+            #expect(loaded.pipeline.policy == .manual(0.3) && loaded.unsureThreshold == 0.3)
+        }
+        // A policy cannot be written into version 3: only its threshold is (and no calibration).
+        let withPolicy = try pipeline.withPolicy(ArtifactFixtures.policy(labels: pipeline.labels))
+        let v3 = try ModelArtifact.encode(withPolicy, provenance: provenance, unsureThreshold: 0.4, signingKey: key, created: nil, version: 3)
+        #expect(try ModelArtifact.decode(v3, trusted: [key.verifyingKey]).pipeline.policy == .manual(0.4))
+        #expect(throws: ArtifactError.self) { try ModelArtifact.encode(pipeline, provenance: provenance, signingKey: key, version: 2) }
     }
 }

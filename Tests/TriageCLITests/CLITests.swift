@@ -102,6 +102,61 @@ struct CLITests {
         #expect(outputs[0] == (try Data(contentsOf: URL(fileURLWithPath: w.model))))
     }
 
+    /// Issue 27: a policy chosen for a precision from out-of-fold predictions, stored in the
+    /// model, used by evaluate and predict; an out-of-scope label is learned and never routed.
+    @Test func aConfidencePolicyIsChosenStoredAndUsed() throws {
+        let w = try workspace()
+        let out = w.path("policy.triage")
+        let r = try CLI.run(["train", "--data", CLI.demoTrain, "--eval-data", CLI.demoTest, "--key", w.privateKey, "--out", out,
+                             "--target-precision", "0.9", "--ambiguity-margin", "0.05", "--calibration-folds", "3", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let summary = try JSONParser.parse(r.stdout)
+        let policy = try #require(summary["confidence_policy"])
+        #expect(policy["goal"]?["kind"]?.stringValue == "precision" && policy["goal"]?["value"]?.numberValue?.doubleValue == 0.9)
+        #expect((policy["evidence"]?["precision"]?.numberValue?.doubleValue ?? 0) >= 0.9 && policy["evidence"]?["folds"]?.numberValue?.intValue == 3)
+        #expect(policy["calibration"]?["temperature"]?.numberValue?.doubleValue != 1)
+        #expect(summary["evaluation"]?["policy"]?["coverage"]?.numberValue != nil && summary["evaluation"]?["confidence"]?["ece"]?.numberValue != nil)
+        let evaluation = try JSONParser.parse(try CLI.run(["evaluate", "--model", out, "--trusted-key", w.publicKey, "--data", CLI.demoTest, "--json"]).stdout)
+        #expect(evaluation["policy"]?["policy"]?["threshold"]?.numberValue?.doubleValue == policy["threshold"]?.numberValue?.doubleValue)
+        let unsure = evaluation["policy"]?["unsure"]?.objectValue
+        #expect((unsure?["low_confidence"]?.numberValue?.intValue ?? 0) + (unsure?["ambiguous"]?.numberValue?.intValue ?? 0) > 0)
+        let text = try CLI.run(["evaluate", "--model", out, "--trusted-key", w.publicKey, "--data", CLI.demoTest, "--no-confusion"])
+        #expect(text.stdout.contains("chosen for 90 % precision") && text.stdout.contains("routed "), "\(text.stdout)")
+        let predicted = try CLI.run(["predict", "--model", out, "--trusted-key", w.publicKey, "--input", CLI.demoTest])
+        let lines = predicted.stdout.split(separator: "\n").compactMap { try? JSONParser.parse(String($0)) }
+        #expect(lines.count == 177)
+        #expect(lines.allSatisfy { ($0["unsure"]?.boolValue == true) == ($0["reason"]?.stringValue != nil) })
+        #expect(lines.contains { $0["reason"]?.stringValue == "low_confidence" } && lines.contains { $0["reason"] == .null })
+
+        // Out of scope: one queue of the demo corpus plays the part; it is predicted, never routed.
+        let labels = Set(try MessageReader.readCSV(path: CLI.demoTrain).messages.compactMap(\.label)).sorted()
+        let oos = labels[0]
+        let scoped = w.path("scoped.triage")
+        let s = try CLI.run(["train", "--data", CLI.demoTrain, "--key", w.privateKey, "--out", scoped, "--oos-label", oos,
+                             "--calibration-folds", "3", "--quiet"])
+        #expect(s.status == 0, "\(s.stderr)")
+        let scopedLines = try CLI.run(["predict", "--model", scoped, "--trusted-key", w.publicKey, "--input", CLI.demoTest]).stdout
+            .split(separator: "\n").compactMap { try? JSONParser.parse(String($0)) }
+        let predictedOOS = scopedLines.filter { $0["category"]?.stringValue == oos }
+        #expect(!predictedOOS.isEmpty && predictedOOS.allSatisfy { $0["reason"]?.stringValue == "out_of_scope" && $0["unsure"]?.boolValue == true })
+
+        // Bad input: an unknown out-of-scope label names the labels present; a target no
+        // threshold meets says the best reachable (exit 1); conflicting flags exit 2.
+        let unknown = try CLI.run(["train", "--data", CLI.demoTrain, "--key", w.privateKey, "--out", w.path("x.triage"), "--oos-label", "nope"])
+        #expect(unknown.status == 1 && unknown.stderr.contains("\"nope\" is not a label") && unknown.stderr.contains(oos), "\(unknown.stderr)")
+        var coin = "id,subject,body,label\n"
+        for i in 0 ..< 40 { coin += "\(i),,the very same words,\(i % 2 == 0 ? "heads" : "tails")\n" }
+        let coinPath = try w.write("coin.csv", coin)
+        let unreachable = try CLI.run(["train", "--data", coinPath, "--key", w.privateKey, "--out", w.path("x.triage"), "--target-precision", "0.9"])
+        #expect(unreachable.status == 1 && unreachable.stderr.contains("no threshold reaches 90.0 % precision") && unreachable.stderr.contains("the best is 50.00 %"),
+                "\(unreachable.stderr)")
+        for bad in [["--target-precision", "0.9", "--unsure-threshold", "0.5"], ["--calibration-folds", "1"],
+                    ["--calibration-folds", "0", "--target-coverage", "0.8"], ["--target-precision", "0"], ["--ambiguity-margin", "2"]] {
+            let r = try CLI.run(["train", "--data", CLI.demoTrain, "--key", w.privateKey, "--out", w.path("x.triage")] + bad)
+            #expect(r.status == 2, "\(bad): \(r.stderr)")
+        }
+    }
+
     @Test func trainWithHeldOutDataReportsMetrics() throws {
         let w = try workspace()
         let out = w.path("held.triage")

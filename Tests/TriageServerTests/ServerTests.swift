@@ -186,8 +186,14 @@ struct ServerTests {
             let model = try c.get("/model")
             #expect(model.json?["labels"]?.arrayValue?.count == 8 && model.json?["key_id"]?.stringValue == f.key.verifyingKey.id)
             #expect(model.json?["parameters"]?["vect"]?["stemmer"]?.stringValue == "english")
-            _ = try c.post("/messages", json: #"{"messages": [{"id": "1", "body": "my card was stolen"}]}"#)
+            // The policy as served: a fixture model of this release holds one (manual here).
+            #expect(model.json?["confidence_policy"]?["goal"]?["kind"]?.stringValue != nil)
+            #expect(model.json?["confidence_policy"]?["threshold"]?.numberValue?.doubleValue == model.json?["unsure_threshold"]?.numberValue?.doubleValue)
+            let answer = try c.post("/messages", json: #"{"messages": [{"id": "1", "body": "my card was stolen"}]}"#)
+            let first = answer.json?["predictions"]?.arrayValue?.first
+            #expect(first?["reason"] != nil && (first?["unsure"]?.boolValue == true) == (first?["reason"]?.stringValue != nil), "\(answer.text)")
             let metrics = try c.get("/metrics")
+            #expect(metrics.text.contains("triage_unsure_predictions_total{reason=\"low_confidence\"}"), "\(metrics.text)")
             #expect(metrics.headers["content-type"]?.hasPrefix("text/plain") == true)
             #expect(metrics.text.contains("triage_http_requests_total{route=\"/messages\",status=\"200\"} 1"), "\(metrics.text)")
             #expect(metrics.text.contains("triage_http_request_duration_seconds_bucket{route=\"/messages\",le=\"+Inf\"} 1"))
@@ -399,6 +405,7 @@ final class Counter: @unchecked Sendable {
             o["probability"] = JSONValue.double(p.probability) ?? .null
             o["top"] = .array(p.top.map { ["category": .string($0.label), "probability": JSONValue.double($0.probability) ?? .null] })
             o["unsure"] = .bool(p.unsure)
+            o["reason"] = p.reason.map { .string($0.rawValue) } ?? .null
             return .object(o)
         }
         return JSONWriter.bytes(["model": ["id": .string(modelID), "version": .string(version)], "predictions": .array(rows)])
@@ -411,6 +418,8 @@ final class Counter: @unchecked Sendable {
             Prediction(id: odd, label: odd, probability: 0.1, top: [.init(label: odd, probability: 0.1)], unsure: true),
             Prediction(id: "3", label: "x", probability: 1, top: [], unsure: false),
             Prediction(id: "4", label: "y", probability: .nan, top: [.init(label: "y", probability: .infinity)], unsure: true),
+            Prediction(id: "5", label: "oos", probability: 0.9, top: [], unsure: true, reason: .outOfScope),
+            Prediction(id: "6", label: "z", probability: 0.5, top: [], unsure: true, reason: .ambiguous),
         ]
         for n in 0 ... predictions.count {
             let part = Array(predictions.prefix(n))
@@ -445,6 +454,39 @@ final class Counter: @unchecked Sendable {
 
     static func temporaryPath() -> String {
         FileManager.default.temporaryDirectory.appendingPathComponent("triage-log-\(UUID().uuidString).sqlite").path
+    }
+
+    /// Issue 27: a log written by the previous release (schema version 1, exactly as it created
+    /// it) opens, migrates to the current version and keeps every row; a newer file is refused.
+    @Test func aLogOfTheLastReleaseMigratesAndKeepsEveryRow() async throws {
+        let path = Self.temporaryPath()
+        do {
+            let old = try SQLiteDatabase(path: path)
+            try old.execute(PredictionLog.migrations[0] + "PRAGMA user_version = 1;")
+            try old.execute("""
+                INSERT INTO predictions (message_id, received_at, model_id, subject, body, text_sha256, category, probability, top_json, unsure, latency_ms)
+                VALUES ('old-1', '2026-12-01T00:00:00Z', 'm', 's', 'b', 'h', 'c', 0.9, '[]', 0, 1.0),
+                       ('old-2', '2026-12-01T00:00:01Z', 'm', 's', 'b', 'h', 'c', 0.2, '[]', 1, 1.0);
+                INSERT INTO labels (prediction_seq, message_id, label, agent, labelled_at, model_id) VALUES (2, 'old-2', 'd', 'ana', '2026-12-01T00:01:00Z', 'm');
+                """)
+        }
+        let log = try PredictionLog(path: path, commitWindow: .zero)
+        var fresh = Self.row(7)
+        fresh.unsure = true
+        fresh.unsureReason = "ambiguous"
+        try await log.record([fresh])
+        #expect(try await log.relabel(messageID: "old-1", label: "e", agent: nil, modelID: "m") == .recorded(predictionSeq: 1))
+        log.close()
+        let db = try SQLiteDatabase(path: path, mode: .readOnly)
+        #expect(try PredictionLog.userVersion(db) == PredictionLog.schemaVersion)
+        let q = try db.prepare("SELECT group_concat(message_id || ':' || coalesce(unsure_reason, '-'), ' ') FROM (SELECT * FROM predictions ORDER BY seq)")
+        #expect(try q.step() && q.value(0) == .text("old-1:- old-2:low_confidence m7:ambiguous"))
+        let labels = try db.prepare("SELECT COUNT(*) FROM labels")
+        #expect(try labels.step() && labels.value(0) == .integer(2))
+        // A file from a newer release is refused, named.
+        let newer = Self.temporaryPath()
+        try SQLiteDatabase(path: newer).execute("PRAGMA user_version = \(PredictionLog.schemaVersion + 1)")
+        #expect { _ = try PredictionLog(path: newer) } throws: { "\($0)".contains("newer than this release") }
     }
 
     @Test func concurrentRowsShareCommitsWithinTheWindow() async throws {

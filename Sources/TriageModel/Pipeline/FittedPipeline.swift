@@ -13,6 +13,11 @@ public struct FittedPipeline: Sendable {
     /// The feature blocks, in column order (one for a pipeline without a union).
     public let blocks: [FittedBlock]
     public let classifier: FittedClassifier
+    /// How probabilities are calibrated and when a prediction is unsure (`ConfidencePolicy`);
+    /// nil: the classifier's probabilities, unsure below the threshold a caller gives.
+    public private(set) var policy: ConfidencePolicy?
+    /// The index of the policy's out-of-scope label in `labels`.
+    public private(set) var oosIndex: Int?
 
     public init(settings: PipelineSettings, labels: [String], blocks: [FittedBlock], classifier: FittedClassifier) {
         self.settings = settings
@@ -21,10 +26,22 @@ public struct FittedPipeline: Sendable {
         self.classifier = classifier
     }
 
+    /// The pipeline with `policy` (checked against its labels).
+    public func withPolicy(_ policy: ConfidencePolicy?) throws(PolicyError) -> FittedPipeline {
+        try policy?.validate(labels: labels)
+        var copy = self
+        copy.policy = policy
+        copy.oosIndex = policy?.oosLabel.flatMap { labels.firstIndex(of: $0) }
+        return copy
+    }
+
     /// The pipeline with its classifier's weights rounded as a model file stores them in
     /// `encoding`: what `triage train --weights` evaluates and saves.
     public func withWeights(_ encoding: WeightEncoding) -> FittedPipeline {
-        FittedPipeline(settings: settings, labels: labels, blocks: blocks, classifier: classifier.withWeights(encoding))
+        var copy = FittedPipeline(settings: settings, labels: labels, blocks: blocks, classifier: classifier.withWeights(encoding))
+        copy.policy = policy
+        copy.oosIndex = oosIndex
+        return copy
     }
 
     /// The pipeline without the features whose weights are near zero in every linear model:
@@ -56,7 +73,10 @@ public struct FittedPipeline: Sendable {
             newBlocks.append(FittedBlock(settings: block.settings, vectorizer: vectorizer, tfidf: tfidf, offset: offset))
             offset += terms.count
         }
-        return (FittedPipeline(settings: settings, labels: labels, blocks: newBlocks, classifier: prunedClassifier), featureCount - kept.count)
+        var pruned = FittedPipeline(settings: settings, labels: labels, blocks: newBlocks, classifier: prunedClassifier)
+        pruned.policy = policy
+        pruned.oosIndex = oosIndex
+        return (pruned, featureCount - kept.count)
     }
 
     /// A single-block pipeline.
@@ -105,31 +125,54 @@ public struct FittedPipeline: Sendable {
         return (try? SparseMatrix.horizontalStack(parts, weights: blocks.map(\.settings.weight))) ?? parts[0]
     }
 
-    /// Class probabilities of each message (`labels` order).
+    /// Class probabilities of each message (`labels` order), calibrated by the policy's
+    /// calibration when there is one.
     public func predictProbabilities(_ messages: [Message], threads: Int? = nil) -> [[Double]] {
         let x = features(messages, threads: threads)
         let chunks = Parallel.chunks(count: x.rowCount, chunkSize: 256)
+        let calibration = policy?.calibration
         let parts = Parallel.map(count: chunks.count, threads: Parallel.threadCount(threads)) { c -> [[Double]] in
             let scorer = classifier.makeRowScorer()
-            return chunks[c].map { i in x.withRow(i) { scorer.probabilities($0) } }
+            return chunks[c].map { i in
+                var p = x.withRow(i) { scorer.probabilities($0) }
+                calibration?.apply(&p)
+                return p
+            }
         }
         return Array(parts.joined())
     }
 
-    /// Predictions with the `top` most probable labels; `unsure` below `threshold`.
-    public func predict(_ messages: [Message], top: Int = 3, threshold: Double = 0, threads: Int? = nil) -> [Prediction] {
+    /// Predictions with the `top` most probable labels, unsure as the policy decides (see
+    /// `prediction(id:probabilities:top:threshold:)`).
+    public func predict(_ messages: [Message], top: Int = 3, threshold: Double? = nil, threads: Int? = nil) -> [Prediction] {
         zip(messages, predictProbabilities(messages, threads: threads)).map { message, p in
             prediction(id: message.id, probabilities: p, top: top, threshold: threshold)
         }
     }
 
-    /// A prediction from class probabilities.
-    public func prediction(id: String, probabilities p: [Double], top: Int, threshold: Double) -> Prediction {
+    /// The policy predictions are decided by, `threshold` (when given) replacing its threshold;
+    /// without a policy, one threshold (default 0: never unsure).
+    public func effectivePolicy(threshold: Double? = nil) -> ConfidencePolicy {
+        guard var p = policy else { return .manual(threshold ?? 0) }
+        if let threshold { p.threshold = threshold }
+        return p
+    }
+
+    /// A prediction from (calibrated) class probabilities: unsure, with its reason, as the
+    /// policy decides; `threshold` overrides the policy's threshold (`serve --unsure-threshold`).
+    public func prediction(id: String, probabilities p: [Double], top: Int, threshold: Double? = nil) -> Prediction {
+        prediction(id: id, probabilities: p, top: top, policy: effectivePolicy(threshold: threshold))
+    }
+
+    /// A prediction decided by `policy` (from `effectivePolicy(threshold:)`; a server computes
+    /// it once per model).
+    public func prediction(id: String, probabilities p: [Double], top: Int, policy: ConfidencePolicy) -> Prediction {
         let order = Ranking.top(p, count: max(1, top))
         let best = order.first ?? 0
+        let reason = policy.reason(p, oosIndex: oosIndex)
         return Prediction(id: id, label: labels[best], probability: p[best],
                           top: order.map { Prediction.Scored(label: labels[$0], probability: p[$0]) },
-                          unsure: p[best] < threshold)
+                          unsure: reason != nil, reason: reason)
     }
 }
 

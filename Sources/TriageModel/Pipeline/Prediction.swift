@@ -16,14 +16,17 @@ public struct Prediction: Sendable, Equatable {
     public var probability: Double
     /// The `top` most probable labels, most probable first.
     public var top: [Scored]
-    /// True when `probability` is below the threshold the prediction was made with.
+    /// True when the confidence policy does not route the message (`reason` says why).
     public var unsure: Bool
+    /// Nil when routed.
+    public var reason: UnsureReason?
 
-    public init(id: String, label: String, probability: Double, top: [Scored], unsure: Bool) {
+    public init(id: String, label: String, probability: Double, top: [Scored], unsure: Bool, reason: UnsureReason? = nil) {
         self.id = id
         self.label = label
         self.probability = probability
         self.top = top
         self.unsure = unsure
+        self.reason = unsure ? (reason ?? .lowConfidence) : nil
     }
 }

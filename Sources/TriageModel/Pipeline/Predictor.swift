@@ -48,11 +48,17 @@ extension FittedPipeline {
                     values[k] *= weight
                 }
             }
-            return SparseRow.with(columns: columns, values: values) { scorer.probabilities($0) }
+            var p = SparseRow.with(columns: columns, values: values) { scorer.probabilities($0) }
+            pipeline.policy?.calibration.apply(&p)
+            return p
         }
 
-        public func predict(_ message: Message, top: Int = 3, threshold: Double = 0) -> Prediction {
+        public func predict(_ message: Message, top: Int = 3, threshold: Double? = nil) -> Prediction {
             pipeline.prediction(id: message.id, probabilities: probabilities(message), top: top, threshold: threshold)
+        }
+
+        public func predict(_ message: Message, top: Int = 3, policy: ConfidencePolicy) -> Prediction {
+            pipeline.prediction(id: message.id, probabilities: probabilities(message), top: top, policy: policy)
         }
     }
 }

@@ -35,16 +35,16 @@ struct MessagesEndpoint: Sendable {
     /// 503 of a failed write — a prediction that was not recorded is not answered.
     func answer(_ messages: [Message], receivedAt: Date, started: ContinuousClock.Instant, done: @escaping @Sendable (Answer) -> Void) {
         let model = store.current
-        let threshold = configuration.threshold ?? model.loaded.unsureThreshold
+        let policy = model.loaded.pipeline.effectivePolicy(threshold: configuration.threshold)
         let top = configuration.top
-        let predictions = model.withPredictor { predictor in messages.map { predictor.predict($0, top: top, threshold: threshold) } }
+        let predictions = model.withPredictor { predictor in messages.map { predictor.predict($0, top: top, policy: policy) } }
         let finish: @Sendable ((any Error)?) -> Void = { [metrics, logger] error in
             let answer: Answer
             if let error {
                 logger.error("prediction log write failed", metadata: ["error": "\(error)"])
                 answer = Answer(status: .serviceUnavailable, body: JSONWriter.bytes(Self.logFailure(error).json))
             } else {
-                metrics.predicted(categories: predictions.map(\.label), unsure: predictions.filter(\.unsure).count)
+                metrics.predicted(categories: predictions.map(\.label), unsure: predictions.compactMap(\.reason))
                 answer = Answer(status: .ok, body: ResponseJSON.predictions(predictions, modelID: model.id, version: model.version))
             }
             metrics.request(route: Self.route, status: answer.status.code, seconds: (ContinuousClock.now - started).seconds)
@@ -58,7 +58,7 @@ struct MessagesEndpoint: Sendable {
                              subject: storeText ? m.subject : nil, body: storeText ? m.body : nil,
                              textSHA256: StableHash.hex(utf8Of: m.subject, "\n", m.body),
                              category: p.label, probability: p.probability, top: p.top.map { ($0.label, $0.probability) },
-                             unsure: p.unsure, latencyMilliseconds: milliseconds)
+                             unsure: p.unsure, unsureReason: p.reason?.rawValue, latencyMilliseconds: milliseconds)
         }
         log.record(rows, then: finish)
     }

@@ -1,7 +1,18 @@
+import TriageData
+
 extension PredictionLog {
-    /// Version 1 of the schema. `predictions.seq` orders rows; a message id may repeat (the
-    /// latest prediction is the one a label applies to).
-    static let schema = """
+    /// The schema's migrations, in order: migration `i` takes a log file from schema version `i`
+    /// (SQLite's `PRAGMA user_version`; 0 for a new, empty file) to `i + 1`, in one transaction
+    /// with the version bump, so a file is always at one version. A later change appends a
+    /// migration; a file written by any earlier release opens, migrates and keeps every row.
+    ///
+    /// - 1: `predictions` (`seq` orders rows; a message id may repeat, and the latest prediction
+    ///   is the one a label applies to) and `labels`.
+    /// - 2: `predictions.unsure_reason` — why the confidence policy did not route the message
+    ///   (`low_confidence`, `ambiguous`, `out_of_scope`; NULL when routed). Rows of version 1
+    ///   were unsure only below the threshold: theirs becomes `low_confidence`.
+    static let migrations: [String] = [
+        """
         CREATE TABLE IF NOT EXISTS predictions (
             seq INTEGER PRIMARY KEY,
             message_id TEXT NOT NULL,
@@ -27,6 +38,40 @@ extension PredictionLog {
             model_id TEXT NOT NULL
         );
         CREATE INDEX IF NOT EXISTS labels_by_prediction ON labels (prediction_seq, seq);
-        PRAGMA user_version = 1;
+        """,
         """
+        ALTER TABLE predictions ADD COLUMN unsure_reason TEXT;
+        UPDATE predictions SET unsure_reason = 'low_confidence' WHERE unsure <> 0;
+        """,
+    ]
+
+    /// The schema version this release writes.
+    public static var schemaVersion: Int { migrations.count }
+
+    /// Brings `database` to `schemaVersion`; a file from a newer release is refused (its rows
+    /// would not be written the way it expects).
+    static func migrate(_ database: SQLiteDatabase, path: String) throws(SQLiteError) {
+        let version = try userVersion(database)
+        guard version <= schemaVersion else {
+            throw SQLiteError(code: 1, message: "the log's schema is version \(version), newer than this release's \(schemaVersion): open it with a newer triage, or give another --db",
+                              context: path)
+        }
+        for step in version ..< schemaVersion {
+            try database.execute("BEGIN IMMEDIATE")
+            do {
+                try database.execute(migrations[step])
+                try database.execute("PRAGMA user_version = \(step + 1)")
+                try database.execute("COMMIT")
+            } catch {
+                try? database.execute("ROLLBACK")
+                throw SQLiteError(code: error.code, message: "migrating the log's schema from version \(step) to \(step + 1): \(error.message)", context: path)
+            }
+        }
+    }
+
+    static func userVersion(_ database: SQLiteDatabase) throws(SQLiteError) -> Int {
+        let statement = try database.prepare("PRAGMA user_version")
+        guard try statement.step(), case let .integer(v) = statement.value(0) else { return 0 }
+        return Int(v)
+    }
 }

@@ -15,8 +15,9 @@ extension PredictionLog {
             begin = try database.prepare("BEGIN IMMEDIATE")
             commit = try database.prepare("COMMIT")
             insert = try database.prepare("""
-                INSERT INTO predictions (message_id, received_at, model_id, subject, body, text_sha256, category, probability, top_json, unsure, latency_ms)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO predictions (message_id, received_at, model_id, subject, body, text_sha256, category, probability, top_json, unsure, latency_ms,
+                                         unsure_reason)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             latest = try database.prepare("SELECT seq FROM predictions WHERE message_id = ? ORDER BY seq DESC LIMIT 1")
             addLabel = try database.prepare("INSERT INTO labels (prediction_seq, message_id, label, agent, labelled_at, model_id) VALUES (?, ?, ?, ?, ?, ?)")
@@ -72,6 +73,7 @@ extension PredictionLog {
                             try insert.bind(utf8: top, at: 9)
                             try insert.bind(Int64(p.unsure ? 1 : 0), at: 10)
                             try insert.bind(p.latencyMilliseconds, at: 11)
+                            try insert.bind(p.unsureReason, at: 12)
                             try insert.runBound()
                             rows += 1
                         }

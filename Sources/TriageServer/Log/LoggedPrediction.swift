@@ -15,6 +15,8 @@ public struct LoggedPrediction: Sendable {
     public var probability: Double
     public var top: [(category: String, probability: Double)]
     public var unsure: Bool
+    /// Why the confidence policy did not route it (`UnsureReason`'s raw value); nil when routed.
+    public var unsureReason: String? = nil
     public var latencyMilliseconds: Double
 }
 

@@ -96,7 +96,7 @@ public final class PredictionLog: @unchecked Sendable {
             // The message-id index takes a random page per row: past SQLite's default 2 MiB
             // cache, once the index outgrows it, most inserts would read their page back.
             try database.execute("PRAGMA cache_size = -32768")
-            try database.execute(Self.schema)
+            try Self.migrate(database, path: path)
             try database.setChunkSize(Self.chunkBytes)
             database.trackWALFrames()
             let pageSize = try database.prepare("PRAGMA page_size")
