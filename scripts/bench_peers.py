@@ -366,6 +366,81 @@ def cmd_linear(args):
     }))
 
 
+def largest_coverage_threshold(confidence, right, precision):
+    """Triage's rule (ConfidencePolicy.choose): messages sorted most confident first (ties in input
+    order); the largest cut, never between two equal confidences, whose accepted messages are at
+    least `precision` right; the threshold is the confidence of the last one accepted. None when
+    no cut reaches it."""
+    import numpy as np
+
+    order = sorted(range(len(confidence)), key=lambda i: (-confidence[i], i))
+    c = np.asarray(confidence)[order]
+    r = np.cumsum(np.asarray(right)[order])
+    for k in range(len(c), 0, -1):
+        if (k == len(c) or c[k - 1] > c[k]) and r[k - 1] >= precision * k - 1e-9:
+            return float(c[k - 1])
+    return None
+
+
+def open_set_metrics(p_in, truth, p_out, threshold, class_count):
+    """OpenSetReport's definitions (Sources/TriageModel/Confidence/OpenSetReport.swift)."""
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+
+    best_in, conf_in = p_in.argmax(1), p_in.max(1)
+    best_out, conf_out = p_out.argmax(1), p_out.max(1)
+    routed_in, routed_out = conf_in >= threshold, conf_out >= threshold
+    open_class = class_count
+    answers = np.concatenate([np.where(routed_in, best_in, open_class), np.where(routed_out, best_out, open_class)])
+    truths = np.concatenate([truth, np.full(len(p_out), open_class)])
+    f1s = []
+    for c in range(class_count + 1):
+        actual = int((truths == c).sum())
+        if actual == 0:
+            continue
+        tp = int(((answers == c) & (truths == c)).sum())
+        f1s.append(2 * tp / (int((answers == c).sum()) + actual))
+    not_routed = int((~routed_in).sum() + (~routed_out).sum())
+    return {
+        "in_scope_accuracy": float((routed_in & (best_in == truth)).mean()),
+        "closed_accuracy": float((best_in == truth).mean()),
+        "oos_recall": float((~routed_out).mean()),
+        "oos_precision": float((~routed_out).sum() / not_routed) if not_routed else 0.0,
+        "macro_f1_known_and_open": float(np.mean(f1s)),
+        "auroc": float(roc_auc_score(np.r_[np.ones(len(conf_in)), np.zeros(len(conf_out))], np.r_[conf_in, conf_out])),
+        "threshold": threshold,
+    }
+
+
+def cmd_openset(args):
+    """The open-set protocol (issue 27): scikit-learn's LogisticRegression on word 1-2 + char_wb
+    2-5 TF-IDF trained on the known intents; its maximum probability thresholded by Triage's rule
+    (the largest coverage at --target-precision on 5-fold out-of-fold predictions of the training
+    data), then scored on the known and unknown intents' test messages."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import Pipeline
+
+    x_train, y_train = load_labelled(args.train)
+    x_in, y_in = load_labelled(args.test_known)
+    x_out, _ = load_labelled(args.test_unknown)
+    pipeline = Pipeline([("union", linear_features()), ("clf", LogisticRegression(C=args.C, max_iter=1000))])
+    start = time.perf_counter()
+    oof = cross_val_predict(pipeline, x_train, y_train, cv=StratifiedKFold(5, shuffle=True, random_state=0), method="predict_proba")
+    pipeline.fit(x_train, y_train)
+    seconds = time.perf_counter() - start
+    classes = list(pipeline.named_steps["clf"].classes_)
+    index = {c: i for i, c in enumerate(classes)}
+    y_index = np.array([index[y] for y in y_train])
+    threshold = largest_coverage_threshold(oof.max(1), oof.argmax(1) == y_index, args.target_precision)
+    result = open_set_metrics(pipeline.predict_proba(x_in), np.array([index[y] for y in y_in]), pipeline.predict_proba(x_out),
+                              threshold if threshold is not None else 0.0, len(classes))
+    print(json.dumps({"benchmark": "openset", "implementation": "scikit-learn LogisticRegression", "C": args.C,
+                      "target_precision": args.target_precision, "train_messages": len(y_train), "classes": len(classes),
+                      "seconds": seconds, **result}))
+
+
 def cmd_modelfile(args):
     """The model-file comparison (issue 26): scikit-learn's LogisticRegression on Triage's
     recommended features (TF-IDF word 1-2-grams + char_wb 1-5-grams, both sublinear, min_df 1),
@@ -849,6 +924,14 @@ def build_parser():
     acc.add_argument("--C", type=float, default=1.0)
     acc.add_argument("--max-iter", type=positive_int, default=1000)
     acc.set_defaults(func=cmd_accuracy)
+
+    op = sub.add_parser("openset", help="scikit-learn LogisticRegression, max probability thresholded, on an open set")
+    op.add_argument("--train", required=True, help="training messages of the known intents")
+    op.add_argument("--test-known", required=True, help="test messages of the known intents")
+    op.add_argument("--test-unknown", required=True, help="test messages of the other intents")
+    op.add_argument("--target-precision", type=float, default=0.95)
+    op.add_argument("--C", type=float, default=30.0)
+    op.set_defaults(func=cmd_openset)
 
     mf = sub.add_parser("modelfile", help="scikit-learn LogisticRegression on Triage's recommended features, pickled")
     mf.add_argument("--train", required=True)

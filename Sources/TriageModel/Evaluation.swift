@@ -60,10 +60,10 @@ public struct ModelEvaluation: Sendable {
         for m in messages where !known.contains(m.label ?? "") { report.unknownLabels[m.label ?? "", default: 0] += 1 }
         self.report = report
         confidence = kept.isEmpty ? nil : ConfidenceReport(truth: truth, probabilities: p)
-        let rules = pipeline.effectivePolicy(threshold: threshold)
+        let rules = pipeline.rules(threshold: threshold)
         var outcome = PolicyOutcome(messages: kept.count, routed: 0, routedRight: 0, unsure: [:])
         for (probabilities, t) in zip(p, truth) {
-            if let reason = rules.reason(probabilities, oosIndex: pipeline.oosIndex) {
+            if let reason = rules.reason(probabilities) {
                 outcome.unsure[reason, default: 0] += 1
             } else {
                 outcome.routed += 1

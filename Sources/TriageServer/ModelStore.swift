@@ -20,12 +20,21 @@ public final class ServedModel: @unchecked Sendable {
     public var version: String { loaded.created ?? String(loaded.id.prefix(12)) }
     public var labels: [String] { loaded.pipeline.labels }
     public let labelSet: Set<String>
+    /// The model's own confidence rules, resolved once.
+    let ownRules: ConfidenceRules
 
     init(loaded: ModelArtifact.Loaded, path: String) {
         self.loaded = loaded
         self.path = path
         loadedAt = Date()
         labelSet = Set(loaded.pipeline.labels)
+        ownRules = loaded.pipeline.rules()
+    }
+
+    /// The rules answers are decided by: the model's, or with `threshold` (the server's
+    /// `--threshold`) replacing its thresholds (cheap: no per-label thresholds are left).
+    func rules(threshold: Double?) -> ConfidenceRules {
+        threshold.map { loaded.pipeline.rules(threshold: $0) } ?? ownRules
     }
 
     /// Runs `body` with a predictor of this model.

@@ -19,7 +19,10 @@ struct Evaluate: ParsableCommand {
             policy does on these messages (how many it routes, how many of those are right,
             why the others are left to a person). --json prints the same data (per-class
             scores, averages, log loss, top-k accuracy, confusion matrix, "confidence",
-            "policy") as JSON.
+            "policy", "open_set") as JSON. With --oos-data, messages that belong to no class
+            measure the model on an open set: in-scope accuracy (a message left to a person
+            counts as wrong), out-of-scope recall and precision, macro-F1 over the known
+            classes and "open", AUROC of the top probability, and risk–coverage over both.
             """
     )
 
@@ -39,9 +42,32 @@ struct Evaluate: ParsableCommand {
     @Flag(name: .customLong("no-confidence"), help: "Leave the confidence tables (calibration, risk–coverage) out of the text report.")
     var noConfidence = false
 
+    @Option(name: .customLong("oos-data"), help: ArgumentHelp("Messages that belong to no class (same format and column options as --data; labels, if any, are ignored): adds in-scope accuracy, out-of-scope recall and precision, AUROC and an open-set risk–coverage table.", valueName: "file"))
+    var oosData: String?
+
     func validate() throws {
         if !data.isGiven { throw ValidationError("missing --data FILE (or --db FILE --sql QUERY)") }
         if !(0 ... 10).contains(digits) { throw ValidationError("--digits must be between 0 and 10") }
+    }
+
+    /// The open-set report: --data's messages with a label the model knows are in scope (those
+    /// labelled with the model's out-of-scope label count as out of scope), --oos-data's are
+    /// out of scope.
+    func openSetReport(_ pipeline: FittedPipeline, messages: [LabeledMessage], oosPath: String) throws -> OpenSetReport {
+        var options = data
+        options.data = oosPath
+        options.db = nil
+        options.sql = nil
+        let outside = try options.load(requireLabels: false).messages
+        let oosLabel = pipeline.effectivePolicy().oosLabel
+        let known = Set(pipeline.labels)
+        let inside = messages.filter { known.contains($0.label ?? "") && $0.label != oosLabel }
+        let labelledOOS = messages.filter { oosLabel != nil && $0.label == oosLabel }
+        let truth = LabelEncoder(classes: pipeline.labels).encode(inside)
+        let rules = pipeline.rules()
+        return OpenSetReport(truth: truth, inScope: pipeline.predictProbabilities(inside.map(\.message), threads: runtime.threads),
+                             outOfScope: pipeline.predictProbabilities((labelledOOS + outside).map(\.message), threads: runtime.threads),
+                             classCount: pipeline.labels.count, oosIndex: pipeline.oosIndex) { rules.reason($0) == nil }
     }
 
     func run() throws {
@@ -50,6 +76,7 @@ struct Evaluate: ParsableCommand {
         let batch = try data.load()
         let evaluation = ModelEvaluation(loaded.pipeline, on: batch.messages, threads: runtime.threads)
         let report = evaluation.report
+        let openSet = try oosData.map { try openSetReport(loaded.pipeline, messages: batch.messages, oosPath: $0) }
         if let unknown = report.unknownLabelsSummary(limit: 10) { Console.warning("left out of every metric: \(unknown)") }
         guard report.count > 0 else { throw CLIFailure(message: "\(batch.source): no message has a label the model knows; nothing to measure") }
         if json {
@@ -60,6 +87,7 @@ struct Evaluate: ParsableCommand {
             var policy = evaluation.policy.json.objectValue ?? JSONObject()
             policy["policy"] = (try? JSONValueEncoder().encode(loaded.pipeline.effectivePolicy())) ?? .null
             o["policy"] = .object(policy)
+            if let openSet { o["open_set"] = openSet.json }
             print(Output.json(.object(o)), terminator: "")
         } else {
             print("model \(loaded.id.prefix(16))… on \(batch.source) (\(batch.messages.count) messages\(report.unknownLabels.isEmpty ? "" : ", \(report.count) with labels it knows"))\n")
@@ -73,6 +101,10 @@ struct Evaluate: ParsableCommand {
                 print(confidence.text(), terminator: "")
             }
             print("\nthe model's confidence policy (\(loaded.pipeline.effectivePolicy().summary)):\n  \(evaluation.policy.text)")
+            if let openSet {
+                print("")
+                print(openSet.text(), terminator: "")
+            }
         }
     }
 }

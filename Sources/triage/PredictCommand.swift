@@ -64,9 +64,9 @@ struct Predict: ParsableCommand {
         let loaded = try model.load()
         let pipeline = loaded.pipeline
         let predictor = pipeline.makePredictor()
-        let policy = pipeline.effectivePolicy(threshold: threshold)
+        let rules = pipeline.rules(threshold: threshold)
         func answer(_ message: Message) -> [UInt8] {
-            let p = predictor.predict(message, top: top, policy: policy)
+            let p = predictor.predict(message, top: top, rules: rules)
             var o = JSONObject()
             o["id"] = .string(p.id)
             o["category"] = .string(p.label)

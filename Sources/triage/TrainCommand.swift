@@ -62,6 +62,9 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("oos-label"), help: ArgumentHelp("The label of out-of-scope examples in the data: learned from, never routed (predictions of it are unsure, \"out_of_scope\").", valueName: "name"))
     var oosLabel: String?
 
+    @Flag(name: .customLong("per-class-thresholds"), help: "With --target-precision: each label predicted at least 50 times out of fold gets the threshold that meets the target on its own predictions; the others keep the global one.")
+    var perClassThresholds = false
+
     @Option(name: .customLong("calibration-folds"), help: ArgumentHelp("Folds of the out-of-fold predictions the calibration and the policy are chosen from (0: neither; the model's probabilities as they are).", valueName: "k"))
     var calibrationFolds: Int = 5
 
@@ -95,6 +98,7 @@ struct Train: ParsableCommand {
             throw ValidationError("--target-precision and --target-coverage choose from out-of-fold predictions: they need --calibration-folds ≥ 2")
         }
         if let oosLabel, oosLabel.isEmpty { throw ValidationError("--oos-label must not be empty") }
+        if perClassThresholds && targetPrecision == nil { throw ValidationError("--per-class-thresholds needs --target-precision") }
         if let prune, !(prune > 0 && prune < 1) { throw ValidationError("--prune must be a fraction in (0, 1), got \(prune)") }
         if !showConfig {
             if !data.isGiven { throw ValidationError("missing --data FILE (or --db FILE --sql QUERY)") }
@@ -246,7 +250,8 @@ struct Train: ParsableCommand {
         }
         if oof.rows.isEmpty { return try uncalibrated("no class has --calibration-folds \(calibrationFolds) rows: no out-of-fold predictions") }
         do {
-            return try ConfidencePolicy.choose(oof, labels: fit.labels.classes, goal: goal, margin: ambiguityMargin, oosLabel: oosLabel)
+            return try ConfidencePolicy.choose(oof, labels: fit.labels.classes, goal: goal, margin: ambiguityMargin, oosLabel: oosLabel,
+                                               scope: perClassThresholds ? .perClass(minimum: ConfidencePolicy.Scope.defaultMinimum) : .global)
         } catch { throw CLIFailure(message: "\(error)") }
     }
 

@@ -45,7 +45,8 @@ enum ArtifactFixtures {
     /// A confidence policy as `train --target-precision 0.9 --oos-label <last label>` could
     /// choose it: calibrated, a threshold, a margin, an out-of-scope label.
     static func policy(labels: [String]) -> ConfidencePolicy {
-        ConfidencePolicy(calibration: Calibration(temperature: 0.8), goal: .precision(0.9), threshold: 0.4, margin: 0.05, oosLabel: labels.last,
+        ConfidencePolicy(calibration: Calibration(temperature: 0.8), goal: .precision(0.9), threshold: 0.4,
+                         classThresholds: labels.first.map { [$0: 0.6] }, margin: 0.05, oosLabel: labels.last,
                          evidence: .init(messages: 30, folds: 3, seed: 0, coverage: 0.6, precision: 0.9, logLossBefore: 1.2, logLossAfter: 1.1,
                                          eceBefore: 0.2, eceAfter: 0.1))
     }

@@ -169,7 +169,12 @@ enum AttackCorpus {
         cases.append(("v4-oos-label-unknown", try editPolicy { $0["oos_label"] = "no such label" }, "invalid"))
         cases.append(("v4-goal-kind", try editPolicy { $0["goal"] = ["kind": "luck", "value": JSONValue.double(0.5) ?? .null] }, "payload.other"))
         cases.append(("v4-goal-value", try editPolicy { $0["goal"] = ["kind": "precision", "value": 7] }, "payload.other"))
-        cases.append(("v4-policy-extra-member", try editPolicy { $0["per_class"] = [:] }, "payload.unknownField"))
+        cases.append(("v4-class-threshold-label", try editPolicy { $0["class_thresholds"] = ["no such label": JSONValue.double(0.5) ?? .null] }, "invalid"))
+        cases.append(("v4-class-threshold-value", try editPolicy { p in
+            let label = try #require(p["class_thresholds"]?.objectValue?.keys.first)
+            p["class_thresholds"] = .object(JSONObject([(label, JSONValue.double(1.5) ?? .null)]))
+        }, "invalid"))
+        cases.append(("v4-policy-extra-member", try editPolicy { $0["per_label"] = [:] }, "payload.unknownField"))
         // The calibration is in the probes: a different temperature no longer predicts them.
         cases.append(("v4-temperature-changed", try editPolicy { p in p["calibration"] = ["method": "temperature", "temperature": JSONValue.double(1.6) ?? .null] }, "probeMismatch"))
         return cases

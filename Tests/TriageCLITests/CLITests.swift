@@ -139,6 +139,21 @@ struct CLITests {
             .split(separator: "\n").compactMap { try? JSONParser.parse(String($0)) }
         let predictedOOS = scopedLines.filter { $0["category"]?.stringValue == oos }
         #expect(!predictedOOS.isEmpty && predictedOOS.allSatisfy { $0["reason"]?.stringValue == "out_of_scope" && $0["unsure"]?.boolValue == true })
+        // Open-set evaluation: the first queue's test messages are out of scope.
+        let test = try MessageReader.readCSV(path: CLI.demoTest).messages
+        var outside = "id,subject,body\n", inside = "id,subject,body,label\n"
+        func field(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+        for m in test {
+            if m.label == oos { outside += "\(m.id),\(field(m.subject)),\(field(m.body))\n" } else { inside += "\(m.id),\(field(m.subject)),\(field(m.body)),\(m.label ?? "")\n" }
+        }
+        let insidePath = try w.write("inside.csv", inside), outsidePath = try w.write("outside.csv", outside)
+        let open = try CLI.run(["evaluate", "--model", scoped, "--trusted-key", w.publicKey, "--data", insidePath, "--oos-data", outsidePath, "--json"])
+        #expect(open.status == 0, "\(open.stderr)")
+        let openSet = try #require(try JSONParser.parse(open.stdout)["open_set"])
+        #expect(openSet["out_of_scope"]?.numberValue?.intValue == test.filter { $0.label == oos }.count)
+        #expect((openSet["oos_recall"]?.numberValue?.doubleValue ?? 0) > 0.3 && openSet["auroc"]?.numberValue != nil, "\(openSet)")
+        let openText = try CLI.run(["evaluate", "--model", scoped, "--trusted-key", w.publicKey, "--data", insidePath, "--oos-data", outsidePath, "--no-confusion"])
+        #expect(openText.stdout.contains("out-of-scope recall") && openText.stdout.contains("in-scope accuracy"), "\(openText.stdout)")
 
         // Bad input: an unknown out-of-scope label names the labels present; a target no
         // threshold meets says the best reachable (exit 1); conflicting flags exit 2.
@@ -151,7 +166,7 @@ struct CLITests {
         #expect(unreachable.status == 1 && unreachable.stderr.contains("no threshold reaches 90.0 % precision") && unreachable.stderr.contains("the best is 50.00 %"),
                 "\(unreachable.stderr)")
         for bad in [["--target-precision", "0.9", "--unsure-threshold", "0.5"], ["--calibration-folds", "1"],
-                    ["--calibration-folds", "0", "--target-coverage", "0.8"], ["--target-precision", "0"], ["--ambiguity-margin", "2"]] {
+                    ["--calibration-folds", "0", "--target-coverage", "0.8"], ["--target-precision", "0"], ["--ambiguity-margin", "2"], ["--per-class-thresholds"]] {
             let r = try CLI.run(["train", "--data", CLI.demoTrain, "--key", w.privateKey, "--out", w.path("x.triage")] + bad)
             #expect(r.status == 2, "\(bad): \(r.stderr)")
         }

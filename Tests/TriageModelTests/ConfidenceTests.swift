@@ -162,6 +162,37 @@ struct ConfidencePolicyTests {
         #expect(try StrictJSONDecoder().decode(ConfidencePolicy.self, from: json) == policy)
     }
 
+    /// Per-class thresholds: each label with enough out-of-fold predictions meets the target on
+    /// its own; the rest keep the global threshold; the rules resolve them by label.
+    @Test func perClassThresholdsMeetTheTargetPerLabel() throws {
+        let oof = Self.oof()
+        let policy = try ConfidencePolicy.choose(oof, labels: Self.labels, goal: .precision(0.8), scope: .perClass(minimum: 50))
+        let byClass = try #require(policy.classThresholds)
+        #expect(Set(byClass.keys) == ["a", "b"])   // "oos" is never predicted
+        let evidence = try #require(policy.evidence)
+        #expect(evidence.precision >= 0.8)
+        let calibrated = oof.probabilities.map(policy.calibration.applied)
+        for (c, label) in ["a", "b"].enumerated() {
+            let rows = calibrated.indices.filter { Ranking.argmax(calibrated[$0]) == c && calibrated[$0][c] >= (byClass[label] ?? 2) }
+            let right = rows.filter { oof.truth[$0] == c }.count
+            #expect(Double(right) >= 0.8 * Double(rows.count), "\(label): \(right) of \(rows.count)")
+        }
+        // Too little evidence: the global threshold only.
+        let sparse = try ConfidencePolicy.choose(oof, labels: Self.labels, goal: .precision(0.8), scope: .perClass(minimum: 10_000))
+        #expect(sparse.classThresholds == [:] && sparse.thresholds(labels: Self.labels) == nil)
+        // The rules use a label's own threshold; an override replaces them all.
+        var manual = ConfidencePolicy.manual(0.5)
+        manual.classThresholds = ["b": 0.9]
+        let rules = ConfidenceRules(policy: manual, byClass: manual.thresholds(labels: Self.labels), oosIndex: nil)
+        #expect(rules.reason([0.2, 0.8, 0.0]) == .lowConfidence && rules.reason([0.8, 0.2, 0.0]) == nil)
+        #expect(manual.thresholds(labels: Self.labels) == [0.5, 0.9, 0.5])
+        var bad = manual
+        bad.classThresholds = ["zz": 0.5]
+        #expect(throws: PolicyError.self) { try bad.validate(labels: Self.labels) }
+        bad.classThresholds = ["a": 1.5]
+        #expect(throws: PolicyError.self) { try bad.validate(labels: Self.labels) }
+    }
+
     @Test func anUnreachableTargetSaysWhatIsReachable() {
         // The most confident message is wrong; the best cut is the first three (2 of 3 right).
         let oof = OutOfFold(rows: [0, 1, 2, 3, 4], truth: [1, 0, 0, 1, 1],
@@ -222,5 +253,27 @@ struct ConfidencePolicyTests {
         policy = .manual(0.5)
         policy.oosLabel = "x"
         #expect(throws: PolicyError.unknownOOSLabel("x", present: ["a"])) { try policy.validate(labels: ["a"]) }
+    }
+}
+
+@Suite("Open set")
+struct OpenSetTests {
+    /// By hand: 4 in-scope messages over 2 classes and 2 out-of-scope ones, threshold 0.6.
+    @Test func definitionsByHand() throws {
+        let inScope: [[Double]] = [[0.9, 0.1], [0.3, 0.7], [0.55, 0.45], [0.8, 0.2]]   // routed right, routed right, rejected, routed wrong
+        let truth = [0, 1, 0, 1]
+        let outOfScope: [[Double]] = [[0.5, 0.5], [0.95, 0.05]]                        // rejected, routed
+        let r = OpenSetReport(truth: truth, inScope: inScope, outOfScope: outOfScope, classCount: 2) { ($0.max() ?? 0) >= 0.6 }
+        #expect(r.inScopeAccuracy == 0.5 && r.closedAccuracy == 0.75)
+        #expect(r.oosRecall == 0.5 && r.oosPrecision == 0.5)
+        // Answers: 0, 1, open, 0 | open, 0. Truth: 0, 1, 0, 1 | open, open.
+        // F1: class 0: tp 1, predicted 3, actual 2 → 0.4; class 1: tp 1, predicted 1, actual 2 → 2/3; open: tp 1, predicted 2, actual 2 → 0.5.
+        #expect(abs(r.macroF1 - (0.4 + 2.0 / 3.0 + 0.5) / 3) < 1e-12)
+        // AUROC: in-scope scores 0.9, 0.7, 0.55, 0.8 vs 0.5, 0.95: 4 + 0 pairs won of 8 → 0.5.
+        #expect(r.auroc == 0.5)
+        #expect(r.riskCoverage.count == 10 && r.riskCoverage.last?.accuracy == 0.5)
+        // An out-of-scope label is never routed, and in-scope messages predicted as it are errors.
+        let withLabel = OpenSetReport(truth: [0], inScope: [[0.2, 0.8]], outOfScope: [[0.1, 0.9]], classCount: 2, oosIndex: 1) { _ in true }
+        #expect(withLabel.oosRecall == 1 && withLabel.inScopeAccuracy == 0)
     }
 }

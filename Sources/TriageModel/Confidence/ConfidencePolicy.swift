@@ -1,6 +1,23 @@
 import Foundation
 import TriageCore
 
+/// A policy ready to decide for one model: its per-label thresholds and out-of-scope index
+/// resolved against the model's labels (`FittedPipeline.rules(threshold:)`).
+public struct ConfidenceRules: Sendable {
+    public let policy: ConfidencePolicy
+    let byClass: [Double]?
+    let oosIndex: Int?
+
+    public init(policy: ConfidencePolicy, byClass: [Double]?, oosIndex: Int?) {
+        self.policy = policy
+        self.byClass = byClass
+        self.oosIndex = oosIndex
+    }
+
+    /// Why `p` (calibrated, in the model's label order) is not routed; nil when it is.
+    public func reason(_ p: [Double]) -> UnsureReason? { policy.reason(p, oosIndex: oosIndex, byClass: byClass) }
+}
+
 /// Why a prediction is not routed.
 public enum UnsureReason: String, Sendable, Codable, CaseIterable {
     /// The calibrated top probability is below the policy's threshold.
@@ -106,6 +123,9 @@ public struct ConfidencePolicy: Sendable, Equatable, Codable {
     public var goal: Goal
     /// Calibrated top probabilities below it are unsure.
     public var threshold: Double
+    /// Per predicted label, a threshold replacing `threshold` (labels with enough out-of-fold
+    /// evidence, `choose(scope: .perClass)`); nil or absent labels: `threshold`.
+    public var classThresholds: [String: Double]?
     /// Nil: no margin rule.
     public var margin: Double?
     /// The label of out-of-scope training examples: learned, never routed.
@@ -116,13 +136,15 @@ public struct ConfidencePolicy: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey {
         case calibration, goal, threshold, margin, evidence
         case oosLabel = "oos_label"
+        case classThresholds = "class_thresholds"
     }
 
-    public init(calibration: Calibration = .identity, goal: Goal, threshold: Double, margin: Double? = nil, oosLabel: String? = nil,
-                evidence: Evidence? = nil) {
+    public init(calibration: Calibration = .identity, goal: Goal, threshold: Double, classThresholds: [String: Double]? = nil,
+                margin: Double? = nil, oosLabel: String? = nil, evidence: Evidence? = nil) {
         self.calibration = calibration
         self.goal = goal
         self.threshold = threshold
+        self.classThresholds = classThresholds
         self.margin = margin
         self.oosLabel = oosLabel
         self.evidence = evidence
@@ -134,17 +156,24 @@ public struct ConfidencePolicy: Sendable, Equatable, Codable {
         ConfidencePolicy(goal: .manual(threshold), threshold: threshold)
     }
 
+    /// Each label's threshold, in `labels` order (nil without class thresholds).
+    public func thresholds(labels: [String]) -> [Double]? {
+        guard let classThresholds, !classThresholds.isEmpty else { return nil }
+        return labels.map { classThresholds[$0] ?? threshold }
+    }
+
     /// The decision for calibrated probabilities `p` in `labels` order; `oosIndex` is the
-    /// index of `oosLabel` in them (nil without one).
+    /// index of `oosLabel` in them (nil without one), `byClass` the thresholds of
+    /// `thresholds(labels:)`.
     @inlinable
-    public func reason(_ p: [Double], oosIndex: Int?) -> UnsureReason? {
+    public func reason(_ p: [Double], oosIndex: Int?, byClass: [Double]? = nil) -> UnsureReason? {
         guard !p.isEmpty else { return .lowConfidence }
         var first = 0, second = -1
         for c in 1 ..< p.count {
             if p[c] > p[first] { second = first; first = c } else if second < 0 || p[c] > p[second] { second = c }
         }
         if let oosIndex, first == oosIndex { return .outOfScope }
-        if p[first] < threshold { return .lowConfidence }
+        if p[first] < (byClass.map { $0[first] } ?? threshold) { return .lowConfidence }
         if let margin, second >= 0, p[first] - p[second] < margin { return .ambiguous }
         return nil
     }
@@ -155,6 +184,7 @@ public struct ConfidencePolicy: Sendable, Equatable, Codable {
         var parts: [String] = []
         parts.append(calibration.temperature == 1 ? "uncalibrated" : String(format: "calibrated (temperature %.3g)", calibration.temperature))
         parts.append(String(format: "unsure below %.4g", threshold))
+        if let c = classThresholds, !c.isEmpty { parts.append("\(c.count) labels with their own threshold") }
         switch goal {
         case let .precision(p): parts.append(String(format: "chosen for %.3g %% precision", 100 * p))
         case let .coverage(c): parts.append(String(format: "chosen for %.3g %% coverage", 100 * c))
@@ -175,6 +205,10 @@ public struct ConfidencePolicy: Sendable, Equatable, Codable {
         guard (0 ... 1).contains(threshold) else { throw .invalid("threshold \(threshold) is not a probability") }
         if let margin, !(0 ... 1).contains(margin) { throw .invalid("margin \(margin) is not in [0, 1]") }
         if let oosLabel, !labels.contains(oosLabel) { throw .unknownOOSLabel(oosLabel, present: labels) }
+        for (label, t) in classThresholds ?? [:] {
+            guard labels.contains(label) else { throw .invalid("class_thresholds names \"\(label)\", not a label of the model") }
+            guard (0 ... 1).contains(t) else { throw .invalid("class threshold \(t) of \"\(label)\" is not a probability") }
+        }
     }
 }
 
@@ -204,8 +238,20 @@ extension ConfidencePolicy {
     /// that meets `goal` on the calibrated probabilities. Messages whose most probable label is
     /// `oosLabel` are not routed; an out-of-scope message routed counts as wrong, so the
     /// threshold also keeps out-of-scope messages out.
+    /// Where one threshold applies.
+    public enum Scope: Sendable, Equatable {
+        case global
+        /// With a precision goal, each label predicted at least `minimum` times out of fold gets
+        /// the threshold that meets the goal on those predictions alone (a label whose
+        /// predictions never meet it is not routed: threshold 1); the others keep the global one.
+        case perClass(minimum: Int)
+
+        /// "Enough" out-of-fold evidence for a label's own threshold.
+        public static let defaultMinimum = 50
+    }
+
     public static func choose(_ oof: OutOfFold, labels: [String], goal: Goal, margin: Double? = nil, oosLabel: String? = nil,
-                              calibrate: Bool = true) throws(PolicyError) -> ConfidencePolicy {
+                              calibrate: Bool = true, scope: Scope = .global) throws(PolicyError) -> ConfidencePolicy {
         guard !oof.rows.isEmpty else { throw .noEvidence("every class has fewer rows than the folds") }
         if let oosLabel, !labels.contains(oosLabel) { throw .unknownOOSLabel(oosLabel, present: labels) }
         let oosIndex = oosLabel.flatMap { labels.firstIndex(of: $0) }
@@ -216,11 +262,12 @@ extension ConfidencePolicy {
         // Candidates: messages no rule but the threshold rejects, with their confidence and
         // whether routing them is right.
         var draft = ConfidencePolicy(calibration: calibration, goal: goal, threshold: 0, margin: margin, oosLabel: oosLabel)
-        var confidences: [Double] = [], right: [Bool] = []
+        var confidences: [Double] = [], right: [Bool] = [], predicted: [Int] = []
         for (p, t) in zip(calibrated, oof.truth) where draft.reason(p, oosIndex: oosIndex) == nil {
             let best = Ranking.argmax(p)
             confidences.append(p[best])
             right.append(best == t && t != oosIndex)
+            predicted.append(best)
         }
         let curve = RiskCoverage(confidences: confidences, right: right)
         let total = Double(oof.rows.count)
@@ -246,9 +293,27 @@ extension ConfidencePolicy {
                                                    threshold: threshold, accepted: accepted.count)
         }
         draft.threshold = point.threshold
-        draft.evidence = Evidence(messages: oof.rows.count, folds: oof.folds, seed: oof.seed, coverage: Double(point.accepted) / total,
-                                  precision: point.accuracy, logLossBefore: before.logLoss, logLossAfter: after.logLoss,
-                                  eceBefore: before.ece, eceAfter: after.ece)
+        var accepted = point.accepted, acceptedRight = Int((point.accuracy * Double(point.accepted)).rounded())
+        if case let .perClass(minimum) = scope, case let .precision(target) = goal {
+            var byClass: [String: Double] = [:]
+            for c in labels.indices where c != oosIndex {
+                let rows = predicted.indices.filter { predicted[$0] == c }
+                guard rows.count >= minimum else { continue }
+                let classCurve = RiskCoverage(confidences: rows.map { confidences[$0] }, right: rows.map { right[$0] })
+                byClass[labels[c]] = classCurve.largestCoverage(precision: target)?.threshold ?? 1
+            }
+            draft.classThresholds = byClass
+            let thresholds = draft.thresholds(labels: labels) ?? []
+            accepted = 0
+            acceptedRight = 0
+            for i in confidences.indices where confidences[i] >= (thresholds.isEmpty ? draft.threshold : thresholds[predicted[i]]) {
+                accepted += 1
+                if right[i] { acceptedRight += 1 }
+            }
+        }
+        draft.evidence = Evidence(messages: oof.rows.count, folds: oof.folds, seed: oof.seed, coverage: Double(accepted) / total,
+                                  precision: accepted == 0 ? 0 : Double(acceptedRight) / Double(accepted), logLossBefore: before.logLoss,
+                                  logLossAfter: after.logLoss, eceBefore: before.ece, eceAfter: after.ece)
         return draft
     }
 }

@@ -150,26 +150,35 @@ public struct FittedPipeline: Sendable {
         }
     }
 
-    /// The policy predictions are decided by, `threshold` (when given) replacing its threshold;
-    /// without a policy, one threshold (default 0: never unsure).
+    /// The policy predictions are decided by, `threshold` (when given) replacing its threshold
+    /// and any per-label ones; without a policy, one threshold (default 0: never unsure).
     public func effectivePolicy(threshold: Double? = nil) -> ConfidencePolicy {
         guard var p = policy else { return .manual(threshold ?? 0) }
-        if let threshold { p.threshold = threshold }
+        if let threshold {
+            p.threshold = threshold
+            p.classThresholds = nil
+        }
         return p
+    }
+
+    /// The effective policy ready to decide (per-label thresholds and the out-of-scope index
+    /// resolved once; a server keeps one per model).
+    public func rules(threshold: Double? = nil) -> ConfidenceRules {
+        let policy = effectivePolicy(threshold: threshold)
+        return ConfidenceRules(policy: policy, byClass: policy.thresholds(labels: labels), oosIndex: oosIndex)
     }
 
     /// A prediction from (calibrated) class probabilities: unsure, with its reason, as the
     /// policy decides; `threshold` overrides the policy's threshold (`serve --unsure-threshold`).
     public func prediction(id: String, probabilities p: [Double], top: Int, threshold: Double? = nil) -> Prediction {
-        prediction(id: id, probabilities: p, top: top, policy: effectivePolicy(threshold: threshold))
+        prediction(id: id, probabilities: p, top: top, rules: rules(threshold: threshold))
     }
 
-    /// A prediction decided by `policy` (from `effectivePolicy(threshold:)`; a server computes
-    /// it once per model).
-    public func prediction(id: String, probabilities p: [Double], top: Int, policy: ConfidencePolicy) -> Prediction {
+    /// A prediction decided by `rules` (from `rules(threshold:)`).
+    public func prediction(id: String, probabilities p: [Double], top: Int, rules: ConfidenceRules) -> Prediction {
         let order = Ranking.top(p, count: max(1, top))
         let best = order.first ?? 0
-        let reason = policy.reason(p, oosIndex: oosIndex)
+        let reason = rules.reason(p)
         return Prediction(id: id, label: labels[best], probability: p[best],
                           top: order.map { Prediction.Scored(label: labels[$0], probability: p[$0]) },
                           unsure: reason != nil, reason: reason)

@@ -57,8 +57,8 @@ extension FittedPipeline {
             pipeline.prediction(id: message.id, probabilities: probabilities(message), top: top, threshold: threshold)
         }
 
-        public func predict(_ message: Message, top: Int = 3, policy: ConfidencePolicy) -> Prediction {
-            pipeline.prediction(id: message.id, probabilities: probabilities(message), top: top, policy: policy)
+        public func predict(_ message: Message, top: Int = 3, rules: ConfidenceRules) -> Prediction {
+            pipeline.prediction(id: message.id, probabilities: probabilities(message), top: top, rules: rules)
         }
     }
 }

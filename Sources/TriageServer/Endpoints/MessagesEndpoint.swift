@@ -35,9 +35,9 @@ struct MessagesEndpoint: Sendable {
     /// 503 of a failed write — a prediction that was not recorded is not answered.
     func answer(_ messages: [Message], receivedAt: Date, started: ContinuousClock.Instant, done: @escaping @Sendable (Answer) -> Void) {
         let model = store.current
-        let policy = model.loaded.pipeline.effectivePolicy(threshold: configuration.threshold)
+        let rules = model.rules(threshold: configuration.threshold)
         let top = configuration.top
-        let predictions = model.withPredictor { predictor in messages.map { predictor.predict($0, top: top, policy: policy) } }
+        let predictions = model.withPredictor { predictor in messages.map { predictor.predict($0, top: top, rules: rules) } }
         let finish: @Sendable ((any Error)?) -> Void = { [metrics, logger] error in
             let answer: Answer
             if let error {
