@@ -79,6 +79,7 @@ struct Inspect: ParsableCommand {
             o["vocabulary"] = .number(JSONNumber(p.featureCount))
             o["blocks"] = .array(p.blocks.map { ["name": .string($0.settings.name), "terms": .number(JSONNumber($0.featureCount))] })
             o["unsure_threshold"] = JSONValue.double(loaded.unsureThreshold) ?? .null
+            o["confidence_policy"] = (try? JSONValueEncoder().encode(p.effectivePolicy())) ?? .null
             o["parts"] = .array(loaded.parts.map { ["name": .string($0.name), "bytes": .number(JSONNumber($0.bytes)), "what": .string($0.what)] })
             o["classifier"] = .string(p.classifier.typeName)
             if let stats {
@@ -127,7 +128,7 @@ struct Inspect: ParsableCommand {
             lines.append("classifier    \(p.classifier.describe())")
             for member in p.classifier.members { lines.append("  member      \(member.describe())") }
         }
-        lines.append("unsure below  \(loaded.unsureThreshold)")
+        lines.append("policy        \(p.effectivePolicy().summary)")
         lines.append("")
         lines.append("where the bytes go:")
         let width = loaded.parts.map(\.name.count).max() ?? 0
