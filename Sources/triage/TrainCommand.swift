@@ -225,7 +225,9 @@ struct Train: ParsableCommand {
     }
 
     /// The confidence policy: from out-of-fold predictions of the same settings on the training
-    /// rows (calibration, then the threshold for the target), or set by hand without folds.
+    /// rows (calibration, then the threshold for the target), or set by hand without folds. The
+    /// fold models are rounded to the saved weight encoding but not pruned: `--prune` drops
+    /// only near-zero weights of the final model, after the calibration was fitted.
     func choosePolicy(fit: PipelineFit, settings: PipelineSettings) throws -> ConfidencePolicy {
         let goal: ConfidencePolicy.Goal = targetPrecision.map { .precision($0) } ?? targetCoverage.map { .coverage($0) } ?? .manual(unsureThreshold ?? 0.5)
         guard calibrationFolds >= 2 else {
@@ -236,7 +238,7 @@ struct Train: ParsableCommand {
         // target needs the evidence.
         func uncalibrated(_ why: String) throws -> ConfidencePolicy {
             if case .manual = goal {
-                Console.warning("\(why): the model is not calibrated and its policy is the threshold \(goal.value) (--calibration-folds 0 says so without this warning)")
+                Console.warning("\(why): the model is not calibrated and its policy is the threshold \(goal.value) (--calibration-folds 0 does the same without this warning)")
                 return ConfidencePolicy(goal: goal, threshold: goal.value, margin: ambiguityMargin, oosLabel: oosLabel)
             }
             throw CLIFailure(message: "\(why); --target-precision and --target-coverage need them")
