@@ -297,8 +297,19 @@ enum Refit {
         let key: SigningKey
         do { key = try SigningKey(path: keyPath) } catch { throw CLIFailure(message: "\(keyPath): \(error)") }
         Console.info("refitting candidate \(best.index) \(best.candidate.key) on all \(messages.count) messages")
-        let fitted: FittedPipeline
+        var fitted: FittedPipeline
         do { fitted = try search.refit(best.index, threads: runtime.threads) } catch { throw CLIFailure(message: "refit failed: \(error)") }
+        // Calibrated like `triage train`'s default: out-of-fold predictions on the search's folds,
+        // a temperature, and the hand-set threshold 0.5 on the calibrated probabilities.
+        var policy = ConfidencePolicy.manual(0.5)
+        do {
+            let oof = try search.outOfFold(best.index, weights: ModelArtifact.defaultWeights, threads: runtime.threads)
+            if !oof.rows.isEmpty { policy = try ConfidencePolicy.choose(oof, labels: search.labels, goal: .manual(0.5)) }
+        } catch {
+            Console.warning("no out-of-fold predictions for the calibration (\(error)): the refitted model is not calibrated")
+        }
+        do { fitted = try fitted.withPolicy(policy) } catch { throw CLIFailure(message: "\(error)") }
+        Console.info("confidence policy: \(policy.summary)")
         var metrics: [String: Double] = [:]
         for (k, v) in best.meanScores { metrics["cv_" + k] = v }
         let provenance = Provenance(pipeline: fitted, messages: messages, metrics: metrics,

@@ -425,6 +425,9 @@ struct CLITests {
         let mergedResults = try JSONParser.parse(merged.stdout)
         #expect(mergedResults["best_index"] == results["best_index"] && mergedResults["best_score"] == results["best_score"])
         #expect(try CLI.run(["verify", "--model", model, "--trusted-key", w.publicKey]).status == 0)
+        // Calibrated on the search's folds, like a trained model.
+        let inspected = try JSONParser.parse(try CLI.run(["inspect", "--model", model, "--trusted-key", w.publicKey, "--json"]).stdout)
+        #expect(inspected["confidence_policy"]?["evidence"]?["folds"] != nil && inspected["confidence_policy"]?["goal"]?["kind"]?.stringValue == "manual")
         // One shard is not enough.
         let partial = try CLI.run(["search", "merge", ledgers[0]])
         #expect(partial.status == 1 && partial.stderr.contains("have no result yet"), "\(partial.stderr)")

@@ -1,5 +1,6 @@
 import Foundation
 import TriageCore
+import TriageLinear
 
 /// Progress of a running search.
 public struct SearchProgress: Sendable {
@@ -141,6 +142,12 @@ public final class GridSearch: Sendable {
 
     /// The resolved settings of a candidate.
     public func settings(of candidate: Int) -> PipelineSettings { settings[candidate] }
+
+    /// Out-of-fold predictions of a candidate on the search's data and folds (`PipelineFit.outOfFold`):
+    /// what the refitted model's calibration and confidence policy are chosen from.
+    public func outOfFold(_ candidate: Int, weights: WeightEncoding, threads: Int? = nil) throws(PipelineError) -> OutOfFold {
+        try fit.outOfFold(settings[candidate], folds: options.folds, seed: options.seed, weights: weights, threads: threads)
+    }
 
     /// One pair: the candidate's pipeline fitted on the fold's training rows (sharing stages
     /// through `cache`), scored on its validation rows.
