@@ -223,6 +223,20 @@ struct ConfidencePolicyTests {
         #expect(policy.reason([policy.threshold / 2, 0.0, 1 - policy.threshold / 2], oosIndex: nil) == nil || policy.threshold > 0.5)
     }
 
+    /// Out of fold, an out-of-scope message predicted in scope and routed counts as wrong; one
+    /// predicted out of scope is not routed at all.
+    @Test func outOfScopeEvidenceCountsRoutedOutOfScopeAsWrong() throws {
+        // Labels a, b, oos. Rows: a→a (0.9), oos predicted a (0.8), oos predicted oos (0.7), b→b (0.6).
+        let oof = OutOfFold(rows: [0, 1, 2, 3], truth: [0, 2, 2, 1],
+                            probabilities: [[0.9, 0.05, 0.05], [0.8, 0.1, 0.1], [0.2, 0.1, 0.7], [0.3, 0.6, 0.1]], folds: 2, seed: 0, skipped: [])
+        let all = try ConfidencePolicy.choose(oof, labels: Self.labels, goal: .coverage(1), oosLabel: "oos", calibrate: false)
+        let evidence = try #require(all.evidence)
+        // Routed: rows 0, 1, 3 (row 2 is out of scope); right: rows 0 and 3.
+        #expect(abs(evidence.coverage - 0.75) < 1e-12 && abs(evidence.precision - 2.0 / 3.0) < 1e-12, "\(evidence)")
+        let strict = try ConfidencePolicy.choose(oof, labels: Self.labels, goal: .precision(1), oosLabel: "oos", calibrate: false)
+        #expect(strict.threshold == 0.9 && strict.evidence?.coverage == 0.25)
+    }
+
     @Test func rulesApplyInOrder() {
         let policy = ConfidencePolicy(goal: .manual(0.5), threshold: 0.5, margin: 0.2, oosLabel: "oos")
         #expect(policy.reason([0.1, 0.1, 0.8], oosIndex: 2) == .outOfScope)
