@@ -234,10 +234,6 @@ public enum PolicyError: Error, Equatable, CustomStringConvertible {
 }
 
 extension ConfidencePolicy {
-    /// Chooses a policy from out-of-fold predictions: fits the temperature, then the threshold
-    /// that meets `goal` on the calibrated probabilities. Messages whose most probable label is
-    /// `oosLabel` are not routed; an out-of-scope message routed counts as wrong, so the
-    /// threshold also keeps out-of-scope messages out.
     /// Where one threshold applies.
     public enum Scope: Sendable, Equatable {
         case global
@@ -250,6 +246,10 @@ extension ConfidencePolicy {
         public static let defaultMinimum = 50
     }
 
+    /// Chooses a policy from out-of-fold predictions: fits the temperature, then the threshold
+    /// that meets `goal` on the calibrated probabilities. Messages whose most probable label is
+    /// `oosLabel` are not routed; an out-of-scope message routed counts as wrong, so the
+    /// threshold also keeps out-of-scope messages out.
     public static func choose(_ oof: OutOfFold, labels: [String], goal: Goal, margin: Double? = nil, oosLabel: String? = nil,
                               calibrate: Bool = true, scope: Scope = .global) throws(PolicyError) -> ConfidencePolicy {
         guard !oof.rows.isEmpty else { throw .noEvidence("every class has fewer rows than the folds") }
