@@ -21,6 +21,10 @@ public struct ModelEvaluation: Sendable {
     public let confidence: ConfidenceReport?
     /// What the model's confidence policy did on these messages.
     public let policy: PolicyOutcome
+    /// The measured messages (those with a label the model knows): each one's class index and
+    /// (calibrated) probabilities, for reports built on the same predictions.
+    public let truth: [Int]
+    public let probabilities: [[Double]]
 
     /// Messages routed and left to a person by a confidence policy.
     public struct PolicyOutcome: Sendable, Equatable {
@@ -60,6 +64,8 @@ public struct ModelEvaluation: Sendable {
         for m in messages where !known.contains(m.label ?? "") { report.unknownLabels[m.label ?? "", default: 0] += 1 }
         self.report = report
         confidence = kept.isEmpty ? nil : ConfidenceReport(truth: truth, probabilities: p)
+        self.truth = truth
+        probabilities = p
         let rules = pipeline.rules(threshold: threshold)
         var outcome = PolicyOutcome(messages: kept.count, routed: 0, routedRight: 0, unsure: [:])
         for (probabilities, t) in zip(p, truth) {

@@ -88,12 +88,7 @@ public struct ClassificationReport: Sendable, Equatable {
         count = n
         if let probabilities {
             precondition(probabilities.count == n)
-            var loss = 0.0
-            for (t, p) in zip(truth, probabilities) {
-                let q = t >= 0 && t < p.count ? p[t] : 0
-                loss -= log(min(max(q, 1e-15), 1 - 1e-15))
-            }
-            logLoss = n == 0 ? nil : loss / Double(n)
+            logLoss = n == 0 ? nil : Self.logLossSum(truth: truth, probabilities: probabilities) / Double(n)
             var top: [Int: Double] = [:]
             for kk in topK where kk >= 1 && kk < k {
                 let hits = zip(truth, probabilities).filter { t, p in
@@ -108,6 +103,17 @@ public struct ClassificationReport: Sendable, Equatable {
             logLoss = nil
             self.topK = [:]
         }
+    }
+
+    /// Σ −log p(true label) with the clipping of `logLoss` (a true index outside the row counts
+    /// p = 0): the one log-loss sum of every report.
+    static func logLossSum(truth: [Int], probabilities: [[Double]]) -> Double {
+        var loss = 0.0
+        for (t, p) in zip(truth, probabilities) {
+            let q = t >= 0 && t < p.count ? p[t] : 0
+            loss -= log(min(max(q, 1e-15), 1 - 1e-15))
+        }
+        return loss
     }
 
     /// The named metrics a grid search can rank by (scikit-learn's `scoring` names); higher is

@@ -52,21 +52,19 @@ struct Evaluate: ParsableCommand {
 
     /// The open-set report: --data's messages with a label the model knows are in scope (those
     /// labelled with the model's out-of-scope label count as out of scope), --oos-data's are
-    /// out of scope.
-    func openSetReport(_ pipeline: FittedPipeline, messages: [LabeledMessage], oosPath: String) throws -> OpenSetReport {
+    /// out of scope. --data's predictions are the evaluation's; only --oos-data is predicted.
+    func openSetReport(_ pipeline: FittedPipeline, evaluation: ModelEvaluation, oosPath: String) throws -> OpenSetReport {
         var options = data
         options.data = oosPath
         options.db = nil
         options.sql = nil
         let outside = try options.load(requireLabels: false).messages
-        let oosLabel = pipeline.effectivePolicy().oosLabel
-        let known = Set(pipeline.labels)
-        let inside = messages.filter { known.contains($0.label ?? "") && $0.label != oosLabel }
-        let labelledOOS = messages.filter { oosLabel != nil && $0.label == oosLabel }
-        let truth = LabelEncoder(classes: pipeline.labels).encode(inside)
+        let inside = evaluation.truth.indices.filter { evaluation.truth[$0] != pipeline.oosIndex }
+        let labelledOOS = evaluation.truth.indices.filter { evaluation.truth[$0] == pipeline.oosIndex }
         let rules = pipeline.rules()
-        return OpenSetReport(truth: truth, inScope: pipeline.predictProbabilities(inside.map(\.message), threads: runtime.threads),
-                             outOfScope: pipeline.predictProbabilities((labelledOOS + outside).map(\.message), threads: runtime.threads),
+        return OpenSetReport(truth: inside.map { evaluation.truth[$0] }, inScope: inside.map { evaluation.probabilities[$0] },
+                             outOfScope: labelledOOS.map { evaluation.probabilities[$0] }
+                                 + pipeline.predictProbabilities(outside.map(\.message), threads: runtime.threads),
                              classCount: pipeline.labels.count, oosIndex: pipeline.oosIndex) { rules.reason($0) == nil }
     }
 
@@ -76,7 +74,7 @@ struct Evaluate: ParsableCommand {
         let batch = try data.load()
         let evaluation = ModelEvaluation(loaded.pipeline, on: batch.messages, threads: runtime.threads)
         let report = evaluation.report
-        let openSet = try oosData.map { try openSetReport(loaded.pipeline, messages: batch.messages, oosPath: $0) }
+        let openSet = try oosData.map { try openSetReport(loaded.pipeline, evaluation: evaluation, oosPath: $0) }
         if let unknown = report.unknownLabelsSummary(limit: 10) { Console.warning("left out of every metric: \(unknown)") }
         guard report.count > 0 else { throw CLIFailure(message: "\(batch.source): no message has a label the model knows; nothing to measure") }
         if json {

@@ -271,7 +271,6 @@ extension ConfidencePolicy {
         }
         let curve = RiskCoverage(confidences: confidences, right: right)
         let total = Double(oof.rows.count)
-        let point: ConfidenceReport.CoveragePoint
         switch goal {
         case let .precision(target):
             guard let p = curve.largestCoverage(precision: target) else {
@@ -279,21 +278,16 @@ extension ConfidencePolicy {
                     .max { $0.accuracy != $1.accuracy ? $0.accuracy < $1.accuracy : $0.accepted < $1.accepted }
                 throw .unreachable(target: target, bestPrecision: best?.accuracy ?? 0, coverage: Double(best?.accepted ?? 0) / total)
             }
-            point = p
+            draft.threshold = p.threshold
         case let .coverage(share):
             // Share of all messages: the ones other rules reject count against it.
             guard let p = curve.point(coverage: min(1, share * total / Double(max(curve.count, 1)))) else {
                 throw .noEvidence("every out-of-fold message is rejected by the margin or out-of-scope rule")
             }
-            point = p
+            draft.threshold = p.threshold
         case let .manual(threshold):
-            let accepted = confidences.indices.filter { confidences[$0] >= threshold }
-            point = ConfidenceReport.CoveragePoint(coverage: Double(accepted.count) / total,
-                                                   accuracy: accepted.isEmpty ? 0 : Double(accepted.filter { right[$0] }.count) / Double(accepted.count),
-                                                   threshold: threshold, accepted: accepted.count)
+            draft.threshold = threshold
         }
-        draft.threshold = point.threshold
-        var accepted = point.accepted, acceptedRight = Int((point.accuracy * Double(point.accepted)).rounded())
         if case let .perClass(minimum) = scope, case let .precision(target) = goal {
             var byClass: [String: Double] = [:]
             for c in labels.indices where c != oosIndex {
@@ -303,13 +297,15 @@ extension ConfidencePolicy {
                 byClass[labels[c]] = classCurve.largestCoverage(precision: target)?.threshold ?? 1
             }
             draft.classThresholds = byClass
-            let thresholds = draft.thresholds(labels: labels) ?? []
-            accepted = 0
-            acceptedRight = 0
-            for i in confidences.indices where confidences[i] >= (thresholds.isEmpty ? draft.threshold : thresholds[predicted[i]]) {
-                accepted += 1
-                if right[i] { acceptedRight += 1 }
-            }
+        }
+        // The evidence: what the chosen thresholds route out of fold, counted once for every goal
+        // and scope (a cut never falls between equal confidences, so `≥ threshold` accepts what
+        // the curve's cut accepted).
+        let thresholds = draft.thresholds(labels: labels)
+        var accepted = 0, acceptedRight = 0
+        for i in confidences.indices where confidences[i] >= (thresholds?[predicted[i]] ?? draft.threshold) {
+            accepted += 1
+            if right[i] { acceptedRight += 1 }
         }
         draft.evidence = Evidence(messages: oof.rows.count, folds: oof.folds, seed: oof.seed, coverage: Double(accepted) / total,
                                   precision: accepted == 0 ? 0 : Double(acceptedRight) / Double(accepted), logLossBefore: before.logLoss,

@@ -67,14 +67,12 @@ public struct ConfidenceReport: Sendable, Equatable {
         count = n
         var confidences = [Double](repeating: 0, count: n)
         var right = [Bool](repeating: false, count: n)
-        var loss = 0.0, brier = 0.0
+        var brier = 0.0
         for i in 0 ..< n {
             let p = probabilities[i], t = truth[i]
             let best = Ranking.argmax(p)
             confidences[i] = p.isEmpty ? 0 : p[best]
             right[i] = best == t
-            let q = t >= 0 && t < p.count ? p[t] : 0
-            loss -= log(min(max(q, 1e-15), 1 - 1e-15))
             for (c, v) in p.enumerated() {
                 let d = v - (c == t ? 1 : 0)
                 brier += d * d
@@ -82,7 +80,7 @@ public struct ConfidenceReport: Sendable, Equatable {
             if t < 0 || t >= p.count { brier += 1 }
         }
         let total = Double(max(n, 1))
-        self.logLoss = loss / total
+        self.logLoss = ClassificationReport.logLossSum(truth: truth, probabilities: probabilities) / total
         // scikit-learn halves the two-class sum (scale_by_half="auto"), so that it equals the
         // binary score of one column.
         self.brier = brier / total / (probabilities.first?.count == 2 ? 2 : 1)

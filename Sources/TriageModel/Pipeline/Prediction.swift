@@ -16,17 +16,16 @@ public struct Prediction: Sendable, Equatable {
     public var probability: Double
     /// The `top` most probable labels, most probable first.
     public var top: [Scored]
-    /// True when the confidence policy does not route the message (`reason` says why).
-    public var unsure: Bool
-    /// Nil when routed.
+    /// Why the confidence policy does not route the message; nil when routed.
     public var reason: UnsureReason?
+    /// True when the confidence policy does not route the message (`reason` says why).
+    public var unsure: Bool { reason != nil }
 
     public init(id: String, label: String, probability: Double, top: [Scored], unsure: Bool, reason: UnsureReason? = nil) {
         self.id = id
         self.label = label
         self.probability = probability
         self.top = top
-        self.unsure = unsure
         self.reason = unsure ? (reason ?? .lowConfidence) : nil
     }
 }
