@@ -409,6 +409,8 @@ def open_set_metrics(p_in, truth, p_out, threshold, class_count):
         "macro_f1_known_and_open": float(np.mean(f1s)),
         "auroc": float(roc_auc_score(np.r_[np.ones(len(conf_in)), np.zeros(len(conf_out))], np.r_[conf_in, conf_out])),
         "threshold": threshold,
+        # Per message, for comparisons at a matched in-scope accuracy (scripts/bench-confidence).
+        "scores": {"in_confidence": conf_in.tolist(), "in_right": (best_in == truth).tolist(), "out_confidence": conf_out.tolist()},
     }
 
 

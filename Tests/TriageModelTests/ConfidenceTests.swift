@@ -289,5 +289,10 @@ struct OpenSetTests {
         // An out-of-scope label is never routed, and in-scope messages predicted as it are errors.
         let withLabel = OpenSetReport(truth: [0], inScope: [[0.2, 0.8]], outOfScope: [[0.1, 0.9]], classCount: 2, oosIndex: 1) { _ in true }
         #expect(withLabel.oosRecall == 1 && withLabel.inScopeAccuracy == 0)
+        // Its probability is no evidence of being in scope: the score is the top probability of
+        // the other labels (0.7 and 0.6 in scope vs 0.3 and 0.05 out of scope: AUROC 1).
+        let scored = OpenSetReport(truth: [0, 1], inScope: [[0.7, 0.2, 0.1], [0.3, 0.6, 0.1]], outOfScope: [[0.3, 0.1, 0.6], [0.05, 0.0, 0.95]],
+                                   classCount: 3, oosIndex: 2) { _ in true }
+        #expect(scored.auroc == 1 && scored.oosRecall == 1)
     }
 }

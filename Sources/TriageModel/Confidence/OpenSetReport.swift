@@ -12,7 +12,8 @@ import TriageCore
 ///   message's prediction is its routed label, or "open" when not routed; the truth of an
 ///   out-of-scope message is "open"; F1 averaged over the known classes and open.
 /// - **AUROC**: the calibrated top probability as a score separating in-scope (positive) from
-///   out-of-scope messages.
+///   out-of-scope messages (for a model trained with an out-of-scope label, the top probability
+///   of the other labels: a confident "out of scope" is a low score).
 /// - **Risk–coverage**: all messages sorted most confident first; at each coverage, the accuracy of
 ///   the accepted ones (an out-of-scope message accepted is wrong).
 public struct OpenSetReport: Sendable, Equatable {
@@ -39,6 +40,12 @@ public struct OpenSetReport: Sendable, Equatable {
         self.outOfScope = outOfScope.count
         // Per-class counts for F1: classes 0 ..< classCount, then "open" at classCount.
         let open = classCount
+        // How much a message looks in scope: its top probability, the out-of-scope label's left out.
+        func score(_ p: [Double]) -> Double {
+            var best = 0.0
+            for (c, x) in p.enumerated() where c != oosIndex && x > best { best = x }
+            return best
+        }
         var tp = [Int](repeating: 0, count: classCount + 1), predicted = tp, actual = tp
         var routedRight = 0, right = 0
         var confidences: [Double] = [], correct: [Bool] = []
@@ -51,7 +58,7 @@ public struct OpenSetReport: Sendable, Equatable {
             actual[t] += 1
             predicted[answer] += 1
             if answer == t { tp[t] += 1 }
-            confidences.append(p.isEmpty ? 0 : p[best])
+            confidences.append(score(p))
             correct.append(best == t && best != oosIndex)
         }
         var rejected = 0
@@ -65,7 +72,7 @@ public struct OpenSetReport: Sendable, Equatable {
                 tp[open] += 1
                 rejected += 1
             }
-            confidences.append(p.isEmpty ? 0 : p[best])
+            confidences.append(score(p))
             correct.append(false)
         }
         let notRouted = predicted[open]
@@ -80,7 +87,7 @@ public struct OpenSetReport: Sendable, Equatable {
             f1s.append(denominator == 0 ? 0 : 2 * Double(tp[c]) / Double(denominator))
         }
         macroF1 = f1s.isEmpty ? 0 : f1s.reduce(0, +) / Double(f1s.count)
-        let inScores = inScope.map { $0.max() ?? 0 }, outScores = outOfScope.map { $0.max() ?? 0 }
+        let inScores = inScope.map(score), outScores = outOfScope.map(score)
         auroc = ConfidenceReport.auroc(positive: inScores, negative: outScores)
         let curve = RiskCoverage(confidences: confidences, right: correct)
         riskCoverage = (1 ... 10).compactMap { curve.point(coverage: Double($0) / 10) }
