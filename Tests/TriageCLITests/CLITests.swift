@@ -384,7 +384,7 @@ struct CLITests {
     @Test func helpMatchesTheSnapshot() throws {
         // Regenerate with TRIAGE_UPDATE_SNAPSHOTS=1 after an intended change.
         var text = ""
-        for command in [[], ["train"], ["evaluate"], ["search"], ["search", "run"], ["search", "merge"], ["predict"], ["inspect"], ["keygen"], ["verify"], ["serve"], ["feedback", "export"]] {
+        for command in [[], ["train"], ["evaluate"], ["search"], ["search", "run"], ["search", "merge"], ["predict"], ["inspect"], ["keygen"], ["verify"], ["serve"], ["feedback", "export"], ["audit-labels"]] {
             let r = try CLI.run(command + ["--help"])
             #expect(r.status == 0)
             text += "$ triage \((command + ["--help"]).joined(separator: " "))\n" + r.stdout + "\n"
@@ -431,5 +431,46 @@ struct CLITests {
         // One shard is not enough.
         let partial = try CLI.run(["search", "merge", ledgers[0]])
         #expect(partial.status == 1 && partial.stderr.contains("have no result yet"), "\(partial.stderr)")
+    }
+
+    @Test func auditLabelsFindsFlippedLabels() throws {
+        let w = try workspace()
+        // The demo training data with every 20th row's label moved to the next label.
+        let rows = try MessageReader.readCSV(path: CLI.demoTrain).messages
+        let labels = Set(rows.compactMap(\.label)).sorted()
+        var flipped: Set<String> = []
+        var noisy = "id,subject,body,label\n"
+        for (i, m) in rows.enumerated() {
+            var label = m.label ?? ""
+            if i % 20 == 7, let at = labels.firstIndex(of: label) {
+                label = labels[(at + 1) % labels.count]
+                flipped.insert(m.id)
+            }
+            noisy += [m.id, m.subject, m.body, label].map(CSVWriter.field).joined(separator: ",") + "\n"
+        }
+        #expect(flipped.count >= 20)
+        let data = w.path("noisy.csv")
+        try noisy.write(toFile: data, atomically: true, encoding: .utf8)
+        let r = try CLI.run(["audit-labels", "--data", data, "--folds", "3", "--json", "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let audit = try JSONParser.parse(r.stdout)
+        let suspects = audit["suspects"]?.arrayValue ?? []
+        let ids = suspects.compactMap { $0["id"]?.stringValue }
+        let hits = ids.prefix(flipped.count).filter { flipped.contains($0) }.count
+        #expect(Double(hits) >= 0.7 * Double(flipped.count), "\(hits) of the first \(flipped.count) flagged were flipped")
+        #expect(audit["audited"]?.numberValue?.intValue == rows.count && audit["folds"]?.numberValue?.intValue == 3)
+        let first = try #require(suspects.first)
+        #expect(first["rank"]?.numberValue?.intValue == 1 && first["line"]?.numberValue != nil && first["suggested"]?.stringValue != first["label"]?.stringValue)
+        #expect((audit["labels"]?.arrayValue ?? []).count == labels.count)
+        // Text: the top rows and the noisiest labels.
+        let text = try CLI.run(["audit-labels", "--data", data, "--folds", "3", "--top", "3"])
+        #expect(text.status == 0 && text.stdout.contains("flagged, least self-confident first (3 of") && text.stdout.contains("estimated noise"), "\(text.stdout)")
+        // Bad input.
+        #expect(try CLI.run(["audit-labels", "--data", data, "--folds", "1"]).status == 2)
+        #expect(try CLI.run(["audit-labels"]).status == 2)
+        let broken = w.path("broken.csv")
+        try "id,subject,body,label\n1,a,\"unterminated,x\n".write(toFile: broken, atomically: true, encoding: .utf8)
+        let bad = try CLI.run(["audit-labels", "--data", broken])
+        #expect(bad.status == 1 && bad.stderr.contains("broken.csv:2: a quoted field"), "\(bad.stderr)")
     }
 }

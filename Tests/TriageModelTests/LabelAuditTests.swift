@@ -1,0 +1,72 @@
+import Foundation
+import Testing
+import TriageCore
+@testable import TriageModel
+
+/// Confident learning on out-of-fold probabilities built by hand (the whole chain on a real
+/// corpus runs in the CLI tests; the comparison with cleanlab in scripts/bench-label-audit).
+@Suite("LabelAudit")
+struct LabelAuditTests {
+    /// Three labels, ten rows each, every row confidently right, then `wrong` rows labelled 0
+    /// whose probabilities say 1.
+    static func probabilities(wrong: [(row: Int, p1: Double)]) -> (truth: [Int], p: [[Double]]) {
+        var truth: [Int] = [], p: [[Double]] = []
+        for c in 0 ..< 3 {
+            for r in 0 ..< 10 {
+                truth.append(c)
+                var row = [0.05, 0.05, 0.05]
+                row[c] = 0.9 - 0.01 * Double(r)
+                let rest = (1 - row[c]) / 2
+                for j in 0 ..< 3 where j != c { row[j] = rest }
+                p.append(row)
+            }
+        }
+        for (row, p1) in wrong { p[row] = [0.95 - p1, p1, 0.05] }
+        return (truth, p)
+    }
+
+    @Test func flagsTheContradictedRowsLeastSelfConfidentFirst() {
+        // t_1 is 0.855 (the mean of 0.9 … 0.81): 0.9 and 0.88 are confidently label 1.
+        let (truth, p) = Self.probabilities(wrong: [(3, 0.9), (7, 0.88)])
+        let audit = LabelAudit(rows: Array(100 ..< 130), truth: truth, probabilities: p, classCount: 3)
+        #expect(audit.audited == 30)
+        #expect(audit.suspects.map(\.row) == [103, 107])
+        #expect(audit.suspects.allSatisfy { $0.label == 0 && $0.suggested == 1 })
+        #expect(abs(audit.suspects[0].selfConfidence - 0.05) < 1e-12 && abs(audit.suspects[0].suggestedProbability - 0.9) < 1e-12)
+        #expect(audit.labels[0].flagged == 2 && audit.labels[1].flagged == 0)
+        #expect(abs(audit.labels[0].estimatedNoise - 0.2) < 1e-12 && audit.labels[1].estimatedNoise == 0)
+        #expect(abs(audit.estimatedNoise - 2.0 / 30) < 1e-12)
+        // t_0: the mean probability of label 0 over its rows.
+        var selfConfidences: [Double] = (0 ..< 10).map { 0.9 - 0.01 * Double($0) }
+        selfConfidences[3] = 0.05
+        selfConfidences[7] = 0.07
+        let expected = selfConfidences.reduce(0, +) / 10
+        #expect(abs(audit.labels[0].threshold - expected) < 1e-12)
+    }
+
+    @Test func aRowWhoseOwnLabelIsMostProbableIsNeverFlagged() {
+        // Label 2's rows are unsure (t_2 = 0.4), so label 0's row 5 at 0.45 is confidently label 2
+        // and the joint moves one row of label 0 there; but its own label is still the most probable.
+        let (truth, base) = Self.probabilities(wrong: [])
+        var p = base
+        for r in 20 ..< 30 { p[r] = [0.3, 0.3, 0.4] }
+        p[5] = [0.55, 0, 0.45]
+        let audit = LabelAudit(rows: Array(0 ..< 30), truth: truth, probabilities: p, classCount: 3)
+        #expect(audit.labels[0].estimatedNoise > 0)
+        #expect(audit.suspects.isEmpty)
+    }
+
+    @Test func cleanDataAndEdgeCases() {
+        let (truth, p) = Self.probabilities(wrong: [])
+        let clean = LabelAudit(rows: Array(0 ..< 30), truth: truth, probabilities: p, classCount: 3)
+        #expect(clean.suspects.isEmpty && clean.estimatedNoise == 0)
+        // A label without rows (a fourth class) is reported with none and never suggested.
+        let wide = LabelAudit(rows: Array(0 ..< 30), truth: truth, probabilities: p.map { $0 + [0] }, classCount: 4)
+        #expect(wide.labels.count == 4 && wide.labels[3].rows == 0 && wide.labels[3].threshold == 0)
+        let empty = LabelAudit(rows: [], truth: [], probabilities: [], classCount: 2)
+        #expect(empty.audited == 0 && empty.suspects.isEmpty && empty.estimatedNoise == 0)
+        // A label with one row keeps it, whatever its probabilities say.
+        let single = LabelAudit(rows: [0, 1, 2], truth: [0, 1, 1], probabilities: [[0.1, 0.9], [0.1, 0.9], [0.2, 0.8]], classCount: 2)
+        #expect(single.suspects.isEmpty)
+    }
+}
