@@ -199,6 +199,11 @@ public final class SQLiteStatement {
     /// times a second (the prediction log's insert).
     public func bind(_ value: Int64, at i: Int32) throws(SQLiteError) { try check(sqlite3_bind_int64(handle, i, value)) }
     public func bind(_ value: Double, at i: Int32) throws(SQLiteError) { try check(sqlite3_bind_double(handle, i, value)) }
+    /// NULL for nil (and for a value that is not a number: SQLite stores NaN as NULL anyway).
+    public func bind(_ value: Double?, at i: Int32) throws(SQLiteError) {
+        guard let value, value.isFinite else { return try check(sqlite3_bind_null(handle, i)) }
+        try check(sqlite3_bind_double(handle, i, value))
+    }
     public func bind(_ value: String?, at i: Int32) throws(SQLiteError) {
         guard var value else { return try check(sqlite3_bind_null(handle, i)) }
         try check(value.withUTF8 { bindText($0, at: i) })

@@ -53,6 +53,17 @@ enum OpenAPI {
     "/model": {"get": {"summary": "Labels, parameters, metrics, provenance and key id of the model being served", "responses": {"200": {"description": "The model", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
     "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "Text exposition format 0.0.4", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
     "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+    "/review": {"get": {"summary": "The review queue (loopback clients only; a server with --db): each message's latest prediction, unsure ones first, then the smallest top-1 - top-2 margin, then the lowest probability, newest first on ties", "parameters": [
+      {"name": "since", "in": "query", "schema": {"type": "string"}, "description": "ISO 8601 date or time: received at or after"},
+      {"name": "until", "in": "query", "schema": {"type": "string"}, "description": "ISO 8601 date or time: received before"},
+      {"name": "category", "in": "query", "schema": {"type": "string"}, "description": "Only this predicted category"},
+      {"name": "unlabelled", "in": "query", "schema": {"type": "boolean"}, "description": "Only messages no agent has relabelled"},
+      {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 50}},
+      {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}}], "responses": {
+      "200": {"description": "{total, offset, limit, items: [{seq, id, received_at, model_id, subject, body, category, probability, margin, unsure_reason, label, agent}]}", "content": {"application/json": {"schema": {"type": "object"}}}},
+      "400": {"$ref": "#/components/responses/Error"},
+      "403": {"$ref": "#/components/responses/Error"},
+      "404": {"$ref": "#/components/responses/Error"}}}},
     "/admin/reload": {"post": {"summary": "Reload the model from its file (loopback clients only); a model that fails verification is refused and the old one keeps serving", "responses": {
       "200": {"description": "Reloaded", "content": {"application/json": {"schema": {"type": "object"}}}},
       "403": {"$ref": "#/components/responses/Error"},

@@ -93,6 +93,41 @@ struct ServeTests {
         #expect(server.wait() == 0)
     }
 
+    /// Issue 28: the review queue of a real server's log — unsure and close calls first, the
+    /// relabelled ones marked, filters, and bad flags named.
+    @Test func reviewListsWhatTheServerLogged() throws {
+        let w = try Workspace.shared.get()
+        let db = w.path("review.sqlite")
+        let server = try ServerProcess(["--model", w.model, "--trusted-key", w.publicKey, "--db", db, "--db-commit-window", "0"])
+        let c = try HTTPConnection(port: server.port)
+        let messages = ["my card was stolen", "I forgot my password", "hello", "the app is down and my card was stolen"]
+        let body = messages.enumerated().map { #"{"id": "r\#($0.offset)", "body": "\#($0.element)"}"# }.joined(separator: ", ")
+        #expect(try c.post("/messages", json: #"{"messages": [\#(body)]}"#).status == 200)
+        #expect(try c.post("/messages/r2/label", json: #"{"label": "other", "agent": "ana"}"#).status == 200)
+        server.signal(SIGTERM)
+        #expect(server.wait() == 0)
+        let r = try CLI.run(["review", "--db", db, "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let page = try JSONParser.parse(r.stdout)
+        let items = page["items"]?.arrayValue ?? []
+        #expect(page["total"]?.numberValue?.intValue == 4 && items.count == 4)
+        // Unsure first, then by margin.
+        let unsure = items.map { $0["unsure_reason"]?.stringValue != nil }
+        #expect(unsure == unsure.sorted { $0 && !$1 })
+        let margins = items.filter { $0["unsure_reason"]?.stringValue == nil }.compactMap { $0["margin"]?.numberValue?.doubleValue }
+        #expect(margins == margins.sorted())
+        #expect(items.first { $0["id"]?.stringValue == "r2" }?["label"]?.stringValue == "other")
+        let unlabelled = try JSONParser.parse(try CLI.run(["review", "--db", db, "--json", "--unlabelled"]).stdout)
+        #expect(unlabelled["total"]?.numberValue?.intValue == 3)
+        let text = try CLI.run(["review", "--db", db, "--limit", "2"])
+        #expect(text.status == 0 && text.stdout.contains("4 message(s) to review; showing 1–2"), "\(text.stdout)")
+        let bad = try CLI.run(["review", "--db", db, "--since", "yesterday"])
+        #expect(bad.status == 2 && bad.stderr.contains("--since yesterday: not an ISO 8601"), "\(bad.stderr)")
+        #expect(try CLI.run(["review", "--db", db, "--limit", "0"]).status == 2)
+        let missing = try CLI.run(["review", "--db", w.path("none.sqlite")])
+        #expect(missing.status == 1 && missing.stderr.contains("none.sqlite"), "\(missing.stderr)")
+    }
+
     @Test func sighupReloadsAndRefusesABadModel() throws {
         let w = try Workspace.shared.get()
         let model = w.path("hup.triage")

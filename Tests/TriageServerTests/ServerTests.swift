@@ -91,6 +91,10 @@ struct ServerTests {
             let db = try SQLiteDatabase(path: try #require(server.configuration.databasePath), mode: .readOnly)
             let count = try db.prepare("SELECT COUNT(*), MIN(subject), MAX(text_sha256) FROM predictions")
             #expect(try count.step() && count.value(0) == .integer(3))
+            // With the margin the review queue orders by: top-1 − top-2.
+            let top = try #require(predictions[0]["top"]?.arrayValue?.compactMap { $0["probability"]?.numberValue?.doubleValue })
+            let margin = try db.prepare("SELECT margin FROM predictions WHERE message_id = 'm1'")
+            #expect(try margin.step() && margin.value(0) == .real(top[0] - top[1]))
         }
     }
 
@@ -160,6 +164,18 @@ struct ServerTests {
             #expect(summary == FeedbackExport.Summary(exported: 1, withoutText: 0))
             let exported = try MessageReader.readCSV(path: out).messages
             #expect(exported.count == 1 && exported[0].id == "chat-9" && exported[0].body == "my card, was \"lost\"\nyesterday" && exported[0].label == label)
+            // The review queue over HTTP: both messages, the relabelled one marked; bad parameters named.
+            let review = try c.get("/review?limit=10&unlabelled=false")
+            #expect(review.status == 200 && review.json?["total"]?.numberValue?.intValue == 2, "\(review.text)")
+            let items = review.json?["items"]?.arrayValue ?? []
+            #expect(items.first { $0["id"]?.stringValue == "chat-9" }?["label"]?.stringValue == label)
+            #expect(try c.get("/review?unlabelled=true").json?["total"]?.numberValue?.intValue == 1)
+            #expect(try c.get("/review?since=2000-01-01&until=2000-01-02").json?["total"]?.numberValue?.intValue == 0)
+            for bad in ["limit=0", "offset=-1", "since=yesterday", "unlabelled=maybe", "colour=blue"] {
+                let r = try c.get("/review?\(bad)")
+                #expect(r.status == 400 && r.errorField == String(bad.prefix { $0 != "=" }), "\(bad): \(r.text)")
+            }
+            #expect(try c.post("/review", json: "{}").status == 405)
         }
     }
 
@@ -201,7 +217,7 @@ struct ServerTests {
             #expect(metrics.text.contains("triage_model_info{model_id=\"\(server.store.current.id)\""))
             let openapi = try c.get("/openapi.json")
             let paths = try #require(openapi.json?["paths"]?.objectValue)
-            #expect(Set(paths.keys) == ["/messages", "/messages/{id}/label", "/health", "/ready", "/model", "/metrics", "/openapi.json", "/admin/reload"])
+            #expect(Set(paths.keys) == ["/messages", "/messages/{id}/label", "/health", "/ready", "/model", "/metrics", "/openapi.json", "/review", "/admin/reload"])
         }
     }
 
@@ -487,6 +503,68 @@ final class Counter: @unchecked Sendable {
         let newer = Self.temporaryPath()
         try SQLiteDatabase(path: newer).execute("PRAGMA user_version = \(PredictionLog.schemaVersion + 1)")
         #expect { _ = try PredictionLog(path: newer) } throws: { "\($0)".contains("newer than this release") }
+    }
+
+    /// Issue 28: a log of schema 2 (the release before margins) gains `margin`, computed from
+    /// the two first labels of `top_json` where it has them.
+    @Test func aLogOfSchemaTwoGainsMargins() async throws {
+        let path = Self.temporaryPath()
+        do {
+            let old = try SQLiteDatabase(path: path)
+            try old.execute(PredictionLog.migrations[0] + PredictionLog.migrations[1] + "PRAGMA user_version = 2;")
+            try old.execute("""
+                INSERT INTO predictions (message_id, received_at, model_id, subject, body, text_sha256, category, probability, top_json, unsure, latency_ms, unsure_reason)
+                VALUES ('two', '2026-12-01T00:00:00.000Z', 'm', 's', 'b', 'h', 'c', 0.625, '[["c",0.625],["d",0.25]]', 0, 1.0, NULL),
+                       ('one', '2026-12-01T00:00:01.000Z', 'm', 's', 'b', 'h', 'c', 0.5, '[["c",0.5]]', 0, 1.0, NULL);
+                """)
+        }
+        let log = try PredictionLog(path: path, commitWindow: .zero)
+        var fresh = Self.row(3)
+        fresh.margin = 0.125
+        try await log.record([fresh])
+        log.close()
+        let db = try SQLiteDatabase(path: path, mode: .readOnly)
+        let q = try db.prepare("SELECT group_concat(message_id || ':' || coalesce(margin, '-'), ' ') FROM (SELECT * FROM predictions ORDER BY seq)")
+        #expect(try q.step() && q.value(0) == .text("two:0.375 one:- m3:0.125"))
+    }
+
+    /// The review queue: each message's latest prediction, unsure first, then by margin; the
+    /// filters and the pages.
+    @Test func theReviewQueueOrdersFiltersAndPages() async throws {
+        let path = Self.temporaryPath()
+        let log = try PredictionLog(path: path, commitWindow: .zero)
+        func row(_ id: String, _ second: Double, category: String = "c", margin: Double?, reason: String? = nil) -> LoggedPrediction {
+            var r = Self.row(0)
+            r.messageID = id
+            r.receivedAt = 1_764_547_200 + second   // 2025-12-01T00:00:00Z + second
+            r.category = category
+            r.margin = margin
+            r.unsure = reason != nil
+            r.unsureReason = reason
+            return r
+        }
+        try await log.record([
+            row("sure", 0, margin: 0.9), row("close", 1, margin: 0.05), row("unsure", 2, margin: 0.3, reason: "low_confidence"),
+            row("other", 3, category: "d", margin: 0.01), row("old-margin", 4, margin: nil),
+            // A message predicted twice: only its latest prediction counts.
+            row("again", 5, margin: 0.02), row("again", 6, margin: 0.8),
+        ])
+        #expect(try await log.relabel(messageID: "close", label: "d", agent: "ana", modelID: "model") == .recorded(predictionSeq: 2))
+        log.close()
+        func ids(_ query: ReviewQueue.Query) throws -> [String] { try ReviewQueue.page(database: path, query: query).items.map(\.messageID) }
+        #expect(try ids(.init()) == ["unsure", "other", "close", "again", "sure", "old-margin"])
+        let page = try ReviewQueue.page(database: path, query: .init(limit: 2, offset: 2))
+        #expect(page.total == 6 && page.items.map(\.messageID) == ["close", "again"])
+        #expect(page.items[0].label == "d" && page.items[0].agent == "ana" && page.items[1].label == nil)
+        #expect(try ids(.init(category: "d")) == ["other"])
+        #expect(try ids(.init(unlabelledOnly: true)) == ["unsure", "other", "again", "sure", "old-margin"])
+        #expect(try ids(.init(since: 1_764_547_202, until: 1_764_547_204)) == ["unsure", "other"])
+        #expect(try ids(.init(offset: 10)).isEmpty)
+        // A file that is not there, or of another schema, is named.
+        #expect { _ = try ReviewQueue.page(database: path + ".missing", query: .init()) } throws: { "\($0)".contains("no such database file") }
+        let old = Self.temporaryPath()
+        try SQLiteDatabase(path: old).execute(PredictionLog.migrations[0] + "PRAGMA user_version = 1;")
+        #expect { _ = try ReviewQueue.page(database: old, query: .init()) } throws: { "\($0)".contains("older than this release") }
     }
 
     @Test func concurrentRowsShareCommitsWithinTheWindow() async throws {

@@ -176,12 +176,13 @@ public struct FittedPipeline: Sendable {
 
     /// A prediction decided by `rules` (from `rules(threshold:)`).
     public func prediction(id: String, probabilities p: [Double], top: Int, rules: ConfidenceRules) -> Prediction {
-        let order = Ranking.top(p, count: max(1, top))
+        // Two at least, for the margin.
+        let order = Ranking.top(p, count: max(2, top))
         let best = order.first ?? 0
         let reason = rules.reason(p)
         return Prediction(id: id, label: labels[best], probability: p[best],
-                          top: order.map { Prediction.Scored(label: labels[$0], probability: p[$0]) },
-                          unsure: reason != nil, reason: reason)
+                          top: order.prefix(max(1, top)).map { Prediction.Scored(label: labels[$0], probability: p[$0]) },
+                          unsure: reason != nil, reason: reason, margin: order.count > 1 ? p[best] - p[order[1]] : p[best])
     }
 }
 

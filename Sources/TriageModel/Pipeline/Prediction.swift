@@ -18,14 +18,17 @@ public struct Prediction: Sendable, Equatable {
     public var top: [Scored]
     /// Why the confidence policy does not route the message; nil when routed.
     public var reason: UnsureReason?
+    /// Top-1 − top-2 probability (the top probability with one label); nil when not measured.
+    public var margin: Double?
     /// True when the confidence policy does not route the message (`reason` says why).
     public var unsure: Bool { reason != nil }
 
-    public init(id: String, label: String, probability: Double, top: [Scored], unsure: Bool, reason: UnsureReason? = nil) {
+    public init(id: String, label: String, probability: Double, top: [Scored], unsure: Bool, reason: UnsureReason? = nil, margin: Double? = nil) {
         self.id = id
         self.label = label
         self.probability = probability
         self.top = top
         self.reason = unsure ? (reason ?? .lowConfidence) : nil
+        self.margin = margin
     }
 }

@@ -37,6 +37,8 @@ extension TriageServer {
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: OpenAPI.document)))
         }
         only("openapi.json", [.get, .head])
+        router.get("review") { [self] request, context in try await self.review(request, context) }
+        only("review", [.get, .head])
         router.post("admin/reload") { [self] _, context in try await self.adminReload(context) }
         only("admin/reload", [.post])
     }

@@ -11,6 +11,8 @@ extension PredictionLog {
     /// - 2: `predictions.unsure_reason` — why the confidence policy did not route the message
     ///   (`low_confidence`, `ambiguous`, `out_of_scope`; NULL when routed). Rows of version 1
     ///   were unsure only below the threshold: theirs becomes `low_confidence`.
+    /// - 3: `predictions.margin` — top-1 − top-2 probability, which orders the review queue;
+    ///   older rows get it from `top_json` when it holds two labels (NULL otherwise).
     static let migrations: [String] = [
         """
         CREATE TABLE IF NOT EXISTS predictions (
@@ -42,6 +44,11 @@ extension PredictionLog {
         """
         ALTER TABLE predictions ADD COLUMN unsure_reason TEXT;
         UPDATE predictions SET unsure_reason = 'low_confidence' WHERE unsure <> 0;
+        """,
+        """
+        ALTER TABLE predictions ADD COLUMN margin REAL;
+        UPDATE predictions SET margin = json_extract(top_json, '$[0][1]') - json_extract(top_json, '$[1][1]')
+            WHERE json_valid(top_json) AND json_array_length(top_json) >= 2;
         """,
     ]
 

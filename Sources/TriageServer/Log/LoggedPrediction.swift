@@ -18,6 +18,8 @@ public struct LoggedPrediction: Sendable {
     /// Why the confidence policy did not route it (`UnsureReason`'s raw value); nil when routed.
     public var unsureReason: String? = nil
     public var latencyMilliseconds: Double
+    /// Top-1 − top-2 probability (`Prediction.margin`); nil when unknown.
+    public var margin: Double? = nil
 }
 
 /// Why the log could not take a write.

@@ -1,0 +1,151 @@
+import Foundation
+import TriageCore
+import TriageData
+
+/// The logged predictions an agent should look at first: each message's latest prediction,
+/// unsure ones first, then the smallest top-1 − top-2 margin (the closest calls), then the
+/// lowest top probability, newest first on ties.
+public enum ReviewQueue {
+    public struct Query: Sendable, Equatable {
+        /// Received at or after / before these instants (seconds since 1970).
+        public var since: Double?
+        public var until: Double?
+        /// Only predictions of this category.
+        public var category: String?
+        /// Only messages no agent has relabelled yet.
+        public var unlabelledOnly = false
+        public var limit = 50
+        public var offset = 0
+
+        public init(since: Double? = nil, until: Double? = nil, category: String? = nil, unlabelledOnly: Bool = false, limit: Int = 50,
+                    offset: Int = 0) {
+            self.since = since
+            self.until = until
+            self.category = category
+            self.unlabelledOnly = unlabelledOnly
+            self.limit = limit
+            self.offset = offset
+        }
+    }
+
+    public struct Item: Sendable, Equatable {
+        public var seq: Int64
+        public var messageID: String
+        public var receivedAt: String
+        public var modelID: String
+        /// Nil when the server did not store text (`--no-store-text`).
+        public var subject: String?
+        public var body: String?
+        public var category: String
+        public var probability: Double
+        /// Nil for rows logged before margins were (schema 3) with a single label in `top`.
+        public var margin: Double?
+        public var unsureReason: String?
+        /// The latest human label, if any, and who gave it.
+        public var label: String?
+        public var agent: String?
+    }
+
+    public struct Page: Sendable, Equatable {
+        public var items: [Item]
+        /// Messages matching the query (every page).
+        public var total: Int
+    }
+
+    /// Reads a page from the log at `path` (read-only: a running server keeps writing).
+    public static func page(database path: String, query: Query) throws -> Page {
+        guard FileManager.default.fileExists(atPath: path) else { throw SQLiteError(code: 14, message: "no such database file", context: path) }
+        let db = try SQLiteDatabase(path: path, mode: .readOnly)
+        let version = try PredictionLog.userVersion(db)
+        guard version == PredictionLog.schemaVersion else {
+            throw SQLiteError(code: 1, message: version > PredictionLog.schemaVersion
+                ? "the log's schema version \(version) is newer than this release's (\(PredictionLog.schemaVersion))"
+                : "the log's schema version \(version) is older than this release's (\(PredictionLog.schemaVersion)); open it once with triage serve --db to migrate it",
+                context: path)
+        }
+        var conditions = ["p.seq = (SELECT MAX(p2.seq) FROM predictions p2 WHERE p2.message_id = p.message_id)"]
+        var values: [SQLiteValue] = []
+        if let since = query.since {
+            conditions.append("p.received_at >= ?")
+            values.append(.text(UTCTimestamp.string(since)))
+        }
+        if let until = query.until {
+            conditions.append("p.received_at < ?")
+            values.append(.text(UTCTimestamp.string(until)))
+        }
+        if let category = query.category {
+            conditions.append("p.category = ?")
+            values.append(.text(category))
+        }
+        if query.unlabelledOnly { conditions.append("NOT EXISTS (SELECT 1 FROM labels l WHERE l.message_id = p.message_id)") }
+        let filter = conditions.joined(separator: " AND ")
+        let count = try db.prepare("SELECT COUNT(*) FROM predictions p WHERE \(filter)")
+        try count.bind(values)
+        var total = 0
+        if try count.step(), case let .integer(n) = count.value(0) { total = Int(n) }
+        let select = try db.prepare("""
+            SELECT p.seq, p.message_id, p.received_at, p.model_id, p.subject, p.body, p.category, p.probability, p.margin, p.unsure_reason,
+                   l.label, l.agent
+            FROM predictions p
+            LEFT JOIN labels l ON l.seq = (SELECT MAX(l2.seq) FROM labels l2 WHERE l2.prediction_seq = p.seq)
+            WHERE \(filter)
+            ORDER BY p.unsure DESC, p.margin IS NULL, p.margin, p.probability, p.seq DESC
+            LIMIT ? OFFSET ?
+            """)
+        try select.bind(values + [.integer(Int64(query.limit)), .integer(Int64(query.offset))])
+        var items: [Item] = []
+        func text(_ v: SQLiteValue) -> String? {
+            if case let .text(s) = v { return s }
+            return nil
+        }
+        func real(_ v: SQLiteValue) -> Double? {
+            switch v {
+            case let .real(x): return x
+            case let .integer(n): return Double(n)
+            default: return nil
+            }
+        }
+        while try select.step() {
+            guard case let .integer(seq) = select.value(0) else { continue }
+            items.append(Item(seq: seq, messageID: text(select.value(1)) ?? "", receivedAt: text(select.value(2)) ?? "",
+                              modelID: text(select.value(3)) ?? "", subject: text(select.value(4)), body: text(select.value(5)),
+                              category: text(select.value(6)) ?? "", probability: real(select.value(7)) ?? 0, margin: real(select.value(8)),
+                              unsureReason: text(select.value(9)), label: text(select.value(10)), agent: text(select.value(11))))
+        }
+        return Page(items: items, total: total)
+    }
+
+    /// Seconds since 1970 of an ISO 8601 date (midnight UTC) or date and time (`--since`,
+    /// `?since=`); nil when it is neither.
+    public static func instant(_ text: String) -> Double? {
+        let plain = ISO8601DateFormatter()
+        plain.formatOptions = [.withInternetDateTime]
+        let withFraction = ISO8601DateFormatter()
+        withFraction.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let day = ISO8601DateFormatter()
+        day.formatOptions = [.withFullDate]
+        for formatter in [plain, withFraction, day] {
+            if let date = formatter.date(from: text) { return date.timeIntervalSince1970 }
+        }
+        return nil
+    }
+}
+
+extension ReviewQueue.Page {
+    /// The page as `triage review --json` and `GET /review` answer it.
+    public func json(query: ReviewQueue.Query) -> JSONValue {
+        func num(_ x: Double?) -> JSONValue { x.flatMap { JSONValue.double($0) } ?? .null }
+        func str(_ s: String?) -> JSONValue { s.map { .string($0) } ?? .null }
+        return [
+            "total": .number(JSONNumber(total)), "offset": .number(JSONNumber(query.offset)), "limit": .number(JSONNumber(query.limit)),
+            "items": .array(items.map { item in
+                [
+                    "seq": .number(JSONNumber(Int(item.seq))), "id": .string(item.messageID), "received_at": .string(item.receivedAt),
+                    "model_id": .string(item.modelID), "subject": str(item.subject), "body": str(item.body), "category": .string(item.category),
+                    "probability": num(item.probability), "margin": num(item.margin), "unsure_reason": str(item.unsureReason),
+                    "label": str(item.label), "agent": str(item.agent),
+                ]
+            }),
+        ]
+    }
+}
