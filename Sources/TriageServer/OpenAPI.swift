@@ -19,6 +19,7 @@ enum OpenAPI {
         "responses": {
           "200": {"description": "One prediction per message, in order", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MessagesResponse"}}}},
           "400": {"$ref": "#/components/responses/Error"},
+          "401": {"$ref": "#/components/responses/Error"},
           "405": {"$ref": "#/components/responses/Error"},
           "408": {"$ref": "#/components/responses/Error"},
           "413": {"$ref": "#/components/responses/Error"},
@@ -39,6 +40,7 @@ enum OpenAPI {
         "responses": {
           "200": {"description": "Recorded", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/LabelResponse"}}}},
           "400": {"$ref": "#/components/responses/Error"},
+          "401": {"$ref": "#/components/responses/Error"},
           "404": {"$ref": "#/components/responses/Error"},
           "415": {"$ref": "#/components/responses/Error"},
           "422": {"$ref": "#/components/responses/Error"},
@@ -53,7 +55,7 @@ enum OpenAPI {
     "/model": {"get": {"summary": "Labels, parameters, metrics, provenance and key id of the model being served", "responses": {"200": {"description": "The model", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
     "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "Text exposition format 0.0.4", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
     "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
-    "/review": {"get": {"summary": "The review queue (loopback clients only; a server with --db): each message's latest prediction, unsure ones first, then the smallest top-1 - top-2 margin, then the lowest probability, newest first on ties", "parameters": [
+    "/review": {"get": {"summary": "The review queue (a write token, or a loopback client on a server without tokens; a server with --db): each message's latest prediction, unsure ones first, then the smallest top-1 - top-2 margin, then the lowest probability, newest first on ties", "parameters": [
       {"name": "since", "in": "query", "schema": {"type": "string"}, "description": "ISO 8601 date or time: received at or after"},
       {"name": "until", "in": "query", "schema": {"type": "string"}, "description": "ISO 8601 date or time: received before"},
       {"name": "category", "in": "query", "schema": {"type": "string"}, "description": "Only this predicted category"},
@@ -62,10 +64,12 @@ enum OpenAPI {
       {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}}], "responses": {
       "200": {"description": "{total, offset, limit, items: [{seq, id, received_at, model_id, subject, body, category, probability, margin, unsure_reason, label, agent}]}", "content": {"application/json": {"schema": {"type": "object"}}}},
       "400": {"$ref": "#/components/responses/Error"},
+      "401": {"$ref": "#/components/responses/Error"},
       "403": {"$ref": "#/components/responses/Error"},
       "404": {"$ref": "#/components/responses/Error"}}}},
-    "/admin/reload": {"post": {"summary": "Reload the model from its file (loopback clients only); a model that fails verification is refused and the old one keeps serving", "responses": {
+    "/admin/reload": {"post": {"summary": "Reload the model from its file (a write token, or a loopback client on a server without tokens); a model that fails verification is refused and the old one keeps serving", "responses": {
       "200": {"description": "Reloaded", "content": {"application/json": {"schema": {"type": "object"}}}},
+      "401": {"$ref": "#/components/responses/Error"},
       "403": {"$ref": "#/components/responses/Error"},
       "422": {"$ref": "#/components/responses/Error"}}}}
   },

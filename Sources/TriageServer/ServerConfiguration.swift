@@ -35,10 +35,46 @@ public struct ServerConfiguration: Sendable {
     /// Answer `POST /messages` from the connection's bytes, before the HTTP codec, while a
     /// connection sends nothing else (same responses as the router; see `MessagesFastPath`).
     public var messagesFastPath = true
+    /// Who may write (`POST /messages/{id}/label`, `/admin/*`, `GET /review`): with tokens, a
+    /// request must present one (401 otherwise) from any address; without, writes are open and
+    /// the admin routes loopback-only.
+    public var writeTokens: AccessTokens?
+    /// Who may ask for predictions: nil, anyone.
+    public var predictTokens: AccessTokens?
+    /// Listen beyond loopback without write tokens (the operator's explicit choice).
+    public var openWrites = false
 
     public init(modelPath: String, trustedKeys: [VerifyingKey]) {
         self.modelPath = modelPath
         self.trustedKeys = trustedKeys
+    }
+}
+
+extension ServerConfiguration {
+    /// Whether `host` only accepts connections from this machine.
+    public static func isLoopback(host: String) -> Bool {
+        let h = host.lowercased()
+        return h == "localhost" || h == "::1" || h == "[::1]" || h.hasPrefix("127.")
+    }
+
+    /// A server reachable from other machines must not take writes from anyone: refused unless
+    /// it has write tokens or the operator said `openWrites`.
+    public func checkWriteAccess() throws(ServerStartError) {
+        if writeTokens == nil && !openWrites && !Self.isLoopback(host: host) {
+            throw .openWrites(host: host)
+        }
+    }
+}
+
+public enum ServerStartError: Error, CustomStringConvertible {
+    case openWrites(host: String)
+
+    public var description: String {
+        switch self {
+        case let .openWrites(host):
+            return "listening on \(host) reaches beyond this machine, and relabels and /admin would be open to anyone who can connect: "
+                + "give --token-file FILE (name:token lines, mode 0600), or --open-writes to accept that"
+        }
     }
 }
 

@@ -23,6 +23,7 @@ public final class TriageServer: @unchecked Sendable {
 
     /// Loads and verifies the model and opens the log; throws before anything listens.
     public init(configuration: ServerConfiguration, logger: Logger = Logger(label: "triage.serve")) throws {
+        try configuration.checkWriteAccess()
         self.configuration = configuration
         self.logger = logger
         store = try ModelStore(path: configuration.modelPath, trusted: configuration.trustedKeys, options: configuration.loadOptions)

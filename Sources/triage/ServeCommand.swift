@@ -19,7 +19,11 @@ struct Serve: AsyncParsableCommand {
                   '{"label": "card_loss_fraud", "agent": "ana"}'
 
             Routes: POST /messages, POST /messages/{id}/label, GET /health, /ready, /model, /metrics,
-            /openapi.json, POST /admin/reload (loopback only). The model is verified (signature,
+            /openapi.json, /review, POST /admin/reload. Writes (relabels, /admin/*, /review) are
+            open on loopback (the admin routes and /review from loopback only) until --token-file
+            names who may make them (Authorization: Bearer <token>; 401 otherwise); a server
+            listening beyond loopback refuses to start without it, unless --open-writes. The
+            model is verified (signature,
             schema, golden probes) at start and on reload (SIGHUP or /admin/reload); a model that
             fails is refused and the old one keeps serving. SIGTERM drains in-flight requests and
             closes the log. A prediction is in the log before its response is sent.
@@ -73,6 +77,15 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .customLong("no-fast-path"), help: "Answer POST /messages through Hummingbird's router too (same responses, more CPU per request; for comparison).")
     var noFastPath = false
 
+    @Option(name: .customLong("token-file"), help: ArgumentHelp("Bearer tokens of those who may write — relabel (their name is the agent), /admin/*, GET /review — one name:token per line, mode 0600; needed to listen beyond loopback.", valueName: "file"))
+    var tokenFile: String?
+
+    @Option(name: .customLong("predict-token-file"), help: ArgumentHelp("Bearer tokens of those who may POST /messages (default: anyone); same format.", valueName: "file"))
+    var predictTokenFile: String?
+
+    @Flag(name: .customLong("open-writes"), help: "Listen beyond loopback without --token-file: anyone who can connect may relabel and administer.")
+    var openWrites = false
+
     @Option(name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info, notice, warning, error or critical.", valueName: "level"))
     var logLevel: String = "info"
 
@@ -106,6 +119,12 @@ struct Serve: AsyncParsableCommand {
         configuration.idleTimeoutSeconds = idleTimeout
         configuration.headTimeoutSeconds = headTimeout
         configuration.messagesFastPath = !noFastPath
+        configuration.openWrites = openWrites
+        do {
+            configuration.writeTokens = try tokenFile.map { try AccessTokens(path: $0) }
+            configuration.predictTokens = try predictTokenFile.map { try AccessTokens(path: $0) }
+        } catch { throw CLIFailure(message: "\(error)") }
+        do { try configuration.checkWriteAccess() } catch { throw CLIFailure(message: "\(error)") }
         let server: TriageServer
         do { server = try TriageServer(configuration: configuration) } catch let error as LogError {
             // The log's own problem: named by its option, not by the model.

@@ -128,6 +128,31 @@ struct ServeTests {
         #expect(missing.status == 1 && missing.stderr.contains("none.sqlite"), "\(missing.stderr)")
     }
 
+    /// Issue 28: beyond loopback, writes need tokens (or the operator's --open-writes); a token
+    /// file others can read is refused; with one, a relabel needs a token and names its agent.
+    @Test func listeningBeyondLoopbackNeedsWriteTokens() throws {
+        let w = try Workspace.shared.get()
+        let open = try CLI.run(["serve", "--model", w.model, "--trusted-key", w.publicKey, "--host", "0.0.0.0", "--port", "0"], timeout: 30)
+        #expect(open.status == 1 && open.stderr.contains("--token-file") && open.stderr.contains("--open-writes"), "\(open.stderr)")
+        let tokens = w.path("tokens.txt")
+        try "ana:0123456789abcdef0123\n".write(toFile: tokens, atomically: true, encoding: .utf8)
+        chmod(tokens, 0o644)
+        let tooOpen = try CLI.run(["serve", "--model", w.model, "--trusted-key", w.publicKey, "--host", "0.0.0.0", "--port", "0", "--token-file", tokens], timeout: 30)
+        #expect(tooOpen.status == 1 && tooOpen.stderr.contains("chmod 600"), "\(tooOpen.stderr)")
+        chmod(tokens, 0o600)
+        let db = w.path("tokens.sqlite")
+        let server = try ServerProcess(["--model", w.model, "--trusted-key", w.publicKey, "--host", "0.0.0.0", "--token-file", tokens, "--db", db])
+        let c = try HTTPConnection(port: server.port)
+        #expect(try c.post("/messages", json: #"{"messages": [{"id": "t1", "body": "hello"}]}"#).status == 200)
+        let label = Array(#"{"label": "other"}"#.utf8)
+        #expect(try c.request("POST", "/messages/t1/label", body: label).status == 401)
+        #expect(try c.request("POST", "/messages/t1/label", body: label, headers: [("Authorization", "Bearer 0123456789abcdef0123")]).status == 200)
+        server.signal(SIGTERM)
+        #expect(server.wait() == 0)
+        let agent = try SQLiteDatabase(path: db, mode: .readOnly).prepare("SELECT group_concat(agent) FROM labels")
+        #expect(try agent.step() && agent.value(0) == .text("ana"))
+    }
+
     @Test func sighupReloadsAndRefusesABadModel() throws {
         let w = try Workspace.shared.get()
         let model = w.path("hup.triage")

@@ -5,10 +5,15 @@ import TriageCore
 extension TriageServer {
     /// `POST /messages/{id}/label`: a human re-classification of the latest prediction of a
     /// message, recorded in the log (422 for a label the model does not know, 404 for a message
-    /// it never predicted, 503 without a log).
+    /// it never predicted, 503 without a log; 401 before anything is read when the server has
+    /// write tokens and the request presents none of them, the token's name being the agent).
     func postLabel(_ request: Request, _ context: ServerContext) async throws -> Response {
+        // Before the body is read: a refused write never reaches the log.
+        let tokenName = try writer(request, context, to: "relabel a message", loopbackOnly: false)
         guard let id = context.parameters.get("id"), !id.isEmpty else { throw APIError(400, "missing message id in the path") }
-        let (label, agent) = try RequestParsing.label(try await RequestBody.read(request, limits: configuration.limits), limits: configuration.limits)
+        let (label, bodyAgent) = try RequestParsing.label(try await RequestBody.read(request, limits: configuration.limits), limits: configuration.limits)
+        // The token says who: its name is the agent.
+        let agent = tokenName ?? bodyAgent
         let model = store.current
         guard model.labelSet.contains(label) else {
             let some = model.labels.prefix(10).joined(separator: ", ")

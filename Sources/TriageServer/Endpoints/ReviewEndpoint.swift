@@ -4,12 +4,11 @@ import NIOPosix
 import TriageCore
 
 extension TriageServer {
-    /// `GET /review` (loopback only: it shows logged messages; the token work will open it to
-    /// agents): the review queue of `triage review`, its filters and pages as query parameters
+    /// `GET /review` (a write token, or loopback without tokens: it shows logged messages): the review queue of `triage review`, its filters and pages as query parameters
     /// (`since`, `until`, `category`, `unlabelled`, `limit`, `offset`); 400 naming a bad one,
     /// 404 without a log.
     func review(_ request: Request, _ context: ServerContext) async throws -> Response {
-        guard context.isLoopback else { throw APIError(403, "the review queue shows logged messages: allowed from loopback only") }
+        _ = try writer(request, context, to: "read the review queue", loopbackOnly: true)
         guard let path = configuration.databasePath else {
             throw APIError(404, "the server runs without a prediction log (start it with --db): nothing to review")
         }

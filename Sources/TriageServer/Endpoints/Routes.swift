@@ -17,7 +17,11 @@ extension TriageServer {
             }
         }
         let messages = messagesEndpoint
-        router.post("messages") { request, _ in await messages.respond(to: request) }
+        let predictTokens = configuration.predictTokens
+        router.post("messages") { request, _ in
+            if let predictTokens { _ = try Self.authorized(request, by: predictTokens, to: "ask for predictions") }
+            return await messages.respond(to: request)
+        }
         only("messages", [.post])
         router.post("messages/:id/label") { [self] request, context in try await self.postLabel(request, context) }
         only("messages/:id/label", [.post])
@@ -39,7 +43,7 @@ extension TriageServer {
         only("openapi.json", [.get, .head])
         router.get("review") { [self] request, context in try await self.review(request, context) }
         only("review", [.get, .head])
-        router.post("admin/reload") { [self] _, context in try await self.adminReload(context) }
+        router.post("admin/reload") { [self] request, context in try await self.adminReload(request, context) }
         only("admin/reload", [.post])
     }
 
@@ -64,9 +68,28 @@ extension TriageServer {
         return Self.json(.object(o))
     }
 
-    /// `POST /admin/reload` (loopback only): the model reloaded as on SIGHUP.
-    func adminReload(_ context: ServerContext) async throws -> Response {
-        guard context.isLoopback else { throw APIError(403, "reload is allowed from loopback only") }
+    /// The name of the token `request` presents; a 401 naming what needs one when it presents none
+    /// that `tokens` holds.
+    static func authorized(_ request: Request, by tokens: AccessTokens, to action: String) throws -> String {
+        let header = request.headers[.authorization]
+        guard let name = tokens.name(authorization: header) else {
+            throw APIError(401, header == nil ? "a bearer token is needed to \(action) (Authorization: Bearer <token>)" : "the bearer token is not one this server knows",
+                           headers: [("WWW-Authenticate", "Bearer")])
+        }
+        return name
+    }
+
+    /// Who may write or administer: with write tokens, a request presenting one (its name
+    /// returned); without, anyone from loopback (`loopbackOnly`) or anyone at all.
+    func writer(_ request: Request, _ context: ServerContext, to action: String, loopbackOnly: Bool) throws -> String? {
+        if let tokens = configuration.writeTokens { return try Self.authorized(request, by: tokens, to: action) }
+        if loopbackOnly && !context.isLoopback { throw APIError(403, "\(action) is allowed from loopback only (or with a token: triage serve --token-file)") }
+        return nil
+    }
+
+    /// `POST /admin/reload` (a write token, or loopback without tokens): the model reloaded as on SIGHUP.
+    func adminReload(_ request: Request, _ context: ServerContext) async throws -> Response {
+        _ = try writer(request, context, to: "reload the model", loopbackOnly: true)
         switch await reloadModel(because: "admin") {
         case let .success(model): return Self.json(["status": "reloaded", "model": .string(model.id)])
         case let .failure(error): throw APIError(422, "reload refused, the old model keeps serving: \(error)")

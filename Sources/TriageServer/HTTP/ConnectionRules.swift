@@ -47,7 +47,8 @@ struct ConnectionRules: Sendable {
     let decoderLimits = NIOHTTPDecoderLimitConfiguration()
 
     init(_ configuration: ServerConfiguration) {
-        fastPath = configuration.messagesFastPath
+        // The fast path does not read Authorization: with prediction tokens, the router answers.
+        fastPath = configuration.messagesFastPath && configuration.predictTokens == nil
         idleTimeout = .milliseconds(Int64(configuration.idleTimeoutSeconds * 1000))
         headTimeout = .milliseconds(Int64(configuration.headTimeoutSeconds * 1000))
         limits = configuration.limits
