@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 
-/// `triage`: train, evaluate, search, predict, inspect, serve, feedback, review, audit-labels, keygen, verify.
+/// `triage`: train, evaluate, search, predict, inspect, serve, feedback, review, replay, audit-labels, keygen, verify.
 ///
 /// Exit codes: 0 success; 1 failure (bad data, refused model, I/O); 2 usage error (unknown
 /// option, invalid value); 3 `verify`: the model was refused; 130 interrupted.
@@ -24,7 +24,7 @@ struct Triage: AsyncParsableCommand {
             Exit codes: 0 ok, 1 failure (data, model or I/O), 2 usage error, 3 model refused (verify).
             """,
         version: TriageInfo.version,
-        subcommands: [Train.self, Evaluate.self, Search.self, Predict.self, Inspect.self, Serve.self, Feedback.self, Review.self, AuditLabels.self,
+        subcommands: [Train.self, Evaluate.self, Search.self, Predict.self, Inspect.self, Serve.self, Feedback.self, Review.self, Replay.self, AuditLabels.self,
                       Keygen.self, Verify.self]
     )
 

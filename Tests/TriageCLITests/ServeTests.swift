@@ -126,6 +126,23 @@ struct ServeTests {
         #expect(try CLI.run(["review", "--db", db, "--limit", "0"]).status == 2)
         let missing = try CLI.run(["review", "--db", w.path("none.sqlite")])
         #expect(missing.status == 1 && missing.stderr.contains("none.sqlite"), "\(missing.stderr)")
+
+        // Shadow replay: the served model agrees with itself; one that is unsure of everything
+        // routes the same categories and leaves every routed message to a person.
+        let same = try JSONParser.parse(try CLI.run(["replay", "--db", db, "--model", w.model, "--trusted-key", w.publicKey, "--json"]).stdout)
+        #expect(same["replayed"]?.numberValue?.intValue == 4 && same["agreement"]?.numberValue?.doubleValue == 1)
+        #expect(same["newly_unsure"]?.numberValue?.intValue == 0 && same["relabelled"]?.numberValue?.intValue == 1)
+        let wary = w.path("wary.triage")
+        let trained = try CLI.run(["train", "--data", CLI.demoTrain, "--key", w.privateKey, "--out", wary, "--unsure-threshold", "1", "--calibration-folds", "0", "--quiet"])
+        #expect(trained.status == 0, "\(trained.stderr)")
+        let routed = items.filter { $0["unsure_reason"]?.stringValue == nil }.count
+        let replayed = try CLI.run(["replay", "--db", db, "--model", wary, "--trusted-key", w.publicKey, "--json"])
+        let report = try JSONParser.parse(replayed.stdout)
+        #expect(report["newly_unsure"]?.numberValue?.intValue == routed && report["newly_routed"]?.numberValue?.intValue == 0, "\(replayed.stdout)")
+        let replayText = try CLI.run(["replay", "--db", db, "--model", wary, "--trusted-key", w.publicKey])
+        #expect(replayText.status == 0 && replayText.stdout.contains("4 message(s) replayed") && replayText.stdout.contains("would now be left to a person"),
+                "\(replayText.stdout)")
+        #expect(try CLI.run(["replay", "--db", db, "--model", wary, "--trusted-key", w.publicKey, "--since", "soon"]).status == 2)
     }
 
     /// Issue 28: beyond loopback, writes need tokens (or the operator's --open-writes); a token

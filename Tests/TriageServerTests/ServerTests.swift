@@ -748,3 +748,23 @@ final class Counter: @unchecked Sendable {
         #expect(LineLogHandler.logfmt("line\nbreak\u{1}") == #""line\nbreak\u0001""#)
     }
 }
+
+@Suite struct ShadowReplayTests {
+    @Test func countsAgreementChangesAndUnsureFlips() {
+        func served(_ id: String, _ category: String, unsure: Bool = false, label: String? = nil) -> ShadowReplay.Served {
+            ShadowReplay.Served(messageID: id, subject: "", body: "b", category: category, unsure: unsure, label: label)
+        }
+        func predicted(_ label: String, unsure: Bool = false) -> Prediction {
+            Prediction(id: "", label: label, probability: 0.5, top: [], unsure: unsure)
+        }
+        let r = ShadowReplay(served: [served("1", "a"), served("2", "a", label: "b"), served("3", "b", unsure: true), served("4", "a"), served("5", "c", label: "c")],
+                             withoutText: 2,
+                             candidate: [predicted("a"), predicted("b"), predicted("b"), predicted("b", unsure: true), predicted("a")])
+        #expect(r.replayed == 5 && r.withoutText == 2 && r.agreeing == 2 && r.agreement == 0.4)
+        #expect(r.changes == [.init(from: "a", to: "b", count: 2), .init(from: "c", to: "a", count: 1)])
+        #expect(r.newlyUnsure == 1 && r.newlyRouted == 1)
+        #expect(r.relabelled == 2 && r.servedRight == 1 && r.candidateRight == 1)
+        #expect(r.text().contains("5 message(s) replayed (2 logged without text, not replayed)"))
+    }
+}
+
