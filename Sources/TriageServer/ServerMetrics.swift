@@ -30,6 +30,8 @@ public final class ServerMetrics: Sendable {
         var requests: [RouteKey: Prometheus.Counter] = [:]
         var latency: [String: ValueHistogram] = [:]
         var categories: [String: Prometheus.Counter] = [:]
+        /// Predictions per category since start (the drift gauge's recent shares).
+        var categoryCounts: [String: Int] = [:]
     }
 
     private let series = Mutex(Series())
@@ -37,6 +39,9 @@ public final class ServerMetrics: Sendable {
     private let unsure: [UnsureReason: Prometheus.Counter]
     /// What was last copied into the registry from the store and the log (see `render`).
     private let copied = Mutex(Copied())
+    /// Population stability index of the predicted categories since start against the served
+    /// model's training labels (`PopulationStability`).
+    private let drift: Prometheus.Gauge
 
     private struct Copied {
         var model: (id: String, gauge: Prometheus.Gauge)?
@@ -50,6 +55,8 @@ public final class ServerMetrics: Sendable {
                                                     labels: [("reason", reason.rawValue)])
         }
         unsure = counters
+        drift = registry.makeGauge(descriptor: Self.name("prediction_drift", "psi",
+                                                         "Population stability index of the categories predicted since start against the served model's training labels (0.1: moderate, 0.25: large)."))
     }
 
     /// `triage_<base>_<unit>`, with its help text.
@@ -82,7 +89,8 @@ public final class ServerMetrics: Sendable {
     /// The categories of a batch's predictions, and why those not routed were not.
     func predicted(categories names: [String], unsure reasons: [UnsureReason]) {
         let counters = series.withLock { series in
-            names.map { name in
+            for name in names { series.categoryCounts[name, default: 0] += 1 }
+            return names.map { name in
                 series.categories[name] ?? {
                     let made = registry.makeCounter(descriptor: Self.name("predictions", "total", "Predictions by category."),
                                                     labels: [("category", name)])
@@ -123,6 +131,8 @@ public final class ServerMetrics: Sendable {
                      log.walRestarts, &c.walRestarts)
             }
         }
+        let counts = series.withLock { $0.categoryCounts }
+        drift.set(PopulationStability(expected: store.model.loaded.provenance.labelCounts, actual: counts).value)
         return registry.emitToString()
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TriageCore
+import TriageModel
 import TriageServer
 
 struct Review: ParsableCommand {
@@ -17,6 +18,12 @@ struct Review: ParsableCommand {
             excluded), --category (the predicted one), --unlabelled (no agent has relabelled the
             message). --limit and --offset page through the list; the total is printed. The log
             is opened read-only, so a running server keeps writing.
+
+            --drift --model M --trusted-key K compares instead the categories of the latest
+            predictions (in the time range) with the labels M was trained on: the population
+            stability index, PSI = sum of (recent - training share) * ln(recent / training share),
+            below 0.1 no real change, 0.1-0.25 moderate, above 0.25 large; and the categories
+            that moved most.
             """
     )
 
@@ -44,9 +51,20 @@ struct Review: ParsableCommand {
     @Flag(name: .long, help: "Print the page as JSON.")
     var json = false
 
+    @Flag(name: .long, help: "Compare the predicted categories' shares with the training labels of --model (PSI) instead of listing messages.")
+    var drift = false
+
+    @Option(name: .long, help: ArgumentHelp("With --drift: the model whose training labels are the reference.", valueName: "file"))
+    var model: String?
+
+    @Option(name: .customLong("trusted-key"), help: ArgumentHelp("With --drift: the public key (PEM) --model is signed with; repeatable.", valueName: "file"))
+    var trustedKeys: [String] = []
+
     func validate() throws {
         if !(1 ... 10000).contains(limit) { throw ValidationError("--limit must be between 1 and 10000, got \(limit)") }
         if offset < 0 { throw ValidationError("--offset must be 0 or more, got \(offset)") }
+        if drift && model == nil { throw ValidationError("--drift needs --model FILE (and --trusted-key): its training labels are the reference") }
+        if !drift && model != nil { throw ValidationError("--model goes with --drift") }
         for (flag, value) in [("--since", since), ("--until", until)] {
             if let value, ReviewQueue.instant(value) == nil {
                 throw ValidationError("\(flag) \(value): not an ISO 8601 date or time (2026-12-01, 2026-12-01T08:00:00Z, 2026-12-01T09:00:00+01:00)")
@@ -55,6 +73,7 @@ struct Review: ParsableCommand {
     }
 
     func run() throws {
+        if drift { return try runDrift() }
         let query = ReviewQueue.Query(since: since.flatMap(ReviewQueue.instant), until: until.flatMap(ReviewQueue.instant), category: category,
                                       unlabelledOnly: unlabelled, limit: limit, offset: offset)
         let page: ReviewQueue.Page
@@ -76,6 +95,38 @@ struct Review: ParsableCommand {
             let relabelled = item.label.map { $0 + (item.agent.map { " (\($0))" } ?? "") } ?? "-"
             lines.append(String(format: "%3d  ", query.offset + i + 1) + "\(item.receivedAt)  \(item.messageID)  \(item.category)  "
                 + String(format: "%.3f", item.probability) + "  \(margin)  \(item.unsureReason ?? "-")  \(relabelled)  \(text)")
+        }
+        print(lines.joined(separator: "\n"))
+    }
+
+    func runDrift() throws {
+        guard let model else { return }
+        let options = try ModelOptions.parse(["--model", model] + trustedKeys.flatMap { ["--trusted-key", $0] })
+        let loaded = try options.load()
+        let counts: [String: Int]
+        do { counts = try ReviewQueue.categoryCounts(database: db, since: since.flatMap(ReviewQueue.instant), until: until.flatMap(ReviewQueue.instant)) } catch {
+            throw CLIFailure(message: "\(db): \(error)")
+        }
+        let psi = PopulationStability(expected: loaded.provenance.labelCounts, actual: counts)
+        if json {
+            print(Output.json([
+                "psi": JSONValue.double(psi.value) ?? .null, "level": .string(psi.level), "observed": .number(JSONNumber(psi.observed)),
+                "model_id": .string(loaded.id),
+                "categories": .array(psi.categories.map {
+                    ["category": .string($0.name), "training_share": JSONValue.double($0.expected) ?? .null,
+                     "recent_share": JSONValue.double($0.actual) ?? .null, "contribution": JSONValue.double($0.contribution) ?? .null]
+                }),
+            ]), terminator: "")
+            return
+        }
+        guard psi.observed > 0 else {
+            print("\(db): no prediction in the range; nothing to compare")
+            return
+        }
+        var lines = [String(format: "PSI %.4f", psi.value) + " (\(psi.level)) over \(psi.observed) message(s), against the \(loaded.provenance.rows) training messages of model \(loaded.id.prefix(16))…"]
+        lines.append("categories that moved most (training share → recent share, part of the index):")
+        for c in psi.categories.prefix(limit) {
+            lines.append("  \(c.name): " + String(format: "%.1f %% → %.1f %%  (%.4f)", 100 * c.expected, 100 * c.actual, c.contribution))
         }
         print(lines.joined(separator: "\n"))
     }

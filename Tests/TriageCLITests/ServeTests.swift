@@ -143,6 +143,14 @@ struct ServeTests {
         #expect(replayText.status == 0 && replayText.stdout.contains("4 message(s) replayed") && replayText.stdout.contains("would now be left to a person"),
                 "\(replayText.stdout)")
         #expect(try CLI.run(["replay", "--db", db, "--model", wary, "--trusted-key", w.publicKey, "--since", "soon"]).status == 2)
+
+        // Drift: the categories of the 4 latest predictions against the demo training labels.
+        let drift = try CLI.run(["review", "--db", db, "--drift", "--model", w.model, "--trusted-key", w.publicKey, "--json"])
+        let psi = try JSONParser.parse(drift.stdout)
+        #expect(psi["observed"]?.numberValue?.intValue == 4 && (psi["psi"]?.numberValue?.doubleValue ?? -1) > 0, "\(drift.stdout)\(drift.stderr)")
+        let driftText = try CLI.run(["review", "--db", db, "--drift", "--model", w.model, "--trusted-key", w.publicKey])
+        #expect(driftText.status == 0 && driftText.stdout.contains("PSI ") && driftText.stdout.contains("over 4 message(s)"), "\(driftText.stdout)")
+        #expect(try CLI.run(["review", "--db", db, "--drift"]).status == 2)
     }
 
     /// Issue 28: beyond loopback, writes need tokens (or the operator's --open-writes); a token

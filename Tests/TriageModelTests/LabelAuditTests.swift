@@ -70,3 +70,23 @@ struct LabelAuditTests {
         #expect(single.suspects.isEmpty)
     }
 }
+
+@Suite("Population stability")
+struct PopulationStabilityTests {
+    @Test func theIndexByHand() {
+        // Same shares: 0.
+        #expect(abs(PopulationStability(expected: ["a": 50, "b": 50], actual: ["a": 5, "b": 5]).value) < 1e-12)
+        // Smoothed shares: expected (50.5/101, 50.5/101), actual (9.5/11, 1.5/11).
+        let psi = PopulationStability(expected: ["a": 50, "b": 50], actual: ["a": 9, "b": 1])
+        let e = 50.5 / 101, a1 = 9.5 / 11, a2 = 1.5 / 11
+        #expect(abs(psi.value - ((a1 - e) * log(a1 / e) + (a2 - e) * log(a2 / e))) < 1e-12)
+        #expect(psi.categories.map(\.name) == ["b", "a"])   // b: 0.47, a: 0.20
+        #expect(psi.categories[0].contribution >= psi.categories[1].contribution && psi.level == "large" && psi.observed == 10)
+        // A category never seen in training is finite and counted.
+        let new = PopulationStability(expected: ["a": 10], actual: ["a": 5, "z": 5])
+        #expect(new.value.isFinite && new.value > 0.25 && new.categories.first?.name == "z")
+        // Nothing observed: nothing to compare.
+        let none = PopulationStability(expected: ["a": 10], actual: [:])
+        #expect(none.value == 0 && none.categories.isEmpty && none.level == "none")
+    }
+}

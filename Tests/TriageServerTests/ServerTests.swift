@@ -214,6 +214,7 @@ struct ServerTests {
             #expect(metrics.text.contains("triage_http_requests_total{route=\"/messages\",status=\"200\"} 1"), "\(metrics.text)")
             #expect(metrics.text.contains("triage_http_request_duration_seconds_bucket{route=\"/messages\",le=\"+Inf\"} 1"))
             #expect(metrics.text.contains("triage_predictions_total{category="))
+            #expect(metrics.text.contains("# TYPE triage_prediction_drift_psi gauge"), "\(metrics.text)")
             #expect(metrics.text.contains("triage_model_info{model_id=\"\(server.store.current.id)\""))
             let openapi = try c.get("/openapi.json")
             let paths = try #require(openapi.json?["paths"]?.objectValue)

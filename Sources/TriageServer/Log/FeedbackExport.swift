@@ -12,8 +12,7 @@ public enum FeedbackExport {
     /// Writes `id,subject,body,label` (RFC 4180, the training format) for every prediction with
     /// a human label, taking the latest label of each.
     public static func export(database path: String, to out: String) throws -> Summary {
-        guard FileManager.default.fileExists(atPath: path) else { throw SQLiteError(code: 14, message: "no such database file", context: path) }
-        let db = try SQLiteDatabase(path: path, mode: .readOnly)
+        let db = try ReviewQueue.openReadOnly(path)
         let statement = try db.prepare("""
             SELECT p.message_id, p.subject, p.body, l.label
             FROM labels l JOIN predictions p ON p.seq = l.prediction_seq

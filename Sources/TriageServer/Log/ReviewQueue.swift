@@ -54,8 +54,7 @@ public enum ReviewQueue {
 
     /// Reads a page from the log at `path` (read-only: a running server keeps writing).
     public static func page(database path: String, query: Query) throws -> Page {
-        guard FileManager.default.fileExists(atPath: path) else { throw SQLiteError(code: 14, message: "no such database file", context: path) }
-        let db = try SQLiteDatabase(path: path, mode: .readOnly)
+        let db = try ReviewQueue.openReadOnly(path)
         let version = try PredictionLog.userVersion(db)
         guard version == PredictionLog.schemaVersion else {
             throw SQLiteError(code: 1, message: version > PredictionLog.schemaVersion
@@ -63,16 +62,7 @@ public enum ReviewQueue {
                 : "the log's schema version \(version) is older than this release's (\(PredictionLog.schemaVersion)); open it once with triage serve --db to migrate it",
                 context: path)
         }
-        var conditions = ["p.seq = (SELECT MAX(p2.seq) FROM predictions p2 WHERE p2.message_id = p.message_id)"]
-        var values: [SQLiteValue] = []
-        if let since = query.since {
-            conditions.append("p.received_at >= ?")
-            values.append(.text(UTCTimestamp.string(since)))
-        }
-        if let until = query.until {
-            conditions.append("p.received_at < ?")
-            values.append(.text(UTCTimestamp.string(until)))
-        }
+        var (conditions, values) = latest(since: query.since, until: query.until)
         if let category = query.category {
             conditions.append("p.category = ?")
             values.append(.text(category))
@@ -113,6 +103,43 @@ public enum ReviewQueue {
                               unsureReason: text(select.value(9)), label: text(select.value(10)), agent: text(select.value(11))))
         }
         return Page(items: items, total: total)
+    }
+
+    /// The log at `path`, read-only (a running server keeps writing); a missing file is an error,
+    /// not a new empty database.
+    static func openReadOnly(_ path: String) throws(SQLiteError) -> SQLiteDatabase {
+        guard FileManager.default.fileExists(atPath: path) else { throw SQLiteError(code: 14, message: "no such database file", context: path) }
+        return try SQLiteDatabase(path: path, mode: .readOnly)
+    }
+
+    /// The SQL conditions (over `predictions p`) and their values that select each message's
+    /// latest prediction received in [since, until).
+    static func latest(since: Double?, until: Double?) -> (conditions: [String], values: [SQLiteValue]) {
+        var conditions = ["p.seq = (SELECT MAX(p2.seq) FROM predictions p2 WHERE p2.message_id = p.message_id)"]
+        var values: [SQLiteValue] = []
+        if let since {
+            conditions.append("p.received_at >= ?")
+            values.append(.text(UTCTimestamp.string(since)))
+        }
+        if let until {
+            conditions.append("p.received_at < ?")
+            values.append(.text(UTCTimestamp.string(until)))
+        }
+        return (conditions, values)
+    }
+
+    /// Each message's latest prediction received in [since, until), counted by category (what
+    /// `triage review --drift` compares with the training labels).
+    public static func categoryCounts(database path: String, since: Double? = nil, until: Double? = nil) throws -> [String: Int] {
+        let db = try ReviewQueue.openReadOnly(path)
+        let (conditions, values) = latest(since: since, until: until)
+        let statement = try db.prepare("SELECT p.category, COUNT(*) FROM predictions p WHERE \(conditions.joined(separator: " AND ")) GROUP BY p.category")
+        try statement.bind(values)
+        var counts: [String: Int] = [:]
+        while try statement.step() {
+            if case let .text(category) = statement.value(0), case let .integer(n) = statement.value(1) { counts[category] = Int(n) }
+        }
+        return counts
     }
 
     /// Seconds since 1970 of an ISO 8601 date (midnight UTC) or date and time (`--since`,

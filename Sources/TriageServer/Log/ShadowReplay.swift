@@ -68,18 +68,8 @@ public struct ShadowReplay: Sendable {
     /// Each message's latest prediction in the log at `path` received in [since, until), with
     /// its text and latest label; the count of those without stored text.
     public static func served(database path: String, since: Double? = nil, until: Double? = nil) throws -> (messages: [Served], withoutText: Int) {
-        guard FileManager.default.fileExists(atPath: path) else { throw SQLiteError(code: 14, message: "no such database file", context: path) }
-        let db = try SQLiteDatabase(path: path, mode: .readOnly)
-        var conditions = ["p.seq = (SELECT MAX(p2.seq) FROM predictions p2 WHERE p2.message_id = p.message_id)"]
-        var values: [SQLiteValue] = []
-        if let since {
-            conditions.append("p.received_at >= ?")
-            values.append(.text(UTCTimestamp.string(since)))
-        }
-        if let until {
-            conditions.append("p.received_at < ?")
-            values.append(.text(UTCTimestamp.string(until)))
-        }
+        let db = try ReviewQueue.openReadOnly(path)
+        let (conditions, values) = ReviewQueue.latest(since: since, until: until)
         let statement = try db.prepare("""
             SELECT p.message_id, p.subject, p.body, p.category, p.unsure,
                    (SELECT l.label FROM labels l WHERE l.prediction_seq = p.seq ORDER BY l.seq DESC LIMIT 1)
