@@ -1,10 +1,11 @@
 import ArgumentParser
 import Foundation
 
-/// `triage`: train, evaluate, search, predict, inspect, serve, feedback, review, replay, audit-labels, keygen, verify.
+/// `triage`: train, evaluate, search, predict, inspect, serve, feedback, review, replay, promote, audit-labels, keygen, verify.
 ///
 /// Exit codes: 0 success; 1 failure (bad data, refused model, I/O); 2 usage error (unknown
-/// option, invalid value); 3 `verify`: the model was refused; 130 interrupted.
+/// option, invalid value); 3 `verify`: the model was refused; 4 `promote`: the gate refused the
+/// candidate; 130 interrupted.
 @main
 struct Triage: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,10 +22,11 @@ struct Triage: AsyncParsableCommand {
 
             Every example in this help runs as printed from the repository's root.
 
-            Exit codes: 0 ok, 1 failure (data, model or I/O), 2 usage error, 3 model refused (verify).
+            Exit codes: 0 ok, 1 failure (data, model or I/O), 2 usage error, 3 model refused (verify),
+            4 candidate refused by the promotion gate (promote).
             """,
         version: TriageInfo.version,
-        subcommands: [Train.self, Evaluate.self, Search.self, Predict.self, Inspect.self, Serve.self, Feedback.self, Review.self, Replay.self, AuditLabels.self,
+        subcommands: [Train.self, Evaluate.self, Search.self, Predict.self, Inspect.self, Serve.self, Feedback.self, Review.self, Replay.self, Promote.self, AuditLabels.self,
                       Keygen.self, Verify.self]
     )
 

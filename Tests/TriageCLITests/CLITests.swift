@@ -384,7 +384,7 @@ struct CLITests {
     @Test func helpMatchesTheSnapshot() throws {
         // Regenerate with TRIAGE_UPDATE_SNAPSHOTS=1 after an intended change.
         var text = ""
-        for command in [[], ["train"], ["evaluate"], ["search"], ["search", "run"], ["search", "merge"], ["predict"], ["inspect"], ["keygen"], ["verify"], ["serve"], ["feedback", "export"], ["review"], ["replay"], ["audit-labels"]] {
+        for command in [[], ["train"], ["evaluate"], ["search"], ["search", "run"], ["search", "merge"], ["predict"], ["inspect"], ["keygen"], ["verify"], ["serve"], ["feedback", "export"], ["review"], ["replay"], ["promote"], ["audit-labels"]] {
             let r = try CLI.run(command + ["--help"])
             #expect(r.status == 0)
             text += "$ triage \((command + ["--help"]).joined(separator: " "))\n" + r.stdout + "\n"
@@ -472,5 +472,33 @@ struct CLITests {
         try "id,subject,body,label\n1,a,\"unterminated,x\n".write(toFile: broken, atomically: true, encoding: .utf8)
         let bad = try CLI.run(["audit-labels", "--data", broken])
         #expect(bad.status == 1 && bad.stderr.contains("broken.csv:2: a quoted field"), "\(bad.stderr)")
+    }
+
+    /// Issue 28: the promotion gate passes a model against itself and refuses one trained on
+    /// shuffled labels (exit 4), keeping its report; a gate it cannot read is a usage error.
+    @Test func promoteJudgesACandidateAgainstTheChampion() throws {
+        let w = try workspace()
+        let rows = try MessageReader.readCSV(path: CLI.demoTrain).messages
+        var labels = rows.compactMap(\.label)
+        var generator = SeededGenerator(seed: 7)
+        labels.shuffle(using: &generator)
+        var shuffled = "id,subject,body,label\n"
+        for (m, label) in zip(rows, labels) { shuffled += [m.id, m.subject, m.body, label].map(CSVWriter.field).joined(separator: ",") + "\n" }
+        let data = w.path("shuffled.csv")
+        try shuffled.write(toFile: data, atomically: true, encoding: .utf8)
+        let worse = w.path("worse.triage")
+        let trained = try CLI.run(["train", "--data", data, "--key", w.privateKey, "--out", worse, "--calibration-folds", "0", "--quiet"])
+        #expect(trained.status == 0, "\(trained.stderr)")
+        let same = try CLI.run(["promote", "--champion", w.model, "--candidate", w.model, "--trusted-key", w.publicKey, "--data", CLI.demoTest])
+        #expect(same.status == 0 && same.stdout.contains("gate passed"), "\(same.stdout)\(same.stderr)")
+        let report = w.path("promotion.json")
+        let refused = try CLI.run(["promote", "--champion", w.model, "--candidate", worse, "--trusted-key", w.publicKey, "--data", CLI.demoTest,
+                                   "--report", report])
+        #expect(refused.status == 4 && refused.stdout.contains("gate refused") && refused.stdout.contains("FAIL macro_f1"), "\(refused.stdout)")
+        let kept = try JSONParser.parse(try String(contentsOfFile: report, encoding: .utf8))
+        #expect(kept["passed"]?.boolValue == false && (kept["comparisons"]?.arrayValue?.first?["delta"]?["macro_f1"]?.numberValue?.doubleValue ?? 0) < -0.1)
+        #expect(kept["comparisons"]?.arrayValue?.first?["mcnemar"]?["p"]?.numberValue?.doubleValue ?? 1 < 0.001)
+        let bad = try CLI.run(["promote", "--champion", w.model, "--candidate", worse, "--trusted-key", w.publicKey, "--data", CLI.demoTest, "--gate", "macro_f1>=0,recall>0"])
+        #expect(bad.status == 2 && bad.stderr.contains("cannot read \"recall>0\": unknown metric"), "\(bad.stderr)")
     }
 }

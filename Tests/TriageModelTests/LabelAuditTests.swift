@@ -90,3 +90,22 @@ struct PopulationStabilityTests {
         #expect(none.value == 0 && none.categories.isEmpty && none.level == "none")
     }
 }
+
+@Suite("Promotion gate")
+struct PromotionGateTests {
+    @Test func rulesAreReadAndMistakesNamed() throws {
+        let gate = try PromotionGate(parsing: PromotionGate.defaultText)
+        #expect(gate.rules == [.init(metric: .macroF1, op: .atLeast, value: -0.002), .init(metric: .classF1, op: .atLeast, value: -0.05)])
+        #expect(try PromotionGate(parsing: " accuracy > 0 , weighted_f1<=0.5").rules.map(\.op) == [.above, .atMost])
+        for (text, part) in [("macro_f1>=x", "macro_f1>=x"), ("f1>=0", "f1>=0"), ("accuracy", "accuracy"), ("accuracy>0,", ""), ("macro_f1>=inf", "macro_f1>=inf")] {
+            #expect { _ = try PromotionGate(parsing: text) } throws: { ($0 as? GateError).map { if case let .malformed(p, _) = $0 { p == part } else { false } } ?? false }
+        }
+    }
+
+    @Test func mcnemarIsTheExactBinomialTail() {
+        #expect(ModelComparison.mcnemarExact(0, 0) == 1)
+        #expect(abs(ModelComparison.mcnemarExact(0, 5) - 2.0 / 32) < 1e-12)
+        #expect(abs(ModelComparison.mcnemarExact(9, 1) - 2.0 * 11 / 1024) < 1e-12)
+        #expect(ModelComparison.mcnemarExact(3, 3) == 1)
+    }
+}
