@@ -384,7 +384,7 @@ struct CLITests {
     @Test func helpMatchesTheSnapshot() throws {
         // Regenerate with TRIAGE_UPDATE_SNAPSHOTS=1 after an intended change.
         var text = ""
-        for command in [[], ["train"], ["evaluate"], ["search"], ["search", "run"], ["search", "merge"], ["predict"], ["inspect"], ["keygen"], ["verify"], ["serve"], ["feedback", "export"], ["review"], ["replay"], ["promote"], ["audit-labels"]] {
+        for command in [[], ["train"], ["evaluate"], ["search"], ["search", "run"], ["search", "merge"], ["predict"], ["inspect"], ["keygen"], ["verify"], ["serve"], ["feedback", "export"], ["review"], ["replay"], ["retrain"], ["promote"], ["audit-labels"]] {
             let r = try CLI.run(command + ["--help"])
             #expect(r.status == 0)
             text += "$ triage \((command + ["--help"]).joined(separator: " "))\n" + r.stdout + "\n"

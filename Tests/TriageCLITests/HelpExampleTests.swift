@@ -9,7 +9,7 @@ import TriageTestSupport
 @Suite("Help examples", .serialized)
 struct HelpExampleTests {
     static let commands: [[String]] = [[], ["train"], ["evaluate"], ["search"], ["search", "merge"], ["predict"], ["inspect"],
-                                       ["verify"], ["serve"], ["feedback", "export"], ["review"], ["replay"], ["promote"], ["audit-labels"], ["keygen"]]
+                                       ["verify"], ["serve"], ["feedback", "export"], ["review"], ["replay"], ["retrain"], ["promote"], ["audit-labels"], ["keygen"]]
 
     /// The example lines of a help text: after "Example:", "Examples:" or "Typical flow:" until a
     /// blank line, continuations joined, comments dropped.

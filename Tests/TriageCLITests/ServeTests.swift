@@ -151,6 +151,26 @@ struct ServeTests {
         let driftText = try CLI.run(["review", "--db", db, "--drift", "--model", w.model, "--trusted-key", w.publicKey])
         #expect(driftText.status == 0 && driftText.stdout.contains("PSI ") && driftText.stdout.contains("over 4 message(s)"), "\(driftText.stdout)")
         #expect(try CLI.run(["review", "--db", db, "--drift"]).status == 2)
+
+        // Retrain's edges on this log (one relabel, r2 → other): a gate that cannot pass refuses
+        // (exit 4, nothing written) unless --force; a label the base data lacks is a new queue.
+        let common = ["retrain", "--log", db, "--model", w.model, "--trusted-key", w.publicKey, "--key", w.privateKey, "--eval-data", CLI.demoTest]
+        let next = w.path("next.triage")
+        let refused = try CLI.run(common + ["--data", CLI.demoTrain, "--out", next, "--gate", "accuracy>1"])
+        #expect(refused.status == 4 && refused.stdout.contains("nothing written") && !FileManager.default.fileExists(atPath: next), "\(refused.stdout)\(refused.stderr)")
+        let forced = try CLI.run(common + ["--data", CLI.demoTrain, "--out", next, "--gate", "accuracy>1", "--force", "--json"])
+        let forcedReport = try JSONParser.parse(forced.stdout)
+        #expect(forced.status == 0 && forcedReport["forced"]?.boolValue == true, "\(forced.stderr)")
+        #expect(try CLI.run(["verify", "--model", next, "--trusted-key", w.publicKey]).status == 0)
+        let withoutOther = try MessageReader.readCSV(path: CLI.demoTrain).messages.filter { $0.label != "other" }
+        let base = w.path("without-other.csv")
+        try ("id,subject,body,label\n" + withoutOther.map { [$0.id, $0.subject, $0.body, $0.label ?? ""].map(CSVWriter.field).joined(separator: ",") + "\n" }.joined())
+            .write(toFile: base, atomically: true, encoding: .utf8)
+        let leftOut = try CLI.run(common + ["--data", base, "--out", next])
+        #expect(leftOut.status == 1 && leftOut.stderr.contains("\"other\"") && leftOut.stderr.contains("no relabel to train on"), "\(leftOut.stderr)")
+        let newQueue = try CLI.run(common + ["--data", base, "--out", next, "--allow-new-labels", "--gate", "accuracy>-1", "--json"])
+        #expect(newQueue.status == 0 && newQueue.stderr.contains("trained as new classes"), "\(newQueue.stderr)")
+        #expect(try CLI.run(common + ["--data", base, "--out", next, "--gate", "nonsense"]).status == 2)
     }
 
     /// Issue 28: beyond loopback, writes need tokens (or the operator's --open-writes); a token
@@ -176,6 +196,51 @@ struct ServeTests {
         #expect(server.wait() == 0)
         let agent = try SQLiteDatabase(path: db, mode: .readOnly).prepare("SELECT group_concat(agent) FROM labels")
         #expect(try agent.step() && agent.value(0) == .text("ana"))
+    }
+
+    /// Issue 28's loop end to end, real server and log: predictions → relabels with a token →
+    /// review → retrain (report, gate passes, the served file replaced) → reload with a token →
+    /// the relabelled messages are now predicted as relabelled. (The refusal of a worse
+    /// candidate: CLITests.promoteJudgesACandidateAgainstTheChampion.)
+    @Test func theFeedbackLoopRunsEndToEnd() throws {
+        let w = try Workspace.shared.get()
+        // The recommended (linear) settings: what a team would serve.
+        let served = w.path("loop.triage")
+        let trained = try CLI.run(["train", "--data", CLI.demoTrain, "--key", w.privateKey, "--out", served, "--calibration-folds", "0", "--quiet"])
+        #expect(trained.status == 0, "\(trained.stderr)")
+        let tokens = w.path("loop-tokens.txt")
+        try "ana:ana-token-0123456789abcdef\n".write(toFile: tokens, atomically: true, encoding: .utf8)
+        chmod(tokens, 0o600)
+        let db = w.path("loop.sqlite")
+        let server = try ServerProcess(["--model", served, "--trusted-key", w.publicKey, "--db", db, "--token-file", tokens])
+        let c = try HTTPConnection(port: server.port)
+        let texts = ["the app says my account is frozen", "my screen shows error QM-17 whenever I pay my rent", "how do I order a cheque book"]
+        let body = texts.enumerated().map { #"{"id": "loop-\#($0.offset)", "body": "\#($0.element)"}"# }.joined(separator: ", ")
+        let first = try c.post("/messages", json: #"{"messages": [\#(body)]}"#)
+        #expect(first.status == 200)
+        let before = (first.json?["predictions"]?.arrayValue ?? []).map { $0["category"]?.stringValue ?? "" }
+        // The agents' corrections: each message to a queue it was not routed to.
+        let labels = ["account_access", "payments", "new_products"]
+        let bearer = [("Authorization", "Bearer ana-token-0123456789abcdef")]
+        for (i, label) in labels.enumerated() {
+            let r = try c.request("POST", "/messages/loop-\(i)/label", body: Array(#"{"label": "\#(label)"}"#.utf8), headers: bearer)
+            #expect(r.status == 200, "\(r.text)")
+        }
+        #expect(try c.request("POST", "/messages/loop-0/label", body: Array(#"{"label": "other"}"#.utf8)).status == 401)
+        let review = try JSONParser.parse(try CLI.run(["review", "--db", db, "--json"]).stdout)
+        #expect(review["total"]?.numberValue?.intValue == 3 && (review["items"]?.arrayValue ?? []).allSatisfy { $0["agent"]?.stringValue == "ana" })
+        let retrain = try CLI.run(["retrain", "--log", db, "--data", CLI.demoTrain, "--model", served, "--trusted-key", w.publicKey, "--key", w.privateKey,
+                                   "--eval-data", CLI.demoTest, "--holdout", "0", "--gate", "macro_f1>=-0.02,class_f1>=-0.1", "--out", served, "--json"])
+        #expect(retrain.status == 0, "\(retrain.stdout)\(retrain.stderr)")
+        let report = try JSONParser.parse(retrain.stdout)
+        #expect(report["passed"]?.boolValue == true && report["relabels"]?["trained_on"]?.numberValue?.intValue == 3)
+        #expect(FileManager.default.fileExists(atPath: served + ".promotion.json"))
+        let reload = try c.request("POST", "/admin/reload", body: nil, headers: bearer)
+        #expect(reload.status == 200 && reload.json?["model"]?.stringValue != first.json?["model"]?["id"]?.stringValue, "\(reload.text)")
+        let after = try c.post("/messages", json: #"{"messages": [\#(body)]}"#)
+        #expect((after.json?["predictions"]?.arrayValue ?? []).map { $0["category"]?.stringValue ?? "" } == labels, "before: \(before), after: \(after.text)")
+        server.signal(SIGTERM)
+        #expect(server.wait() == 0)
     }
 
     @Test func sighupReloadsAndRefusesABadModel() throws {

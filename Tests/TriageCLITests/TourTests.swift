@@ -31,7 +31,9 @@ struct TourTests {
         #expect(category != nil && category != "account_access", "chat-1 was answered \(category ?? "nothing"): pick another message for step 7")
         let corrections = try String(contentsOf: root.appendingPathComponent("corrections.csv"), encoding: .utf8)
         #expect(corrections.contains("chat-1") && corrections.contains("account_access"))
-        // Step 8's model was measured on the test split (its metrics are stored).
+        // Step 8's gate passed: the report is beside the model, which was measured on the test
+        // split (its metrics are stored).
+        #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("best.triage.promotion.json").path))
         let inspect = try CLI.run(["inspect", "--model", root.appendingPathComponent("best.triage").path,
                                    "--trusted-key", root.appendingPathComponent("keys/public.pem").path, "--json"])
         #expect(try JSONParser.parse(inspect.stdout)["provenance"]?["metrics"]?["accuracy"] != nil, "\(inspect.stderr)")

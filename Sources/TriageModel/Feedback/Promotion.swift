@@ -179,7 +179,9 @@ public struct PromotionReport: Sendable {
     public var text: String {
         func pct(_ x: Double) -> String { String(format: "%.2f %%", 100 * x) }
         func signed(_ x: Double) -> String { String(format: "%+.4f", x) }
-        var lines = ["champion \(championID.prefix(16))…, candidate \(candidateID.prefix(16))…; gate \(gate)"]
+        // A model id (64 hex digits) is shortened; a description is not.
+        func short(_ id: String) -> String { id.count == 64 ? id.prefix(16) + "…" : id }
+        var lines = ["champion \(short(championID)), candidate \(short(candidateID)); gate \(gate)"]
         for c in comparisons {
             lines.append("")
             guard c.messages > 0 else {

@@ -1,4 +1,5 @@
 import Foundation
+import TriageCore
 import TriageData
 
 /// Writing relabelled messages back out as training data.
@@ -9,31 +10,40 @@ public enum FeedbackExport {
         public var withoutText: Int
     }
 
-    /// Writes `id,subject,body,label` (RFC 4180, the training format) for every prediction with
-    /// a human label, taking the latest label of each.
-    public static func export(database path: String, to out: String) throws -> Summary {
+    /// Every relabelled message once, with its latest label (the latest relabel of a message id
+    /// wins, whichever of its predictions it was given to) and the text of that prediction, in
+    /// the order of those labels; relabels of messages logged without text are counted.
+    public static func relabels(database path: String) throws -> (messages: [LabeledMessage], withoutText: Int) {
         let db = try ReviewQueue.openReadOnly(path)
         let statement = try db.prepare("""
-            SELECT p.message_id, p.subject, p.body, l.label
+            SELECT l.message_id, p.subject, p.body, l.label
             FROM labels l JOIN predictions p ON p.seq = l.prediction_seq
-            WHERE l.seq = (SELECT MAX(l2.seq) FROM labels l2 WHERE l2.prediction_seq = l.prediction_seq)
-            ORDER BY l.prediction_seq
+            WHERE l.seq = (SELECT MAX(l2.seq) FROM labels l2 WHERE l2.message_id = l.message_id)
+            ORDER BY l.seq
             """)
-        var csv = CSVWriter.record(["id", "subject", "body", "label"])
-        var summary = Summary(exported: 0, withoutText: 0)
+        var messages: [LabeledMessage] = [], withoutText = 0
         func text(_ v: SQLiteValue) -> String? {
             if case let .text(s) = v { return s }
             return nil
         }
         while try statement.step() {
             guard let body = text(statement.value(2)) else {
-                summary.withoutText += 1
+                withoutText += 1
                 continue
             }
-            let row = [text(statement.value(0)) ?? "", text(statement.value(1)) ?? "", body, text(statement.value(3)) ?? ""]
-            csv += CSVWriter.record(row)
-            summary.exported += 1
+            messages.append(LabeledMessage(id: text(statement.value(0)) ?? "", subject: text(statement.value(1)) ?? "", body: body,
+                                           label: text(statement.value(3)), line: messages.count + 1))
         }
+        return (messages, withoutText)
+    }
+
+    /// Writes `id,subject,body,label` (RFC 4180, the training format) for every relabelled
+    /// message (`relabels`).
+    public static func export(database path: String, to out: String) throws -> Summary {
+        let (messages, withoutText) = try relabels(database: path)
+        var csv = CSVWriter.record(["id", "subject", "body", "label"])
+        for m in messages { csv += CSVWriter.record([m.id, m.subject, m.body, m.label ?? ""]) }
+        let summary = Summary(exported: messages.count, withoutText: withoutText)
         if out == "-" {
             FileHandle.standardOutput.write(Data(csv.utf8))
         } else {
