@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TriageArtifact
 import TriageCore
 import TriageModel
 import TriageServer
@@ -12,8 +13,11 @@ struct Review: ParsableCommand {
               triage review --db predictions.sqlite --unlabelled --limit 20
 
             Each message's latest prediction, in this order: the ones the confidence policy left
-            to a person (unsure), then the closest calls (smallest difference between the two
-            most probable labels), then the lowest top probability; newest first on ties.
+            to a person (unsure); with --model, those predicted in a category whose share grew
+            from the model's training labels (recent share above the training share, at least
+            0.02 of the population stability index); then the closest calls (smallest difference
+            between the two most probable labels), then the lowest top probability; newest
+            first on ties.
             Filters: --since and --until (ISO 8601: 2026-12-01 or 2026-12-01T08:00:00Z; --until
             excluded), --category (the predicted one), --unlabelled (no agent has relabelled the
             message). --limit and --offset page through the list; the total is printed. The log
@@ -54,7 +58,7 @@ struct Review: ParsableCommand {
     @Flag(name: .long, help: "Compare the predicted categories' shares with the training labels of --model (PSI) instead of listing messages.")
     var drift = false
 
-    @Option(name: .long, help: ArgumentHelp("With --drift: the model whose training labels are the reference.", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("The model whose training labels are the reference: with --drift, the index; without, the messages of categories predicted more often than in training come right after the unsure ones.", valueName: "file"))
     var model: String?
 
     @Option(name: .customLong("trusted-key"), help: ArgumentHelp("With --drift: the public key (PEM) --model is signed with; repeatable.", valueName: "file"))
@@ -64,7 +68,6 @@ struct Review: ParsableCommand {
         if !(1 ... 10000).contains(limit) { throw ValidationError("--limit must be between 1 and 10000, got \(limit)") }
         if offset < 0 { throw ValidationError("--offset must be 0 or more, got \(offset)") }
         if drift && model == nil { throw ValidationError("--drift needs --model FILE (and --trusted-key): its training labels are the reference") }
-        if !drift && model != nil { throw ValidationError("--model goes with --drift") }
         for (flag, value) in [("--since", since), ("--until", until)] {
             if let value, ReviewQueue.instant(value) == nil {
                 throw ValidationError("\(flag) \(value): not an ISO 8601 date or time (2026-12-01, 2026-12-01T08:00:00Z, 2026-12-01T09:00:00+01:00)")
@@ -72,10 +75,22 @@ struct Review: ParsableCommand {
         }
     }
 
+    /// The population stability of the predictions in range against --model's training labels.
+    func stability() throws -> (psi: PopulationStability, model: ModelArtifact.Loaded)? {
+        guard let model else { return nil }
+        let loaded = try Promote.loadModel(model, keys: trustedKeys)
+        let counts: [String: Int]
+        do { counts = try ReviewQueue.categoryCounts(database: db, since: since.flatMap(ReviewQueue.instant), until: until.flatMap(ReviewQueue.instant)) } catch {
+            throw CLIFailure(message: "\(db): \(error)")
+        }
+        return (PopulationStability(expected: loaded.provenance.labelCounts, actual: counts), loaded)
+    }
+
     func run() throws {
         if drift { return try runDrift() }
+        let drifted = try stability().map { ReviewQueue.drifted($0.psi) } ?? []
         let query = ReviewQueue.Query(since: since.flatMap(ReviewQueue.instant), until: until.flatMap(ReviewQueue.instant), category: category,
-                                      unlabelledOnly: unlabelled, limit: limit, offset: offset)
+                                      unlabelledOnly: unlabelled, limit: limit, offset: offset, drifted: drifted)
         let page: ReviewQueue.Page
         do { page = try ReviewQueue.page(database: db, query: query) } catch { throw CLIFailure(message: "\(db): \(error)") }
         if json {
@@ -84,6 +99,7 @@ struct Review: ParsableCommand {
         }
         let shown = page.items.isEmpty ? "none" : "\(query.offset + 1)–\(query.offset + page.items.count)"
         var lines = ["\(db): \(page.total) message(s) to review; showing \(shown)"]
+        if !drifted.isEmpty { lines.append("categories predicted more often than in training, listed after the unsure: \(drifted.joined(separator: ", "))") }
         if !page.items.isEmpty {
             lines.append("  #  received                  id  category  p  margin  unsure  relabelled  text")
         }
@@ -100,14 +116,7 @@ struct Review: ParsableCommand {
     }
 
     func runDrift() throws {
-        guard let model else { return }
-        let options = try ModelOptions.parse(["--model", model] + trustedKeys.flatMap { ["--trusted-key", $0] })
-        let loaded = try options.load()
-        let counts: [String: Int]
-        do { counts = try ReviewQueue.categoryCounts(database: db, since: since.flatMap(ReviewQueue.instant), until: until.flatMap(ReviewQueue.instant)) } catch {
-            throw CLIFailure(message: "\(db): \(error)")
-        }
-        let psi = PopulationStability(expected: loaded.provenance.labelCounts, actual: counts)
+        guard let (psi, loaded) = try stability() else { return }
         if json {
             print(Output.json([
                 "psi": JSONValue.double(psi.value) ?? .null, "level": .string(psi.level), "observed": .number(JSONNumber(psi.observed)),

@@ -151,6 +151,9 @@ struct ServeTests {
         let driftText = try CLI.run(["review", "--db", db, "--drift", "--model", w.model, "--trusted-key", w.publicKey])
         #expect(driftText.status == 0 && driftText.stdout.contains("PSI ") && driftText.stdout.contains("over 4 message(s)"), "\(driftText.stdout)")
         #expect(try CLI.run(["review", "--db", db, "--drift"]).status == 2)
+        let prioritised = try CLI.run(["review", "--db", db, "--model", w.model, "--trusted-key", w.publicKey, "--json"])
+        let prioritisedPage = try JSONParser.parse(prioritised.stdout)
+        #expect(prioritised.status == 0 && prioritisedPage["items"]?.arrayValue?.count == 4, "\(prioritised.stderr)")
 
         // Retrain's edges on this log (one relabel, r2 → other): a gate that cannot pass refuses
         // (exit 4, nothing written) unless --force; a label the base data lacks is a new queue.

@@ -558,6 +558,10 @@ final class Counter: @unchecked Sendable {
         #expect(page.total == 6 && page.items.map(\.messageID) == ["close", "again"])
         #expect(page.items[0].label == "d" && page.items[0].agent == "ana" && page.items[1].label == nil)
         #expect(try ids(.init(category: "d")) == ["other"])
+        // Drifted categories come right after the unsure messages.
+        #expect(try ids(.init(drifted: ["c"])) == ["unsure", "close", "again", "sure", "old-margin", "other"])
+        let psi = PopulationStability(expected: ["c": 50, "d": 50], actual: ["c": 9, "d": 1])
+        #expect(ReviewQueue.drifted(psi) == ["c"])
         #expect(try ids(.init(unlabelledOnly: true)) == ["unsure", "other", "again", "sure", "old-margin"])
         #expect(try ids(.init(since: 1_764_547_202, until: 1_764_547_204)) == ["unsure", "other"])
         #expect(try ids(.init(offset: 10)).isEmpty)

@@ -1,10 +1,12 @@
 import Foundation
 import TriageCore
 import TriageData
+import TriageModel
 
 /// The logged predictions an agent should look at first: each message's latest prediction,
-/// unsure ones first, then the smallest top-1 − top-2 margin (the closest calls), then the
-/// lowest top probability, newest first on ties.
+/// unsure ones first, then those predicted in a category whose share drifted up from training
+/// (`Query.drifted`, when given), then the smallest top-1 − top-2 margin (the closest calls),
+/// then the lowest top probability, newest first on ties.
 public enum ReviewQueue {
     public struct Query: Sendable, Equatable {
         /// Received at or after / before these instants (seconds since 1970).
@@ -16,9 +18,13 @@ public enum ReviewQueue {
         public var unlabelledOnly = false
         public var limit = 50
         public var offset = 0
+        /// Categories predicted more often than training suggests (`drifted(_:)`): their
+        /// messages come right after the unsure ones.
+        public var drifted: [String] = []
 
         public init(since: Double? = nil, until: Double? = nil, category: String? = nil, unlabelledOnly: Bool = false, limit: Int = 50,
-                    offset: Int = 0) {
+                    offset: Int = 0, drifted: [String] = []) {
+            self.drifted = drifted
             self.since = since
             self.until = until
             self.category = category
@@ -79,10 +85,11 @@ public enum ReviewQueue {
             FROM predictions p
             LEFT JOIN labels l ON l.seq = (SELECT MAX(l2.seq) FROM labels l2 WHERE l2.prediction_seq = p.seq)
             WHERE \(filter)
-            ORDER BY p.unsure DESC, p.margin IS NULL, p.margin, p.probability, p.seq DESC
+            ORDER BY p.unsure DESC, \(query.drifted.isEmpty ? "" : "p.category IN (\(query.drifted.map { _ in "?" }.joined(separator: ", "))) DESC, ")\
+            p.margin IS NULL, p.margin, p.probability, p.seq DESC
             LIMIT ? OFFSET ?
             """)
-        try select.bind(values + [.integer(Int64(query.limit)), .integer(Int64(query.offset))])
+        try select.bind(values + query.drifted.map { .text($0) } + [.integer(Int64(query.limit)), .integer(Int64(query.offset))])
         var items: [Item] = []
         func text(_ v: SQLiteValue) -> String? {
             if case let .text(s) = v { return s }
@@ -142,6 +149,13 @@ public enum ReviewQueue {
         return counts
     }
 
+    /// The categories whose share of predictions grew from training enough to put their messages
+    /// first: recent share above the training share and a part of the index of at least 0.02
+    /// (a fifth of what makes a whole distribution's shift "moderate").
+    public static func drifted(_ psi: PopulationStability) -> [String] {
+        psi.categories.filter { $0.actual > $0.expected && $0.contribution >= 0.02 }.map(\.name)
+    }
+
     /// Seconds since 1970 of an ISO 8601 date (midnight UTC) or date and time (`--since`,
     /// `?since=`); nil when it is neither.
     public static func instant(_ text: String) -> Double? {
@@ -165,6 +179,7 @@ extension ReviewQueue.Page {
         func str(_ s: String?) -> JSONValue { s.map { .string($0) } ?? .null }
         return [
             "total": .number(JSONNumber(total)), "offset": .number(JSONNumber(query.offset)), "limit": .number(JSONNumber(query.limit)),
+            "drifted": .array(query.drifted.map { .string($0) }),
             "items": .array(items.map { item in
                 [
                     "seq": .number(JSONNumber(Int(item.seq))), "id": .string(item.messageID), "received_at": .string(item.receivedAt),
