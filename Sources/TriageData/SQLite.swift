@@ -152,6 +152,21 @@ public enum SQLiteValue: Equatable, Sendable {
     case real(Double)
     case text(String)
     case blob([UInt8])
+
+    /// The text; nil for any other kind of value.
+    public var stringValue: String? {
+        if case let .text(s) = self { return s }
+        return nil
+    }
+
+    /// A number (an integer converted); nil for any other kind of value.
+    public var doubleValue: Double? {
+        switch self {
+        case let .real(x): return x
+        case let .integer(n): return Double(n)
+        default: return nil
+        }
+    }
 }
 
 /// A prepared statement.

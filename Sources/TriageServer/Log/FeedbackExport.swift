@@ -22,17 +22,13 @@ public enum FeedbackExport {
             ORDER BY l.seq
             """)
         var messages: [LabeledMessage] = [], withoutText = 0
-        func text(_ v: SQLiteValue) -> String? {
-            if case let .text(s) = v { return s }
-            return nil
-        }
         while try statement.step() {
-            guard let body = text(statement.value(2)) else {
+            guard let body = statement.value(2).stringValue else {
                 withoutText += 1
                 continue
             }
-            messages.append(LabeledMessage(id: text(statement.value(0)) ?? "", subject: text(statement.value(1)) ?? "", body: body,
-                                           label: text(statement.value(3)), line: messages.count + 1))
+            messages.append(LabeledMessage(id: statement.value(0).stringValue ?? "", subject: statement.value(1).stringValue ?? "", body: body,
+                                           label: statement.value(3).stringValue, line: messages.count + 1))
         }
         return (messages, withoutText)
     }

@@ -91,23 +91,12 @@ public enum ReviewQueue {
             """)
         try select.bind(values + query.drifted.map { .text($0) } + [.integer(Int64(query.limit)), .integer(Int64(query.offset))])
         var items: [Item] = []
-        func text(_ v: SQLiteValue) -> String? {
-            if case let .text(s) = v { return s }
-            return nil
-        }
-        func real(_ v: SQLiteValue) -> Double? {
-            switch v {
-            case let .real(x): return x
-            case let .integer(n): return Double(n)
-            default: return nil
-            }
-        }
         while try select.step() {
             guard case let .integer(seq) = select.value(0) else { continue }
-            items.append(Item(seq: seq, messageID: text(select.value(1)) ?? "", receivedAt: text(select.value(2)) ?? "",
-                              modelID: text(select.value(3)) ?? "", subject: text(select.value(4)), body: text(select.value(5)),
-                              category: text(select.value(6)) ?? "", probability: real(select.value(7)) ?? 0, margin: real(select.value(8)),
-                              unsureReason: text(select.value(9)), label: text(select.value(10)), agent: text(select.value(11))))
+            items.append(Item(seq: seq, messageID: select.value(1).stringValue ?? "", receivedAt: select.value(2).stringValue ?? "",
+                              modelID: select.value(3).stringValue ?? "", subject: select.value(4).stringValue, body: select.value(5).stringValue,
+                              category: select.value(6).stringValue ?? "", probability: select.value(7).doubleValue ?? 0, margin: select.value(8).doubleValue,
+                              unsureReason: select.value(9).stringValue, label: select.value(10).stringValue, agent: select.value(11).stringValue))
         }
         return Page(items: items, total: total)
     }

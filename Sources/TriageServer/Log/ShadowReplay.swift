@@ -77,19 +77,15 @@ public struct ShadowReplay: Sendable {
             """)
         try statement.bind(values)
         var messages: [Served] = [], withoutText = 0
-        func text(_ v: SQLiteValue) -> String? {
-            if case let .text(s) = v { return s }
-            return nil
-        }
         while try statement.step() {
-            guard let body = text(statement.value(2)) else {
+            guard let body = statement.value(2).stringValue else {
                 withoutText += 1
                 continue
             }
             var unsure = false
             if case let .integer(n) = statement.value(4) { unsure = n != 0 }
-            messages.append(Served(messageID: text(statement.value(0)) ?? "", subject: text(statement.value(1)) ?? "", body: body,
-                                   category: text(statement.value(3)) ?? "", unsure: unsure, label: text(statement.value(5))))
+            messages.append(Served(messageID: statement.value(0).stringValue ?? "", subject: statement.value(1).stringValue ?? "", body: body,
+                                   category: statement.value(3).stringValue ?? "", unsure: unsure, label: statement.value(5).stringValue))
         }
         return (messages, withoutText)
     }
