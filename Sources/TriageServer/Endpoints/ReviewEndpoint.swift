@@ -4,9 +4,10 @@ import NIOPosix
 import TriageCore
 
 extension TriageServer {
-    /// `GET /review` (a write token, or loopback without tokens: it shows logged messages): the review queue of `triage review`, its filters and pages as query parameters
-    /// (`since`, `until`, `category`, `unlabelled`, `limit`, `offset`); 400 naming a bad one,
-    /// 404 without a log.
+    /// `GET /review` (a write token, or loopback without tokens: it shows logged messages): the
+    /// review queue of `triage review`, its filters and pages as query parameters (`since`,
+    /// `until`, `category`, `unlabelled`, `limit`, `offset`); 400 naming a bad one, 404 without
+    /// a log.
     func review(_ request: Request, _ context: ServerContext) async throws -> Response {
         _ = try writer(request, context, to: "read the review queue", loopbackOnly: true)
         guard let path = configuration.databasePath else {
