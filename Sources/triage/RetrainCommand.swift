@@ -17,16 +17,17 @@ struct Retrain: ParsableCommand {
                   demo-next.triage
 
             The training data is --data plus the relabels in --log, the server's --db (the
-            latest relabel of a message id wins; a base row with the same id is replaced by it; relabels of messages logged
-            without text are reported, not guessed; a label --data does not have is a new queue:
-            reported and left out, or trained with --allow-new-labels). The settings and the
-            confidence policy's goal are --model's own. A seeded share of the relabels
-            (--holdout) is held out: the candidate is trained without it, then compared with
-            --model on --eval-data (a frozen file) and on the held-out relabels, as triage
-            promote does, and the gate (--gate) decides. When it passes, the model written to
-            --out is fitted on --data plus all the relabels and signed, with the report beside
-            it (--out.promotion.json); when it refuses, nothing is written (exit 4), unless
-            --force, which writes it and says so in the report.
+            latest relabel of a message id wins; a base row with the same id is replaced by it;
+            relabels of messages logged without text are reported, not guessed; a label --data
+            does not have is a new queue: reported and left out, or trained with
+            --allow-new-labels). The settings and the confidence policy's goal are --model's
+            own. A seeded share of the relabels (--holdout) is held out: the candidate is
+            trained without it (--candidate FILE keeps it, signed, e.g. for triage replay), then
+            compared with --model on --eval-data (a frozen file) and on the held-out relabels,
+            as triage promote does, and the gate (--gate) decides. When it passes, the model
+            written to --out is fitted on --data plus all the relabels and signed, with the
+            report beside it (--out.promotion.json); when it refuses, nothing is written
+            (exit 4), unless --force, which writes it and says so in the report.
             """
     )
 
@@ -46,6 +47,9 @@ struct Retrain: ParsableCommand {
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Where to write the promoted model (e.g. the file the server reloads from).", valueName: "file"))
     var out: String
+
+    @Option(name: .long, help: ArgumentHelp("Also write the candidate the gate judged (trained without the held-out relabels), signed, e.g. for triage replay.", valueName: "file"))
+    var candidate: String?
 
     @Option(name: .customLong("eval-data"), help: ArgumentHelp("Frozen labelled messages both models are judged on (same format and column options as --data).", valueName: "file"))
     var evalData: String
@@ -114,11 +118,15 @@ struct Retrain: ParsableCommand {
         let held = order.prefix(heldCount).sorted().map { relabels[$0] }
         let trainedOn = order.dropFirst(heldCount).sorted().map { relabels[$0] }
         Console.info("\(relabels.count) relabel(s): \(trainedOn.count) trained on, \(held.count) held out to judge; base \(kept.count) messages")
-        let candidate = try fit(kept + trainedOn, champion: champion)
-        var comparisons = [ModelComparison(name: "frozen evaluation \(evalData)", champion: champion.pipeline, candidate: candidate, on: frozen,
+        let judged = try fit(kept + trainedOn, champion: champion)
+        if let candidate {
+            try save(judged, to: candidate, messages: kept + trainedOn, champion: champion, signingKey: signingKey, frozen: frozen,
+                     note: "the candidate judged by the gate: \(trainedOn.count) of \(relabels.count) relabels from \(log)")
+        }
+        var comparisons = [ModelComparison(name: "frozen evaluation \(evalData)", champion: champion.pipeline, candidate: judged, on: frozen,
                                            threads: runtime.threads)]
         if !held.isEmpty {
-            comparisons.append(ModelComparison(name: "held-out relabels", champion: champion.pipeline, candidate: candidate, on: held, threads: runtime.threads))
+            comparisons.append(ModelComparison(name: "held-out relabels", champion: champion.pipeline, candidate: judged, on: held, threads: runtime.threads))
         }
         let report = PromotionReport(comparisons: comparisons, gate: gate, championID: champion.id, candidateID: "retrained without the held-out relabels")
         var output = report.json.objectValue ?? JSONObject()
@@ -128,20 +136,8 @@ struct Retrain: ParsableCommand {
         var written: String?
         if report.passed || force {
             let final = try fit(kept + relabels, champion: champion)
-            // Measured on the frozen file, as train --eval-data stores it.
-            let evaluation = ModelEvaluation(final, on: frozen, threads: runtime.threads)
-            var metrics = evaluation.report.scores.filter { $0.key != "neg_log_loss" }
-            if let loss = evaluation.report.logLoss { metrics["log_loss"] = loss }
-            metrics["policy_coverage"] = evaluation.policy.coverage
-            metrics["policy_precision"] = evaluation.policy.precision
-            let provenance = Provenance(pipeline: final, messages: kept + relabels, metrics: metrics,
-                                        notes: ["weights": weights(champion).rawValue, "retrained_from": champion.id,
-                                                "relabels": "\(relabels.count) from \(log)",
-                                                "metrics_measured_on": "\(evalData): \(frozen.count) messages, sha256 \(StableHash.messages(frozen))"])
-            do {
-                try ModelArtifact.save(final, to: out, provenance: provenance, unsureThreshold: final.effectivePolicy().threshold, signingKey: signingKey,
-                                       weights: weights(champion))
-            } catch { throw CLIFailure(message: "\(out): \(error)") }
+            try save(final, to: out, messages: kept + relabels, champion: champion, signingKey: signingKey, frozen: frozen,
+                     note: "\(relabels.count) relabels from \(log)")
             output["written"] = .string(out)
             try Output.write(Output.json(.object(output)), to: out + ".promotion.json")
             written = out
@@ -158,6 +154,23 @@ struct Retrain: ParsableCommand {
             }
         }
         if !report.passed && !force { throw ExitCode(4) }
+    }
+
+    /// Signs `pipeline` to `path`, measured on the frozen file as train --eval-data stores it.
+    func save(_ pipeline: FittedPipeline, to path: String, messages: [LabeledMessage], champion: ModelArtifact.Loaded, signingKey: SigningKey,
+              frozen: [LabeledMessage], note: String) throws {
+        let evaluation = ModelEvaluation(pipeline, on: frozen, threads: runtime.threads)
+        var metrics = evaluation.report.scores.filter { $0.key != "neg_log_loss" }
+        if let loss = evaluation.report.logLoss { metrics["log_loss"] = loss }
+        metrics["policy_coverage"] = evaluation.policy.coverage
+        metrics["policy_precision"] = evaluation.policy.precision
+        let provenance = Provenance(pipeline: pipeline, messages: messages, metrics: metrics,
+                                    notes: ["weights": weights(champion).rawValue, "retrained_from": champion.id, "relabels": note,
+                                            "metrics_measured_on": "\(evalData): \(frozen.count) messages, sha256 \(StableHash.messages(frozen))"])
+        do {
+            try ModelArtifact.save(pipeline, to: path, provenance: provenance, unsureThreshold: pipeline.effectivePolicy().threshold,
+                                   signingKey: signingKey, weights: weights(champion))
+        } catch { throw CLIFailure(message: "\(path): \(error)") }
     }
 
     /// How the champion's file stores its weights (the retrained model stores them the same way).

@@ -161,10 +161,12 @@ struct ServeTests {
         let next = w.path("next.triage")
         let refused = try CLI.run(common + ["--data", CLI.demoTrain, "--out", next, "--gate", "accuracy>1"])
         #expect(refused.status == 4 && refused.stdout.contains("nothing written") && !FileManager.default.fileExists(atPath: next), "\(refused.stdout)\(refused.stderr)")
-        let forced = try CLI.run(common + ["--data", CLI.demoTrain, "--out", next, "--gate", "accuracy>1", "--force", "--json"])
+        let judged = w.path("judged.triage")
+        let forced = try CLI.run(common + ["--data", CLI.demoTrain, "--out", next, "--gate", "accuracy>1", "--force", "--json", "--candidate", judged])
         let forcedReport = try JSONParser.parse(forced.stdout)
         #expect(forced.status == 0 && forcedReport["forced"]?.boolValue == true, "\(forced.stderr)")
         #expect(try CLI.run(["verify", "--model", next, "--trusted-key", w.publicKey]).status == 0)
+        #expect(try CLI.run(["verify", "--model", judged, "--trusted-key", w.publicKey]).status == 0)
         let withoutOther = try MessageReader.readCSV(path: CLI.demoTrain).messages.filter { $0.label != "other" }
         let base = w.path("without-other.csv")
         try ("id,subject,body,label\n" + withoutOther.map { [$0.id, $0.subject, $0.body, $0.label ?? ""].map(CSVWriter.field).joined(separator: ",") + "\n" }.joined())

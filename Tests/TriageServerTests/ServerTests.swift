@@ -167,6 +167,7 @@ struct ServerTests {
             // The review queue over HTTP: both messages, the relabelled one marked; bad parameters named.
             let review = try c.get("/review?limit=10&unlabelled=false")
             #expect(review.status == 200 && review.json?["total"]?.numberValue?.intValue == 2, "\(review.text)")
+            #expect(review.json?["drifted"]?.arrayValue != nil)
             let items = review.json?["items"]?.arrayValue ?? []
             #expect(items.first { $0["id"]?.stringValue == "chat-9" }?["label"]?.stringValue == label)
             #expect(try c.get("/review?unlabelled=true").json?["total"]?.numberValue?.intValue == 1)

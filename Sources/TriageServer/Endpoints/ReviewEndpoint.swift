@@ -2,12 +2,14 @@ import Foundation
 import Hummingbird
 import NIOPosix
 import TriageCore
+import TriageModel
 
 extension TriageServer {
     /// `GET /review` (a write token, or loopback without tokens: it shows logged messages): the
     /// review queue of `triage review`, its filters and pages as query parameters (`since`,
     /// `until`, `category`, `unlabelled`, `limit`, `offset`); 400 naming a bad one, 404 without
-    /// a log.
+    /// a log. The served model's training labels say which categories drifted up: their
+    /// messages come right after the unsure ones.
     func review(_ request: Request, _ context: ServerContext) async throws -> Response {
         _ = try writer(request, context, to: "read the review queue", loopbackOnly: true)
         guard let path = configuration.databasePath else {
@@ -40,13 +42,18 @@ extension TriageServer {
             }
         }
         // SQLite reads block: on NIO's thread pool, not an event loop.
-        let finalQuery = query
-        let page: ReviewQueue.Page
+        let training = store.current.loaded.provenance.labelCounts
+        let answer: (page: ReviewQueue.Page, query: ReviewQueue.Query)
         do {
-            page = try await NIOThreadPool.singleton.runIfActive { try ReviewQueue.page(database: path, query: finalQuery) }
+            answer = try await NIOThreadPool.singleton.runIfActive { [query] in
+                var query = query
+                let counts = try ReviewQueue.categoryCounts(database: path, since: query.since, until: query.until)
+                query.drifted = ReviewQueue.drifted(PopulationStability(expected: training, actual: counts))
+                return (try ReviewQueue.page(database: path, query: query), query)
+            }
         } catch {
             throw APIError(503, "the prediction log cannot be read (\(error)); retry later")
         }
-        return Self.json(page.json(query: finalQuery))
+        return Self.json(answer.page.json(query: answer.query))
     }
 }
