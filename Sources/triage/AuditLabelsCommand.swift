@@ -7,7 +7,7 @@ struct AuditLabels: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit-labels",
         abstract: "Rank training rows whose label looks wrong, before training on them.",
-        discussion: """
+        discussion: Help.prose("""
             Example:
               triage audit-labels --data corpora/demo/train.csv --top 10
 
@@ -22,7 +22,7 @@ struct AuditLabels: ParsableCommand {
             (the probability of their own label), with the label suggested (the most probable).
             Labels with fewer rows than folds are not audited (listed). --json prints every
             flagged row, the per-label thresholds and estimated noise; --top limits the text.
-            """
+            """)
     )
 
     @OptionGroup var data: DataOptions

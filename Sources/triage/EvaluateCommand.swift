@@ -6,7 +6,7 @@ import TriageModel
 struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure a signed model on labelled messages: report and confusion matrix.",
-        discussion: """
+        discussion: Help.prose("""
             Example:
               triage evaluate --model models/demo.triage --trusted-key \\
                   models/triage.public.pem --data corpora/demo/test.csv
@@ -23,7 +23,7 @@ struct Evaluate: ParsableCommand {
             measure the model on an open set: in-scope accuracy (a message left to a person
             counts as wrong), out-of-scope recall and precision, macro-F1 over the known
             classes and "open", AUROC of the top probability, and risk–coverage over both.
-            """
+            """)
     )
 
     @OptionGroup var model: ModelOptions

@@ -8,7 +8,7 @@ import TriageModel
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show what a model is and what it learned: provenance, labels, trees, top n-grams per label.",
-        discussion: """
+        discussion: Help.prose("""
             Example:
               triage inspect --model models/demo.triage --trusted-key \\
                   models/triage.public.pem --terms 8
@@ -17,7 +17,7 @@ struct Inspect: ParsableCommand {
             arrow says whether the n-gram's presence pushes towards (↑) or away from (↓) the label.
             Without a trusted key, pass --unverified to read a model whose signer is unknown: its
             content is still checked, but nothing vouches for who made it.
-            """
+            """)
     )
 
     @Option(name: .long, help: ArgumentHelp("The model artifact.", valueName: "file"))

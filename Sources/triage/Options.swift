@@ -264,3 +264,22 @@ extension Double {
 }
 
 extension WeightEncoding: ExpressibleByArgument {}
+
+/// Help text as ArgumentParser should wrap it.
+enum Help {
+    /// The lines of each prose paragraph joined into one, so that ArgumentParser wraps them at
+    /// the terminal's width (it wraps every source line on its own: text wrapped at 100 columns
+    /// in the source came out ragged at 80). Indented lines (examples) and blank lines stay.
+    static func prose(_ text: String) -> String {
+        var lines: [String] = []
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
+            let isProse = !line.isEmpty && !line.hasPrefix(" ")
+            if isProse, let last = lines.last, !last.isEmpty, !last.hasPrefix(" "), !last.hasSuffix(":") {
+                lines[lines.count - 1] = last + " " + line
+            } else {
+                lines.append(line)
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -7,7 +7,7 @@ import TriageModel
 struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Classify messages: JSON Lines (or a CSV file) in, JSON Lines out.",
-        discussion: """
+        discussion: Help.prose("""
             Examples:
               echo '{"id": "m1", "body": "Please block my card"}' > m.jsonl
               triage predict --model models/demo.triage --trusted-key \\
@@ -26,7 +26,7 @@ struct Predict: ParsableCommand {
             and did not find — trees split on absence too), and "explanation_bias", the score
             before any n-gram. Lines are answered as they arrive, so the command can sit in a
             pipe.
-            """
+            """)
     )
 
     @OptionGroup var model: ModelOptions

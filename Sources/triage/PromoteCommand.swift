@@ -7,7 +7,7 @@ import TriageModel
 struct Promote: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Compare a candidate model with the champion on frozen data and apply a promotion gate.",
-        discussion: """
+        discussion: Help.prose("""
             Example:
               triage promote --champion models/demo.triage --candidate models/demo.triage \\
                   --trusted-key models/triage.public.pem --data corpora/demo/test.csv
@@ -20,7 +20,7 @@ struct Promote: ParsableCommand {
             label's F1 by more than 0.05 (metrics: accuracy, macro_f1, weighted_f1, class_f1 =
             the worst label's change; operators >=, >, <=, <). Exit 0 when the gate passes, 4
             when it refuses. --report FILE keeps the JSON report (e.g. beside the model).
-            """
+            """)
     )
 
     @Option(name: .long, help: ArgumentHelp("The model serving now.", valueName: "file"))

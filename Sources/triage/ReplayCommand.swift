@@ -6,7 +6,7 @@ import TriageServer
 struct Replay: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Replay logged messages through a candidate model and compare with what was served.",
-        discussion: """
+        discussion: Help.prose("""
             Example:
               triage replay --db predictions.sqlite --model models/demo.triage \\
                   --trusted-key models/triage.public.pem
@@ -18,7 +18,7 @@ struct Replay: ParsableCommand {
             would newly be left to a person or newly routed, and — on the messages agents
             relabelled — how often each model was right. Messages logged with --no-store-text
             cannot be replayed; they are counted. The log is opened read-only.
-            """
+            """)
     )
 
     @Option(name: .long, help: ArgumentHelp("The server's SQLite log.", valueName: "file"))

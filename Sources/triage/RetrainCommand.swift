@@ -9,7 +9,7 @@ import TriageServer
 struct Retrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Retrain the serving model with the agents' relabels and promote it only if a gate passes.",
-        discussion: """
+        discussion: Help.prose("""
             Example:
               triage retrain --log predictions.sqlite --data corpora/demo/train.csv \\
                   --model models/demo.triage --trusted-key models/triage.public.pem \\
@@ -28,7 +28,7 @@ struct Retrain: ParsableCommand {
             written to --out is fitted on --data plus all the relabels and signed, with the
             report beside it (--out.promotion.json); when it refuses, nothing is written
             (exit 4), unless --force, which writes it and says so in the report.
-            """
+            """)
     )
 
     @Option(name: .long, help: ArgumentHelp("The server's SQLite log, its --db (--db here reads training data from SQLite, as for train).", valueName: "file"))

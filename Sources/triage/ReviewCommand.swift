@@ -8,7 +8,7 @@ import TriageServer
 struct Review: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List the logged predictions an agent should look at first.",
-        discussion: """
+        discussion: Help.prose("""
             Example:
               triage review --db predictions.sqlite --unlabelled --limit 20
 
@@ -28,7 +28,7 @@ struct Review: ParsableCommand {
             stability index, PSI = sum of (recent - training share) * ln(recent / training share),
             below 0.1 no real change, 0.1-0.25 moderate, above 0.25 large; and the categories
             that moved most.
-            """
+            """)
     )
 
     @Option(name: .long, help: ArgumentHelp("The server's SQLite log.", valueName: "file"))

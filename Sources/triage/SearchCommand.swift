@@ -8,7 +8,7 @@ import TriageModel
 struct Search: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Cross-validated grid or random search over pipeline parameters.",
-        discussion: """
+        discussion: Help.prose("""
             Examples:
               echo '{"union.char.ngram_range": [[1, 4], [1, 5]]}' > grid.json
               triage search --grid grid.json --data corpora/demo/train.csv --cv 3 \\
@@ -27,7 +27,7 @@ struct Search: ParsableCommand {
             matrix), so a grid costs little more than its fits. With --ledger every finished
             (candidate, fold) is appended durably: re-running the same command resumes. Results do
             not depend on --threads or on how the work was sharded.
-            """,
+            """),
         subcommands: [SearchRun.self, SearchMerge.self],
         defaultSubcommand: SearchRun.self
     )
@@ -220,7 +220,7 @@ struct SearchMerge: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "merge",
         abstract: "Combine the ledgers of a sharded search into its results.",
-        discussion: """
+        discussion: Help.prose("""
             Example:
               triage search merge shard-0.jsonl shard-1.jsonl --results cv.csv
               triage search merge shard-*.jsonl --grid grid.json --data \\
@@ -230,7 +230,7 @@ struct SearchMerge: ParsableCommand {
             The ledgers must belong to one search, and together hold every (candidate, fold): the
             result is then exactly the single-machine one. To refit the best candidate, pass the
             search's --grid, --data and settings again; they are checked against the ledgers.
-            """
+            """)
     )
 
     @Argument(help: ArgumentHelp("Ledger files written by the shards.", valueName: "ledger"))

@@ -8,7 +8,7 @@ import TriageServer
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Serve a signed model over HTTP: POST /messages, with a SQLite prediction and feedback log.",
-        discussion: """
+        discussion: Help.prose("""
             Example:
               triage serve --model models/demo.triage --trusted-key \\
                   models/triage.public.pem --port 8080 --db predictions.sqlite &
@@ -27,7 +27,7 @@ struct Serve: AsyncParsableCommand {
             schema, golden probes) at start and on reload (SIGHUP or /admin/reload); a model that
             fails is refused and the old one keeps serving. SIGTERM drains in-flight requests and
             closes the log. A prediction is in the log before its response is sent.
-            """
+            """)
     )
 
     @OptionGroup var model: ModelOptions
@@ -153,7 +153,7 @@ struct FeedbackExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
         abstract: "Write relabelled messages as training data (id,subject,body,label CSV).",
-        discussion: """
+        discussion: Help.prose("""
             Example:
               triage feedback export --db predictions.sqlite --out corrections.csv
               tail -n +2 corrections.csv | cat corpora/demo/train.csv - > train2.csv
@@ -161,9 +161,9 @@ struct FeedbackExportCommand: ParsableCommand {
                   --config-from-key models/triage.public.pem --key keys/private.pem \\
                   --out demo2.triage
 
-            Each relabelled prediction appears once, with its latest label. Predictions logged with
+            Each relabelled message id appears once, with its latest label. Predictions logged with
             --no-store-text have no text to export; they are counted and reported.
-            """
+            """)
     )
 
     @Option(name: .long, help: ArgumentHelp("The server's SQLite log.", valueName: "file"))

@@ -10,7 +10,7 @@ import TriageModel
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Fit a pipeline on labelled messages and write a signed model.",
-        discussion: """
+        discussion: Help.prose("""
             Example:
               triage train --data corpora/demo/train.csv --key keys/private.pem \\
                   --test-size 0.2 --out demo.triage
@@ -25,7 +25,7 @@ struct Train: ParsableCommand {
             on the rest and its held-out metrics are printed and stored in the artifact.
             Same data, settings and key give a byte-identical file (set SOURCE_DATE_EPOCH to
             record a creation time).
-            """
+            """)
     )
 
     @OptionGroup var data: DataOptions

@@ -11,7 +11,7 @@ struct Triage: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "triage",
         abstract: "Route customer-service messages to queues with explainable classical models.",
-        discussion: """
+        discussion: Help.prose("""
             Typical flow:
               triage keygen --out keys/
               triage train --data corpora/demo/train.csv --key keys/private.pem --out \\
@@ -24,7 +24,7 @@ struct Triage: AsyncParsableCommand {
 
             Exit codes: 0 ok, 1 failure (data, model or I/O), 2 usage error, 3 model refused (verify),
             4 candidate refused by the promotion gate (promote).
-            """,
+            """),
         version: TriageInfo.version,
         subcommands: [Train.self, Evaluate.self, Search.self, Predict.self, Inspect.self, Serve.self, Feedback.self, Review.self, Replay.self, Retrain.self, Promote.self, AuditLabels.self,
                       Keygen.self, Verify.self]

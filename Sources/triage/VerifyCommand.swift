@@ -6,7 +6,7 @@ import TriageCore
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check a model's signature, schema and golden probes.",
-        discussion: """
+        discussion: Help.prose("""
             Example:
               triage verify --model models/demo.triage --trusted-key \\
                   models/triage.public.pem
@@ -14,7 +14,7 @@ struct Verify: ParsableCommand {
             Exit 0 and a summary when the model would be served; exit 3 and the reason when it
             would be refused (wrong key, tampered bytes, invalid content, probes that predict
             differently on this machine).
-            """
+            """)
     )
 
     @OptionGroup var model: ModelOptions
