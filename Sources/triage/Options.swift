@@ -5,6 +5,7 @@ import TriageCore
 import TriageData
 import TriageLinear
 import TriageModel
+import TriageServer
 
 /// Where messages come from: a CSV / gzipped CSV / JSON Lines file, or a SQL query.
 struct DataOptions: ParsableArguments {
@@ -282,4 +283,25 @@ enum Help {
         }
         return lines.joined(separator: "\n")
     }
+}
+
+/// `--since` / `--until` over the prediction log (review, replay).
+struct TimeRangeOptions: ParsableArguments {
+    @Option(name: .customLong("since"), help: ArgumentHelp("Only predictions received at or after this instant (ISO 8601, UTC unless it says otherwise).", valueName: "time"))
+    var sinceText: String?
+
+    @Option(name: .customLong("until"), help: ArgumentHelp("Only predictions received before this instant.", valueName: "time"))
+    var untilText: String?
+
+    func validate() throws {
+        for (flag, value) in [("--since", sinceText), ("--until", untilText)] {
+            if let value, ReviewQueue.instant(value) == nil {
+                throw ValidationError("\(flag) \(value): not an ISO 8601 date or time (2026-12-01, 2026-12-01T08:00:00Z, 2026-12-01T09:00:00+01:00)")
+            }
+        }
+    }
+
+    /// Seconds since 1970 (validated).
+    var since: Double? { sinceText.flatMap(ReviewQueue.instant) }
+    var until: Double? { untilText.flatMap(ReviewQueue.instant) }
 }

@@ -27,11 +27,7 @@ struct Replay: ParsableCommand {
     @OptionGroup var model: ModelOptions
     @OptionGroup var runtime: RuntimeOptions
 
-    @Option(name: .long, help: ArgumentHelp("Only predictions received at or after this instant (ISO 8601).", valueName: "time"))
-    var since: String?
-
-    @Option(name: .long, help: ArgumentHelp("Only predictions received before this instant.", valueName: "time"))
-    var until: String?
+    @OptionGroup var range: TimeRangeOptions
 
     @Option(name: .long, help: ArgumentHelp("Route changes listed in the text report.", valueName: "n"))
     var changes: Int = 20
@@ -40,11 +36,6 @@ struct Replay: ParsableCommand {
     var json = false
 
     func validate() throws {
-        for (flag, value) in [("--since", since), ("--until", until)] {
-            if let value, ReviewQueue.instant(value) == nil {
-                throw ValidationError("\(flag) \(value): not an ISO 8601 date or time (2026-12-01, 2026-12-01T08:00:00Z, 2026-12-01T09:00:00+01:00)")
-            }
-        }
         if changes < 0 { throw ValidationError("--changes must be 0 or more, got \(changes)") }
     }
 
@@ -52,14 +43,11 @@ struct Replay: ParsableCommand {
         runtime.apply()
         let loaded = try model.load()
         let served: (messages: [ShadowReplay.Served], withoutText: Int)
-        do { served = try ShadowReplay.served(database: db, since: since.flatMap(ReviewQueue.instant), until: until.flatMap(ReviewQueue.instant)) } catch {
+        do { served = try ShadowReplay.served(database: db, since: range.since, until: range.until) } catch {
             throw CLIFailure(message: "\(db): \(error)")
         }
-        let pipeline = loaded.pipeline
-        let rules = pipeline.rules()
-        let probabilities = pipeline.predictProbabilities(served.messages.map { Message(id: $0.messageID, subject: $0.subject, body: $0.body) },
-                                                         threads: runtime.threads)
-        let candidate = zip(served.messages, probabilities).map { pipeline.prediction(id: $0.messageID, probabilities: $1, top: 1, rules: rules) }
+        let candidate = loaded.pipeline.predict(served.messages.map { Message(id: $0.messageID, subject: $0.subject, body: $0.body) }, top: 1,
+                                                threads: runtime.threads)
         let report = ShadowReplay(served: served.messages, withoutText: served.withoutText, candidate: candidate)
         if json {
             var o = report.json.objectValue ?? JSONObject()

@@ -34,11 +34,7 @@ struct Review: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The server's SQLite log.", valueName: "file"))
     var db: String
 
-    @Option(name: .long, help: ArgumentHelp("Only predictions received at or after this instant (ISO 8601, UTC unless it says otherwise).", valueName: "time"))
-    var since: String?
-
-    @Option(name: .long, help: ArgumentHelp("Only predictions received before this instant.", valueName: "time"))
-    var until: String?
+    @OptionGroup var range: TimeRangeOptions
 
     @Option(name: .long, help: ArgumentHelp("Only messages predicted as this category.", valueName: "name"))
     var category: String?
@@ -61,35 +57,28 @@ struct Review: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The model whose training labels are the reference: with --drift, the index; without, the messages of categories predicted more often than in training come right after the unsure ones.", valueName: "file"))
     var model: String?
 
-    @Option(name: .customLong("trusted-key"), help: ArgumentHelp("With --drift: the public key (PEM) --model is signed with; repeatable.", valueName: "file"))
+    @Option(name: .customLong("trusted-key"), help: ArgumentHelp("The public key (PEM) --model is signed with; repeatable.", valueName: "file"))
     var trustedKeys: [String] = []
 
     func validate() throws {
         if !(1 ... 10000).contains(limit) { throw ValidationError("--limit must be between 1 and 10000, got \(limit)") }
         if offset < 0 { throw ValidationError("--offset must be 0 or more, got \(offset)") }
         if drift && model == nil { throw ValidationError("--drift needs --model FILE (and --trusted-key): its training labels are the reference") }
-        for (flag, value) in [("--since", since), ("--until", until)] {
-            if let value, ReviewQueue.instant(value) == nil {
-                throw ValidationError("\(flag) \(value): not an ISO 8601 date or time (2026-12-01, 2026-12-01T08:00:00Z, 2026-12-01T09:00:00+01:00)")
-            }
-        }
     }
 
     /// The population stability of the predictions in range against --model's training labels.
     func stability() throws -> (psi: PopulationStability, model: ModelArtifact.Loaded)? {
         guard let model else { return nil }
         let loaded = try Promote.loadModel(model, keys: trustedKeys)
-        let counts: [String: Int]
-        do { counts = try ReviewQueue.categoryCounts(database: db, since: since.flatMap(ReviewQueue.instant), until: until.flatMap(ReviewQueue.instant)) } catch {
-            throw CLIFailure(message: "\(db): \(error)")
-        }
-        return (PopulationStability(expected: loaded.provenance.labelCounts, actual: counts), loaded)
+        do {
+            return (try ReviewQueue.stability(database: db, since: range.since, until: range.until, training: loaded.provenance.labelCounts), loaded)
+        } catch { throw CLIFailure(message: "\(db): \(error)") }
     }
 
     func run() throws {
         if drift { return try runDrift() }
         let drifted = try stability().map { ReviewQueue.drifted($0.psi) } ?? []
-        let query = ReviewQueue.Query(since: since.flatMap(ReviewQueue.instant), until: until.flatMap(ReviewQueue.instant), category: category,
+        let query = ReviewQueue.Query(since: range.since, until: range.until, category: category,
                                       unlabelledOnly: unlabelled, limit: limit, offset: offset, drifted: drifted)
         let page: ReviewQueue.Page
         do { page = try ReviewQueue.page(database: db, query: query) } catch { throw CLIFailure(message: "\(db): \(error)") }

@@ -145,8 +145,9 @@ public struct FittedPipeline: Sendable {
     /// Predictions with the `top` most probable labels, unsure as the policy decides (see
     /// `prediction(id:probabilities:top:threshold:)`).
     public func predict(_ messages: [Message], top: Int = 3, threshold: Double? = nil, threads: Int? = nil) -> [Prediction] {
-        zip(messages, predictProbabilities(messages, threads: threads)).map { message, p in
-            prediction(id: message.id, probabilities: p, top: top, threshold: threshold)
+        let rules = rules(threshold: threshold)
+        return zip(messages, predictProbabilities(messages, threads: threads)).map { message, p in
+            prediction(id: message.id, probabilities: p, top: top, rules: rules)
         }
     }
 

@@ -2,7 +2,6 @@ import Foundation
 import Hummingbird
 import NIOPosix
 import TriageCore
-import TriageModel
 
 extension TriageServer {
     /// `GET /review` (a write token, or loopback without tokens: it shows logged messages): the
@@ -47,8 +46,7 @@ extension TriageServer {
         do {
             answer = try await NIOThreadPool.singleton.runIfActive { [query] in
                 var query = query
-                let counts = try ReviewQueue.categoryCounts(database: path, since: query.since, until: query.until)
-                query.drifted = ReviewQueue.drifted(PopulationStability(expected: training, actual: counts))
+                query.drifted = ReviewQueue.drifted(try ReviewQueue.stability(database: path, since: query.since, until: query.until, training: training))
                 return (try ReviewQueue.page(database: path, query: query), query)
             }
         } catch {

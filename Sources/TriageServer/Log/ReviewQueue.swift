@@ -138,6 +138,11 @@ public enum ReviewQueue {
         return counts
     }
 
+    /// The categories of the latest predictions in [since, until) against the training labels.
+    public static func stability(database path: String, since: Double?, until: Double?, training: [String: Int]) throws -> PopulationStability {
+        PopulationStability(expected: training, actual: try categoryCounts(database: path, since: since, until: until))
+    }
+
     /// The categories whose share of predictions grew from training enough to put their messages
     /// first: recent share above the training share and a part of the index of at least 0.02
     /// (a fifth of what makes a whole distribution's shift "moderate").
