@@ -37,6 +37,31 @@ enum ArtifactValidation {
             }
         }
 
+        // The clean step (version 5): its settings and patterns together.
+        var cleaner: Cleaner?
+        if payload.formatVersion < 5 {
+            if settings.clean != nil { throw invalid("$.pipeline.clean", "not part of format version \(payload.formatVersion)") }
+            if payload.cleanPatterns != nil { throw invalid("$.clean_patterns", "not part of format version \(payload.formatVersion)") }
+        } else {
+            switch (settings.clean, payload.cleanPatterns) {
+            case let (clean?, patterns?):
+                for (name, list) in [("reply", patterns.reply), ("separator", patterns.separator), ("mobile", patterns.mobile)] {
+                    if let bad = list.firstIndex(where: { $0.utf8.count > 200 || $0.replacingOccurrences(of: "*", with: "").trimmingCharacters(in: .whitespaces).isEmpty }) {
+                        throw invalid("$.clean_patterns.\(name)[\(bad)]", "a pattern has 1 to 200 bytes and some text besides `*`")
+                    }
+                }
+                guard patterns.count <= 100_000 else { throw invalid("$.clean_patterns", "\(patterns.count) patterns; at most 100000") }
+                guard patterns == patterns.normalized else { throw invalid("$.clean_patterns", "each list must be sorted and without repeats") }
+                cleaner = Cleaner(settings: clean, patterns: patterns)
+            case (nil, nil):
+                cleaner = nil
+            case (_?, nil):
+                throw invalid("$.clean_patterns", "missing: the pipeline has a clean step")
+            case (nil, _?):
+                throw invalid("$.clean_patterns", "present, but the pipeline has no clean step")
+            }
+        }
+
         // Feature blocks: analyzer, vocabulary, idf of each.
         let blockPayloads: [(path: String, stopWords: [String], vocabulary: [String], idf: [Double]?)]
         if payload.formatVersion == 1 {
@@ -113,7 +138,7 @@ enum ArtifactValidation {
         // Older versions: one threshold on the classifier's probabilities.
         let policy = payload.confidencePolicy ?? .manual(payload.unsureThreshold)
         do {
-            return try FittedPipeline(settings: settings, labels: labels, blocks: blocks, classifier: classifier).withPolicy(policy)
+            return try FittedPipeline(settings: settings, labels: labels, blocks: blocks, classifier: classifier, cleaner: cleaner).withPolicy(policy)
         } catch { throw invalid("$.confidence_policy", error.description) }
     }
 }

@@ -5,10 +5,10 @@ import TriageLinear
 import TriageModel
 import TriageText
 
-/// The signed model file (format "triage-model", payload version 4, versions 1 to 3 still
+/// The signed model file (format "triage-model", payload version 5, versions 1 to 4 still
 /// read; models/FORMAT.md).
 ///
-/// Versions 3 and 4 are a binary file (`ModelFile`): a prefix with the key id, a signed header holding
+/// Versions 3 to 5 are a binary file (`ModelFile`): a prefix with the key id, a signed header holding
 /// each section's length and SHA-256, then the sections — the JSON payload, and the vocabularies,
 /// idf and linear weights in binary. Loading reads the prefix, selects a pinned key, verifies the
 /// header's signature, then reads each section into its final buffer through SHA-256 and parses
@@ -27,11 +27,11 @@ import TriageText
 /// rebuilt → every golden probe is re-predicted and must match within `probeTolerance`.
 public enum ModelArtifact {
     public static let format = "triage-model"
-    public static let formatVersion = 4
+    public static let formatVersion = 5
     /// Payload versions `load` accepts.
-    public static let readableVersions = [1, 2, 3, 4]
+    public static let readableVersions = [1, 2, 3, 4, 5]
     /// Versions written as a binary `ModelFile` (the others are JSON envelopes).
-    static let binaryVersions = [3, 4]
+    static let binaryVersions = [3, 4, 5]
     /// How `train` stores linear weights unless told otherwise (`--weights`): chosen by
     /// measurement (BENCHMARKS.md, "Model files").
     public static let defaultWeights: WeightEncoding = .int8
@@ -134,9 +134,13 @@ public enum ModelArtifact {
         let features = pipeline.blocks.enumerated().map { i, b in
             FeaturesPayload(index: i, name: b.settings.name, stopWords: b.vectorizer.stopWords, vocabulary: b.vectorizer.vocabulary, idf: b.tfidf.idf)
         }
+        // Version 5 holds the clean step's patterns; an older file cannot hold a clean step.
+        if version < 5 && pipeline.settings.clean != nil {
+            throw .invalid(path: "$.pipeline.clean", reason: "a clean step needs format version 5 (this file: \(version))")
+        }
         return Payload(formatVersion: version, created: created, pipeline: pipeline.settings, labels: pipeline.labels,
                        unsureThreshold: unsureThreshold, features: features, model: pipeline.classifier, provenance: provenance, probes: probeResults,
-                       confidencePolicy: policy)
+                       confidencePolicy: policy, cleanPatterns: pipeline.cleaner?.patterns)
     }
 
     /// Version-2 bytes of the same model (an envelope around base64 JSON, float32 weights): for

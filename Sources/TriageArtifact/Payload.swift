@@ -17,6 +17,8 @@ public struct Provenance: Hashable, Sendable, Codable {
     /// The Snowball algorithm, and SHA-256 of the stop words in effect (one per line, sorted).
     public var stemmer: String?
     public var stopWordsSHA256: String?
+    /// SHA-256 of the clean step's patterns (`MailPatterns.sha256`), when there is a clean step.
+    public var mailPatternsSHA256: String?
     /// The seed of every random choice (the classifier's `random_state`).
     public var seed: UInt64
     /// Evaluation metrics (e.g. held-out accuracy), name → value.
@@ -32,6 +34,7 @@ public struct Provenance: Hashable, Sendable, Codable {
         case gitCommit = "git_commit"
         case swiftVersion = "swift_version"
         case stopWordsSHA256 = "stop_words_sha256"
+        case mailPatternsSHA256 = "mail_patterns_sha256"
     }
 
     public init(dataSHA256: String, rows: Int, labelCounts: [String: Int], triageVersion: String = TriageVersion.current,
@@ -66,6 +69,7 @@ public struct Provenance: Hashable, Sendable, Codable {
                   stemmer: stemmers.isEmpty ? nil : stemmers.joined(separator: ","),
                   stopWordsSHA256: stopLists.allSatisfy(\.isEmpty) ? nil : StableHash.hex(Array(stops.utf8)),
                   seed: pipeline.settings.clf.randomState, metrics: metrics, notes: notes)
+        mailPatternsSHA256 = pipeline.cleaner?.patterns.sha256
     }
 }
 
@@ -156,6 +160,8 @@ struct FeaturesPayload: Codable {
 /// The signed content of an artifact (documented in models/FORMAT.md). A closed schema: the
 /// strict decoder refuses any other member.
 ///
+/// Version 5: as version 4, with the clean step: `pipeline.clean` (its settings) and
+/// `clean_patterns` (the mail patterns it read when trained), always together.
 /// Version 4: as version 3, with `confidence_policy` (calibration and the rules that leave a
 /// message unsure, `ConfidencePolicy`); `unsure_threshold` repeats the policy's threshold.
 /// Version 3 (binary sections, `ModelFile`): as version 2, with the vocabularies, idf and linear
@@ -182,6 +188,8 @@ struct Payload: Codable {
     var probes: [Probe]
     /// Version 4 (required there).
     var confidencePolicy: ConfidencePolicy?
+    /// Version 5: the clean step's patterns (present exactly when `pipeline.clean` is).
+    var cleanPatterns: MailPatterns?
 
     enum CodingKeys: String, CodingKey {
         case created, pipeline, labels, vocabulary, idf, features, matrices, model, provenance, probes
@@ -189,6 +197,7 @@ struct Payload: Codable {
         case unsureThreshold = "unsure_threshold"
         case stopWords = "stop_words"
         case confidencePolicy = "confidence_policy"
+        case cleanPatterns = "clean_patterns"
     }
 }
 

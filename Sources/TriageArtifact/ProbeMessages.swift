@@ -38,6 +38,10 @@ public enum ProbeMessages {
         Message(subject: "ΚΑΡΤΑ", body: "Η κάρτα μου δεν λειτουργεί στο εξωτερικό."),
         Message(subject: "", body: "カードが届きません。どうすればいいですか？"),
         Message(subject: "", body: ""),
+        // E-mail shapes, for the clean step: an HTML reply with a quote and a signature, and a
+        // German reply with an Outlook header block, a sign-off and a disclaimer.
+        Message(subject: "Re: Your card", body: "<html><body><div dir=\"ltr\">Hi,<br><br>my new card has not arrived &amp; I need it for a trip.<br></div><div class=\"gmail_signature\">Best regards<br>Sam Example</div><div class=\"gmail_quote\"><div class=\"gmail_attr\">On Mon, 3 Jun 2024 at 14:02 Support &lt;help@bank.example&gt; wrote:<br></div><blockquote class=\"gmail_quote\">Your transfer has been completed.</blockquote></div></body></html>"),
+        Message(subject: "AW: Überweisung", body: "Hallo,\n\nmeine Überweisung vom Montag ist immer noch nicht angekommen.\n\nMit freundlichen Grüßen\nKim Beispiel\n\nDiese E-Mail enthält vertrauliche Informationen. Wenn Sie nicht der richtige Adressat sind, informieren Sie bitte den Absender.\n\nVon: Kundenservice <service@bank.example>\nGesendet: Montag, 3. Juni 2024 14:02\nAn: Kim Beispiel\nBetreff: Ihre Karte\n\nIhre Karte wurde entsperrt."),
         Message(subject: "Long message", body: String(repeating: "I have been waiting for my replacement card for weeks and every time I call I am told it is on its way, but nothing arrives. ", count: 12)),
     ]
 }

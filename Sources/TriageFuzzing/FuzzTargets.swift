@@ -10,7 +10,9 @@ import TriageArtifact
 /// the section table, each section's digest, the matrices, vocabularies and idf, then the payload.
 /// Any error is fine; only a crash, a hang or a sanitizer report is a finding. `http` runs the
 /// server's fast-path parser against NIO's HTTP/1 decoder (`HTTPDifferential`), where a
-/// disagreement is a finding too.
+/// disagreement is a finding too. `clean` runs the clean step (HTML, quotes, signatures,
+/// disclaimers) on the input as a body and as a subject, and checks its offset map: every copied
+/// piece must be the original's bytes, and the text may not grow beyond twice the input.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func triageFuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
@@ -18,6 +20,10 @@ public func triageFuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> In
     options.maxBytes = 1 << 20
     if FuzzConfiguration.http {
         HTTPDifferential.check(bytes)
+        return 0
+    }
+    if FuzzConfiguration.clean {
+        CleanerCheck.check(bytes)
         return 0
     }
     if FuzzConfiguration.sections {
@@ -34,6 +40,7 @@ enum FuzzConfiguration {
     static let envelope = ProcessInfo.processInfo.environment["TRIAGE_FUZZ_MODE"] == "envelope"
     static let http = ProcessInfo.processInfo.environment["TRIAGE_FUZZ_MODE"] == "http"
     static let sections = ProcessInfo.processInfo.environment["TRIAGE_FUZZ_MODE"] == "sections"
+    static let clean = ProcessInfo.processInfo.environment["TRIAGE_FUZZ_MODE"] == "clean"
     /// The test fixtures' public key (Tests/TriageArtifactTests/Fixtures/test-public.pem), so
     /// seeds signed with it get past the signature in envelope mode.
     static let key: VerifyingKey = {

@@ -20,6 +20,8 @@ public enum TextFeatureError: Error, Equatable, Sendable, CustomStringConvertibl
     case featureCountMismatch(expected: Int, got: Int)
     case invalidSubjectWeight(Int)
     case infiniteIDF(column: Int)
+    case unknownMailLanguage(name: String, searched: [String], available: [String])
+    case invalidMailPatterns(path: String, line: Int, reason: String)
 
     public var description: String {
         switch self {
@@ -62,6 +64,13 @@ public enum TextFeatureError: Error, Equatable, Sendable, CustomStringConvertibl
         case let .infiniteIDF(column):
             return "column \(column) occurs in no document, so with smooth_idf=false its idf is infinite; "
                 + "set smooth_idf=true or remove the term from the fixed vocabulary"
+        case let .unknownMailLanguage(name, searched, available):
+            if name.isEmpty {
+                return "no mail pattern files (mail/<language>.txt) found in \(searched.joined(separator: ", ")); set TRIAGE_STOPWORDS_DIR or clean.patterns"
+            }
+            return "unknown clean.languages entry \"\(name)\": no mail/\(name).txt in \(searched.joined(separator: ", ")); available: \(available.joined(separator: ", "))"
+        case let .invalidMailPatterns(path, line, reason):
+            return line > 0 ? "mail patterns file \(path), line \(line): \(reason)" : "mail patterns file \(path): \(reason)"
         case let .invalidSubjectWeight(w):
             return "invalid subject_weight=\(w): use 0 (body only) or a positive number of subject repetitions"
         }

@@ -4,6 +4,7 @@ import TriageArtifact
 import TriageCore
 import TriageLinear
 import TriageModel
+import TriageText
 
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -113,6 +114,13 @@ struct Inspect: ParsableCommand {
         lines.append("trained on    \(prov.rows) messages, data sha256 \(prov.dataSHA256.prefix(16))…")
         lines.append("triage        \(prov.triageVersion)\(prov.gitCommit.map { " (\($0.prefix(12)))" } ?? ""), \(prov.swiftVersion)")
         lines.append("stemmer       \(prov.stemmer ?? "none"); stop words \(prov.stopWordsSHA256.map { "sha256 \($0.prefix(16))…" } ?? "none")")
+        if let cleaner = loaded.pipeline.cleaner {
+            let s = cleaner.settings
+            let parts = [("html", s.html), ("quotes", s.quotes), ("signature", s.signature), ("disclaimer", s.disclaimer)].filter(\.1).map(\.0)
+            lines.append("clean         \(parts.isEmpty ? "nothing" : parts.joined(separator: ", ")); \(cleaner.patterns.count) mail patterns (\(s.languages?.joined(separator: ", ") ?? "every language")\(s.patterns.map { " + \($0)" } ?? "")), sha256 \(cleaner.patterns.sha256.prefix(16))…")
+        } else {
+            lines.append("clean         none (messages are classified as they come)")
+        }
         lines.append("settings      \(JSONWriter.string(settings))")
         if !prov.metrics.isEmpty {
             lines.append("metrics       " + prov.metrics.keys.sorted().map { "\($0) \(String(format: "%.4f", prov.metrics[$0] ?? 0))" }.joined(separator: ", "))

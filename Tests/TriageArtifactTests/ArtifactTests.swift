@@ -37,6 +37,19 @@ enum ArtifactFixtures {
         try small(settings(rounds: 2, depth: 1), messages: 24, probes: 2, version2: false, version: version)
     }
 
+    /// Version 5 with the clean step (every shipped language's mail patterns), with the two
+    /// e-mail probes among its probes so a change of patterns shows at load.
+    static func smallCleanArtifact() throws -> (bytes: [UInt8], pipeline: FittedPipeline) {
+        var settings = linearSettings()
+        settings.clean = CleanSettings()
+        let data = try messages(30)
+        let pipeline = try settings.fit(data, threads: 1)
+        let probes = ProbeMessages.standard.filter { $0.body.contains("gmail_quote") || $0.body.contains("Gesendet:") } + ProbeMessages.standard.prefix(2)
+        let bytes = try ModelArtifact.encode(pipeline, provenance: Provenance(pipeline: pipeline, messages: data), probes: probes,
+                                             signingKey: signingKey, created: nil)
+        return (bytes, pipeline)
+    }
+
     /// The same model in payload version 2 (a JSON envelope): what Triage wrote before version 3.
     static func smallArtifactVersion2() throws -> (bytes: [UInt8], pipeline: FittedPipeline) {
         try small(settings(rounds: 2, depth: 1), messages: 24, probes: 2, version2: true)

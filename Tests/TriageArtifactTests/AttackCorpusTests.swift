@@ -27,12 +27,15 @@ enum AttackCorpus {
         [("linear-int8.triage", try ArtifactFixtures.smallLinearArtifact(weights: .int8, version: 3).bytes),
          ("linear-float16.triage", try ArtifactFixtures.smallLinearArtifact(weights: .float16, version: 3).bytes),
          ("trees.triage", try ArtifactFixtures.smallArtifact(version: 3).bytes),
-         ("v4-linear-policy.triage", try ArtifactFixtures.smallLinearArtifact(weights: .int8, withPolicy: true).bytes),
-         ("v4-trees.triage", try ArtifactFixtures.smallArtifact().bytes)]
+         ("v4-linear-policy.triage", try ArtifactFixtures.smallLinearArtifact(weights: .int8, version: 4, withPolicy: true).bytes),
+         ("v4-trees.triage", try ArtifactFixtures.smallArtifact(version: 4).bytes),
+         ("v5-linear-clean.triage", try ArtifactFixtures.smallCleanArtifact().bytes)]
     }
 
-    /// Version-3 and -4 cases are binary files (`.triage`), the older ones JSON envelopes (`.triage.json`).
-    static func fileName(_ name: String) -> String { name.hasPrefix("v3-") || name.hasPrefix("v4-") ? name + ".triage" : name + ".triage.json" }
+    /// Version-3 to -5 cases are binary files (`.triage`), the older ones JSON envelopes (`.triage.json`).
+    static func fileName(_ name: String) -> String {
+        ["v3-", "v4-", "v5-"].contains { name.hasPrefix($0) } ? name + ".triage" : name + ".triage.json"
+    }
 
     /// The cases: file name → (bytes, the expected error's kind).
     static func generate() throws -> [(name: String, bytes: [UInt8], expected: String)] {
@@ -129,14 +132,14 @@ enum AttackCorpus {
             features[0] = .object(first)
             object["features"] = .array(features)
         }, "invalid"))
-        return cases + (try version3()) + (try version4())
+        return cases + (try version3()) + (try version4()) + (try version5())
     }
 
     /// Version-4 files: the confidence policy (`$.confidence_policy`) broken in each way a file
     /// could hold it wrong.
     static func version4() throws -> [(name: String, bytes: [UInt8], expected: String)] {
         let key = try ArtifactFixtures.signingKey
-        let (good, _) = try ArtifactFixtures.smallLinearArtifact(weights: .int8, withPolicy: true)
+        let (good, _) = try ArtifactFixtures.smallLinearArtifact(weights: .int8, version: 4, withPolicy: true)
         let parts = try ModelFileParts(good)
         func editPolicy(_ edit: @escaping (inout JSONObject) throws -> Void) throws -> [UInt8] {
             var p = parts
@@ -183,6 +186,53 @@ enum AttackCorpus {
     /// Version-3 files (binary sections; named `v3-*.triage`), most signed with the trusted test
     /// key so that they test what comes after the signature: the header's section table, each
     /// section's digest and decoding, the matrices' shapes, scales and values.
+    /// Version 5: the clean step's settings and patterns travel together, folded and sorted.
+    static func version5() throws -> [(name: String, bytes: [UInt8], expected: String)] {
+        let key = try ArtifactFixtures.signingKey
+        let (good, _) = try ArtifactFixtures.smallCleanArtifact()
+        let parts = try ModelFileParts(good)
+        func editPayload(_ edit: @escaping (inout JSONObject) throws -> Void) throws -> [UInt8] {
+            var p = parts
+            try p.editPayload(edit)
+            return try p.signed(with: key)
+        }
+        func editPatterns(_ edit: @escaping (inout JSONObject) throws -> Void) throws -> [UInt8] {
+            try editPayload { object in
+                var patterns = try #require(object["clean_patterns"]?.objectValue)
+                try edit(&patterns)
+                object["clean_patterns"] = .object(patterns)
+            }
+        }
+        func editClean(_ edit: @escaping (inout JSONObject) throws -> Void) throws -> [UInt8] {
+            try editPayload { object in
+                var pipeline = try #require(object["pipeline"]?.objectValue)
+                var clean = try #require(pipeline["clean"]?.objectValue)
+                try edit(&clean)
+                pipeline["clean"] = .object(clean)
+                object["pipeline"] = .object(pipeline)
+            }
+        }
+        var cases: [(String, [UInt8], String)] = []
+        cases.append(("v5-patterns-missing", try editPayload { $0["clean_patterns"] = nil }, "invalid"))
+        cases.append(("v5-patterns-without-clean", try editPayload { object in
+            var pipeline = try #require(object["pipeline"]?.objectValue)
+            pipeline["clean"] = nil
+            object["pipeline"] = .object(pipeline)
+        }, "invalid"))
+        cases.append(("v5-payload-version-4", try editPayload { $0["format_version"] = 4 }, "invalid"))
+        cases.append(("v5-pattern-not-folded", try editPatterns { $0["signoff"] = ["Best  Regards"] }, "payload.other"))
+        cases.append(("v5-pattern-empty", try editPatterns { $0["mobile"] = [""] }, "payload.other"))
+        cases.append(("v5-pattern-only-star", try editPatterns { $0["reply"] = ["*"] }, "invalid"))
+        cases.append(("v5-patterns-unsorted", try editPatterns { $0["subject"] = ["re", "aw"] }, "invalid"))
+        cases.append(("v5-pattern-too-long", try editPatterns { $0["separator"] = .array([.string(String(repeating: "a", count: 300) + "*")]) }, "invalid"))
+        cases.append(("v5-patterns-extra-kind", try editPatterns { $0["regex"] = ["(a+)+$"] }, "payload.unknownField"))
+        cases.append(("v5-clean-extra-member", try editClean { $0["script"] = "rm -rf /" }, "payload.unknownField"))
+        cases.append(("v5-clean-not-boolean", try editClean { $0["quotes"] = "yes" }, "payload.typeMismatch"))
+        // Patterns changed after signing-time probes: an e-mail probe now cleans differently.
+        cases.append(("v5-patterns-changed", try editPatterns { $0["reply"] = [] ; $0["header_from"] = [] ; $0["signoff"] = [] ; $0["disclaimer"] = [] }, "probeMismatch"))
+        return cases
+    }
+
     static func version3() throws -> [(name: String, bytes: [UInt8], expected: String)] {
         let key = try ArtifactFixtures.signingKey
         let attacker = SigningKey()
@@ -218,7 +268,7 @@ enum AttackCorpus {
         hugeHeader[44 ..< 48] = [0xFF, 0xFF, 0xFF, 0xFF]
         cases.append(("v3-header-length-overflow", hugeHeader, "notAnArtifact"))
         var future = parts
-        future.version = 5
+        future.version = 6
         cases.append(("v3-future-version", try future.signed(with: key), "unsupportedVersion"))
         var relabelled = parts
         relabelled.version = 4
@@ -411,10 +461,11 @@ struct AttackCorpusTests {
     @Test func theValidSeedsLoad() throws {
         let trusted = [try ArtifactFixtures.signingKey.verifyingKey]
         let names = try FileManager.default.contentsOfDirectory(atPath: AttackCorpus.valid.path).filter { $0.hasSuffix(".triage") }
-        #expect(names.count == 5)
+        #expect(names.count == 6)
         for name in names {
             let loaded = try ModelArtifact.load(path: AttackCorpus.valid.appendingPathComponent(name).path, trusted: trusted)
-            #expect(loaded.formatVersion == (name.hasPrefix("v4-") ? 4 : 3))
+            #expect(loaded.formatVersion == (name.hasPrefix("v5-") ? 5 : name.hasPrefix("v4-") ? 4 : 3))
+            if name.hasPrefix("v5-") { #expect(loaded.pipeline.cleaner != nil) }
             if name == "v4-linear-policy.triage" { #expect(loaded.pipeline.policy == ArtifactFixtures.policy(labels: loaded.pipeline.labels)) }
             #expect(try ModelArtifact.decodeUnsigned(Array(Data(contentsOf: AttackCorpus.valid.appendingPathComponent(name)))).id == loaded.id)
         }

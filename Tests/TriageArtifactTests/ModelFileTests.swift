@@ -206,7 +206,7 @@ struct ModelFileTests {
 struct ModelFileVersion4Tests {
     @Test func thePolicyRoundTripsAndCalibratesEveryAnswer() throws {
         let key = try ArtifactFixtures.signingKey
-        let (bytes, pipeline) = try ArtifactFixtures.smallLinearArtifact(withPolicy: true)
+        let (bytes, pipeline) = try ArtifactFixtures.smallLinearArtifact(version: 4, withPolicy: true)
         let loaded = try ModelArtifact.decode(bytes, trusted: [key.verifyingKey])
         let policy = ArtifactFixtures.policy(labels: pipeline.labels)
         #expect(loaded.formatVersion == 4 && loaded.pipeline.policy == policy && loaded.unsureThreshold == policy.threshold)

@@ -1,3 +1,4 @@
+import Foundation
 import TriageCore
 import TriageText
 
@@ -42,6 +43,8 @@ public final class PipelineFit: Sendable {
     /// SHA-256 of the messages (`StableHash.messages`): the root of every stage key, and the
     /// `data_sha256` of a model's provenance.
     public let dataHash: String
+    /// Prepared clean steps and the messages each cleans to, computed once per setting.
+    private let cleaning = CleaningMemo()
 
     /// Checks the training data: at least one message, every message labelled, at least two
     /// labels.
@@ -108,9 +111,17 @@ public final class PipelineFit: Sendable {
             return StableHash.hex(JSONWriter.bytes(.object(o)))
         }
         var blocks: [StageKeys.Block] = []
+        var textMembers: [String: JSONValue] = ["text": try encoded(settings.text)]
+        if let clean = settings.clean {
+            // The settings and the patterns they read (a pattern file may change between runs).
+            textMembers["clean"] = try encoded(clean)
+            textMembers["clean_patterns"] = .string(try cleaner(clean).patterns.sha256)
+        }
         for block in settings.blocks {
-            let tokens = key(.tokens, after: [dataHash], ["text": try encoded(settings.text), "source": .string(block.source.rawValue),
-                                                         "analysis": try encoded(block.vect.analysis)])
+            var members = textMembers
+            members["source"] = .string(block.source.rawValue)
+            members["analysis"] = try encoded(block.vect.analysis)
+            let tokens = key(.tokens, after: [dataHash], members)
             let counts = key(.counts, after: [tokens], ["rows": .string(rows.name), "vect": try encoded(block.vect)])
             let tfidf = key(.tfidf, after: [counts], ["tfidf": try encoded(block.tfidf)])
             blocks.append(StageKeys.Block(tokens: tokens, counts: counts, tfidf: tfidf))
@@ -141,12 +152,14 @@ public final class PipelineFit: Sendable {
         var trainParts: [SparseMatrix] = []
         var evaluationParts: [SparseMatrix] = []
         var offset = 0
+        let cleaner = try settings.clean.map { clean throws(PipelineError) in try self.cleaner(clean) }
         for (b, block) in settings.blocks.enumerated() {
             let k = keys.blocks[b]
             do {
                 let corpus = try stage(.tokens, k.tokens, cache) { () throws -> TokenizedCorpus in
                     let analyzer = try block.vect.prepareAnalyzer(stopWordDirectories: stopWordDirectories)
-                    let texts = messages.map { block.text(subject: $0.subject, body: $0.body, composer: settings.text) }
+                    let source = cleaner.map { cleaned($0, threads: tokenThreads ?? threads) } ?? messages.map { Message(id: $0.id, subject: $0.subject, body: $0.body) }
+                    let texts = source.map { block.text(subject: $0.subject, body: $0.body, composer: settings.text) }
                     return TokenizedCorpus(texts, analyzer: analyzer, threads: tokenThreads ?? threads)
                 }
                 let counts = try stage(.counts, k.counts, cache) { () throws -> BlockFit<FittedCountVectorizer> in
@@ -183,8 +196,26 @@ public final class PipelineFit: Sendable {
             guard let key = keys.preparation else { return try prepare() }
             return try stage(.preparation, key, cache) { try prepare() }
         }
-        let pipeline = FittedPipeline(settings: settings, labels: labels.classes, blocks: fitted, classifier: classifier)
+        let pipeline = FittedPipeline(settings: settings, labels: labels.classes, blocks: fitted, classifier: classifier, cleaner: cleaner)
         return Result(pipeline: pipeline, evaluationFeatures: features.evaluation)
+    }
+
+    // MARK: Cleaning
+
+    /// The clean step of `settings`, its patterns read once per fit engine.
+    public func cleaner(_ settings: CleanSettings) throws(PipelineError) -> Cleaner {
+        do { return try cleaning.cleaner(settings, directories: stopWordDirectories) } catch { throw .text(error) }
+    }
+
+    /// Every message through `cleaner`, computed once per fit engine (parallel, deterministic).
+    func cleaned(_ cleaner: Cleaner, threads: Int?) -> [Message] {
+        cleaning.messages(cleaner) {
+            let chunks = Parallel.chunks(count: messages.count, chunkSize: 256)
+            let messages = self.messages
+            return Array(Parallel.map(count: chunks.count, threads: Parallel.threadCount(threads)) { c in
+                chunks[c].map { cleaner.clean(messages[$0].message) }
+            }.joined())
+        }
     }
 
     /// A stage's value: from the cache when there is one, else computed.
@@ -199,4 +230,33 @@ struct BlockFit<Fitted: Sendable>: Sendable {
     var fitted: Fitted
     var train: SparseMatrix
     var evaluation: SparseMatrix
+}
+
+/// `PipelineFit`'s memo of clean steps and cleaned messages (a search asks for the same ones for
+/// every candidate and fold).
+final class CleaningMemo: @unchecked Sendable {
+    private let lock = NSLock()
+    private var cleaners: [CleanSettings: Cleaner] = [:]
+    private var cleaned: [Cleaner: [Message]] = [:]
+
+    func cleaner(_ settings: CleanSettings, directories: [String]?) throws(TextFeatureError) -> Cleaner {
+        lock.lock()
+        defer { lock.unlock() }
+        if let c = cleaners[settings] { return c }
+        let c = try settings.prepare(directories: directories)
+        cleaners[settings] = c
+        return c
+    }
+
+    func messages(_ cleaner: Cleaner, compute: () -> [Message]) -> [Message] {
+        lock.lock()
+        if let m = cleaned[cleaner] { lock.unlock(); return m }
+        lock.unlock()
+        let m = compute()
+        lock.lock()
+        defer { lock.unlock() }
+        if let existing = cleaned[cleaner] { return existing }
+        cleaned[cleaner] = m
+        return m
+    }
 }

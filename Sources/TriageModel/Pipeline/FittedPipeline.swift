@@ -13,14 +13,17 @@ public struct FittedPipeline: Sendable {
     /// The feature blocks, in column order (one for a pipeline without a union).
     public let blocks: [FittedBlock]
     public let classifier: FittedClassifier
+    /// The clean step with its patterns, when the settings have one (`settings.clean`).
+    public let cleaner: Cleaner?
     /// How probabilities are calibrated and when a prediction is unsure (`ConfidencePolicy`);
     /// nil: the classifier's probabilities, unsure below the threshold a caller gives.
     public private(set) var policy: ConfidencePolicy?
     /// The index of the policy's out-of-scope label in `labels`.
     public private(set) var oosIndex: Int?
 
-    public init(settings: PipelineSettings, labels: [String], blocks: [FittedBlock], classifier: FittedClassifier) {
+    public init(settings: PipelineSettings, labels: [String], blocks: [FittedBlock], classifier: FittedClassifier, cleaner: Cleaner? = nil) {
         self.settings = settings
+        self.cleaner = cleaner
         self.labels = labels
         self.blocks = blocks
         self.classifier = classifier
@@ -38,7 +41,7 @@ public struct FittedPipeline: Sendable {
     /// The pipeline with its classifier's weights rounded as a model file stores them in
     /// `encoding`: what `triage train --weights` evaluates and saves.
     public func withWeights(_ encoding: WeightEncoding) -> FittedPipeline {
-        var copy = FittedPipeline(settings: settings, labels: labels, blocks: blocks, classifier: classifier.withWeights(encoding))
+        var copy = FittedPipeline(settings: settings, labels: labels, blocks: blocks, classifier: classifier.withWeights(encoding), cleaner: cleaner)
         copy.policy = policy
         copy.oosIndex = oosIndex
         return copy
@@ -73,7 +76,7 @@ public struct FittedPipeline: Sendable {
             newBlocks.append(FittedBlock(settings: block.settings, vectorizer: vectorizer, tfidf: tfidf, offset: offset))
             offset += terms.count
         }
-        var pruned = FittedPipeline(settings: settings, labels: labels, blocks: newBlocks, classifier: prunedClassifier)
+        var pruned = FittedPipeline(settings: settings, labels: labels, blocks: newBlocks, classifier: prunedClassifier, cleaner: cleaner)
         pruned.policy = policy
         pruned.oosIndex = oosIndex
         return (pruned, featureCount - kept.count)
@@ -107,14 +110,28 @@ public struct FittedPipeline: Sendable {
         blocks.flatMap { b in settings.union.isEmpty ? b.vectorizer.vocabulary : b.vectorizer.vocabulary.map { "\(b.settings.name):\($0)" } }
     }
 
-    /// The text the first block's analyzer sees for a message.
+    /// The text the first block's analyzer sees for a message (after the clean step).
     public func text(of message: Message) -> String {
-        blocks[0].settings.text(subject: message.subject, body: message.body, composer: settings.text)
+        let message = cleaned(message)
+        return blocks[0].settings.text(subject: message.subject, body: message.body, composer: settings.text)
     }
 
-    /// Feature rows of messages: each block's TF-IDF rows, weighted, side by side (parallel,
-    /// deterministic).
+    /// The message after the clean step (itself without one).
+    public func cleaned(_ message: Message) -> Message {
+        cleaner.map { $0.clean(message) } ?? message
+    }
+
+    /// Feature rows of messages: the clean step, then each block's TF-IDF rows, weighted, side by
+    /// side (parallel, deterministic).
     public func features(_ messages: [Message], threads: Int? = nil) -> SparseMatrix {
+        var messages = messages
+        if let cleaner {
+            let input = messages
+            let chunks = Parallel.chunks(count: input.count, chunkSize: 256)
+            messages = Array(Parallel.map(count: chunks.count, threads: Parallel.threadCount(threads)) { c in
+                chunks[c].map { cleaner.clean(input[$0]) }
+            }.joined())
+        }
         let parts = blocks.map { b -> SparseMatrix in
             let texts = messages.map { b.settings.text(subject: $0.subject, body: $0.body, composer: settings.text) }
             // The vectorizer and transformer were fitted together: the column counts match.

@@ -22,6 +22,9 @@ import TriageText
 /// Every step is optional and defaults as documented on its type; `union` and `vect`/`tfidf`
 /// exclude each other.
 public struct PipelineSettings: Hashable, Sendable, Codable {
+    /// The clean step (HTML, quoted replies, signatures, disclaimers cut before anything else);
+    /// nil: messages are used as they come.
+    public var clean: CleanSettings?
     public var text: TextComposer
     public var vect: CountVectorizer
     public var tfidf: TfidfTransformer
@@ -29,9 +32,10 @@ public struct PipelineSettings: Hashable, Sendable, Codable {
     public var union: [FeatureBlock]
     public var clf: ClassifierSettings
 
-    public init(text: TextComposer = TextComposer(), vect: CountVectorizer = CountVectorizer(),
+    public init(clean: CleanSettings? = nil, text: TextComposer = TextComposer(), vect: CountVectorizer = CountVectorizer(),
                 tfidf: TfidfTransformer = TfidfTransformer(), union: [FeatureBlock] = [],
                 clf: ClassifierSettings = .gradientBoosting(GradientBoostingClassifier())) {
+        self.clean = clean
         self.text = text
         self.vect = vect
         self.tfidf = tfidf
@@ -71,10 +75,11 @@ public struct PipelineSettings: Hashable, Sendable, Codable {
         return PipelineSettings(union: [word, char], clf: clf)
     }
 
-    enum CodingKeys: String, CodingKey { case text, vect, tfidf, union, clf }
+    enum CodingKeys: String, CodingKey { case clean, text, vect, tfidf, union, clf }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
+        clean = try c.decodeIfPresent(CleanSettings.self, forKey: .clean)
         text = try c.decodeIfPresent(TextComposer.self, forKey: .text) ?? TextComposer()
         union = try c.decodeIfPresent([FeatureBlock].self, forKey: .union) ?? []
         if !union.isEmpty, let both = [CodingKeys.vect, .tfidf].first(where: { c.contains($0) }) {
@@ -87,9 +92,10 @@ public struct PipelineSettings: Hashable, Sendable, Codable {
     }
 
     /// A single-block pipeline encodes `text`, `vect`, `tfidf`, `clf` (as before unions existed);
-    /// a union pipeline `text`, `union`, `clf`.
+    /// a union pipeline `text`, `union`, `clf`; `clean` first when there is one.
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(clean, forKey: .clean)
         try c.encode(text, forKey: .text)
         if union.isEmpty {
             try c.encode(vect, forKey: .vect)
@@ -119,6 +125,9 @@ public struct PipelineSettings: Hashable, Sendable, Codable {
     /// any data is read.
     public func check(stopWordDirectories: [String]? = nil) throws(PipelineError) {
         try validate()
+        if let clean {
+            do { _ = try clean.prepare(directories: stopWordDirectories) } catch { throw .text(error) }
+        }
         for block in blocks {
             do { _ = try block.vect.prepareAnalyzer(stopWordDirectories: stopWordDirectories) } catch { throw .text(error) }
         }
@@ -160,7 +169,7 @@ public enum PipelinePreset: String, CaseIterable, Sendable {
             bayes.alpha = 0.01
             let vote = VotingClassifier(estimators: [ClassifierSettings(logistic), ClassifierSettings(svc), ClassifierSettings(bayes)],
                                         weights: [2, 1, 1])
-            return PipelineSettings(union: [word, char], clf: ClassifierSettings(vote))
+            return PipelineSettings(clean: CleanSettings(), union: [word, char], clf: ClassifierSettings(vote))
         case .talk:
             var s = PipelineSettings()
             s.text.subjectWeight = 2

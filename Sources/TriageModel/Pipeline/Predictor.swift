@@ -34,6 +34,7 @@ extension FittedPipeline {
             }
             columns.removeAll(keepingCapacity: true)
             values.removeAll(keepingCapacity: true)
+            let message = pipeline.cleaned(message)
             for b in pipeline.blocks.indices {
                 let settings = pipeline.blocks[b].settings
                 let text = settings.text(subject: message.subject, body: message.body, composer: pipeline.settings.text)

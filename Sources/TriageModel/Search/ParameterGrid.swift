@@ -1,4 +1,5 @@
 import TriageCore
+import TriageText
 
 /// Why a parameter, a grid or a candidate is invalid.
 public enum ParameterError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -34,7 +35,9 @@ public struct Candidate: Hashable, Sendable, Comparable, CustomStringConvertible
 }
 
 /// Pipeline parameters addressed by name, as scikit-learn's `set_params` does: `<step>.<name>`
-/// with the steps `text`, `vect`, `tfidf`, `clf`, and each step's parameter names; in a feature
+/// with the steps `clean`, `text`, `vect`, `tfidf`, `clf`, and each step's parameter names
+/// (`clean.quotes` works whether or not the settings clean already: it starts from the step's
+/// defaults; `clean` alone is its settings, `true` for the defaults, `false` or `null` for none); in a feature
 /// union, `union.<block>.<name>` (e.g. `union.char.ngram_range`, `union.word.weight`). A step's
 /// name alone replaces the whole step, as scikit-learn's `{"clf": [LogisticRegression(), …]}`:
 /// `"clf": [{"type": "logistic_regression"}, {"type": "linear_svc"}]` compares classifiers in one
@@ -48,13 +51,20 @@ public struct Candidate: Hashable, Sendable, Comparable, CustomStringConvertible
 /// so `clf.type=logistic_regression` with `clf.C=10` is valid whatever the classifier was.
 public enum PipelineParameters {
     /// The steps a name alone may replace.
-    public static let steps = ["text", "vect", "tfidf", "union", "clf"]
+    public static let steps = ["clean", "text", "vect", "tfidf", "union", "clf"]
+
+    /// The clean step's parameter names (all of them, whether or not the settings clean).
+    static let cleanNames: [String] = {
+        let all = CleanSettings(languages: [], patterns: "")
+        guard case let .object(fields)? = try? JSONValueEncoder().encode(all) else { return [] }
+        return fields.keys.map { "clean.\($0)" }
+    }()
 
     /// Every valid name for settings whose classifier is `clf`'s type.
     public static func names(for settings: PipelineSettings) -> [String] {
         guard case let .object(root)? = try? JSONValueEncoder().encode(settings) else { return [] }
-        var names = steps
-        for (step, value) in root.members {
+        var names = steps + cleanNames
+        for (step, value) in root.members where step != "clean" {
             switch value {
             case let .object(fields):
                 names += fields.keys.map { "\(step).\($0)" }
@@ -83,6 +93,7 @@ public enum PipelineParameters {
                 guard steps.contains(name) else { throw .unknownName(name, valid: names(for: current)) }
                 root[name] = try stepValue(name, value)
                 switch name {
+                case "clean" where root[name] == .null: root["clean"] = nil
                 case "union": root["vect"] = nil; root["tfidf"] = nil
                 case "vect", "tfidf": root["union"] = nil
                 default: break
@@ -110,7 +121,10 @@ public enum PipelineParameters {
                 continue
             }
             let parts = name.split(separator: ".", maxSplits: 1).map(String.init)
-            guard parts.count == 2, case var .object(step)? = root[parts[0]] else { throw .unknownName(name, valid: valid) }
+            let existing: JSONValue? = root[parts[0]] ?? (parts.first == "clean" ? .object(JSONObject()) : nil)
+            guard parts.count == 2, case var .object(step)? = existing else {
+                throw .unknownName(name, valid: valid)
+            }
             step[parts[1]] = value
             root[parts[0]] = .object(step)
         }
@@ -137,6 +151,8 @@ public enum PipelineParameters {
     /// alone stands for that type with its defaults.
     private static func stepValue(_ name: String, _ value: JSONValue) throws(ParameterError) -> JSONValue {
         switch (name, value) {
+        case ("clean", .bool(true)): return .object(JSONObject())
+        case ("clean", .bool(false)), ("clean", .null): return .null
         case ("union", .array), (_, .object): return value
         case ("clf", let .string(type)): return .object(JSONObject([("type", .string(type))]))
         case ("union", _): throw .invalidValue(name: name, reason: "expected a list of feature blocks")
