@@ -99,7 +99,7 @@ let package = Package(
         // Test helpers shared by test targets (a raw HTTP/1.1 client over a real socket).
         .target(name: "TriageTestSupport", dependencies: ["TriageCore"], path: "Tests/TriageTestSupport"),
         .testTarget(name: "TriageServerTests", dependencies: [
-            "TriageServer", "TriageArtifact", "TriageModel", "TriageBoost", "TriageData", "TriageCore", "TriageTestSupport",
+            "TriageServer", "TriageArtifact", "TriageModel", "TriageText", "TriageBoost", "TriageData", "TriageCore", "TriageTestSupport",
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),

@@ -7,6 +7,7 @@ import TriageBoost
 import TriageCore
 import TriageData
 import TriageModel
+import TriageText
 @testable import TriageServer
 import TriageTestSupport
 
@@ -25,6 +26,7 @@ final class Fixture: @unchecked Sendable {
         key = SigningKey()
         let messages = try MessageReader.readCSV(path: Self.repository.appendingPathComponent("corpora/demo/train.csv").path).messages
         var settings = PipelineSettings.talk
+        settings.clean = CleanSettings()
         var clf = GradientBoostingClassifier()
         clf.nEstimators = 10
         settings.clf = .gradientBoosting(clf)
@@ -95,6 +97,27 @@ struct ServerTests {
             let top = try #require(predictions[0]["top"]?.arrayValue?.compactMap { $0["probability"]?.numberValue?.doubleValue })
             let margin = try db.prepare("SELECT margin FROM predictions WHERE message_id = 'm1'")
             #expect(try margin.step() && margin.value(0) == .real(top[0] - top[1]))
+        }
+    }
+
+    @Test func anEmailIsCleanedBeforeItIsClassifiedAndLoggedAsItCame() async throws {
+        let f = try fixture()
+        try await f.withServer { server, port in
+            let body = "<div>my card was stolen yesterday</div><div class=\"gmail_quote\">On Mon, 3 Jun 2024 at 14:02 Bank &lt;b@x.example&gt; wrote:"
+                + "<blockquote>" + String(repeating: "I cannot log in to the app, my password does not work. ", count: 8) + "</blockquote></div>"
+            let request = JSONWriter.string(["messages": [["id": "e1", "subject": "Re: Card", "body": .string(body)]]])
+            let r = try HTTPConnection(port: port).post("/messages", json: request)
+            #expect(r.status == 200, "\(r.text)")
+            let pipeline = server.store.current.loaded.pipeline
+            let cleaned = try #require(pipeline.cleaner).clean(Message(id: "e1", subject: "Re: Card", body: body))
+            #expect(cleaned.body == "my card was stolen yesterday" && cleaned.subject == "Card")
+            let answer = r.json?["predictions"]?[0]
+            #expect(answer?["category"]?.stringValue == pipeline.predict([cleaned])[0].label)
+            #expect(answer?["probability"]?.numberValue?.doubleValue == pipeline.predict([cleaned])[0].probability)
+            // The log keeps the message as it came (what an agent reviews and a retrain reads).
+            let db = try SQLiteDatabase(path: try #require(server.configuration.databasePath), mode: .readOnly)
+            let row = try db.prepare("SELECT subject, body FROM predictions WHERE message_id = 'e1'")
+            #expect(try row.step() && row.value(0) == .text("Re: Card") && row.value(1) == .text(body))
         }
     }
 

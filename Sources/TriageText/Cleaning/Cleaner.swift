@@ -132,32 +132,48 @@ public struct Cleaner: Sendable, Hashable {
                 break
             }
         }
-        return oneLine ? body : clean(body: body).text
+        return oneLine ? body : clean(body: body, details: false).text
     }
 
     /// The subject without reply and forward prefixes (`Re: AW: Fwd[2]: …`), when `quotes` is on.
     public func cleanSubject(_ subject: String) -> String {
         guard settings.quotes, !subject.isEmpty, !compiled.subjectPrefixes.isEmpty else { return subject }
-        var s = Substring(subject)
+        let bytes = Array(subject.utf8)
+        var at = 0
+        func skipSpaces(_ k: inout Int) { while k < bytes.count && (bytes[k] == 0x20 || bytes[k] == 0x09) { k += 1 } }
         while true {
-            let trimmed = s.drop { $0 == " " || $0 == "\t" }
-            guard let colon = trimmed.prefix(12).firstIndex(where: { $0 == ":" || $0 == "：" }) else { break }
-            var word = trimmed[..<colon].lowercased().trimmingCharacters(in: .whitespaces)
-            // `Re[2]:`, `Re(2):`
-            if let bracket = word.firstIndex(where: { $0 == "[" || $0 == "(" }), word.hasSuffix("]") || word.hasSuffix(")") {
-                let inside = word[word.index(after: bracket) ..< word.index(before: word.endIndex)]
-                guard inside.allSatisfy(\.isNumber) else { break }
-                word = String(word[..<bracket]).trimmingCharacters(in: .whitespaces)
+            var k = at
+            skipSpaces(&k)
+            // A prefix is a word of at most 12 bytes, then `[n]` or `(n)` maybe, then `:`.
+            let wordStart = k
+            while k < bytes.count && k - wordStart <= 12 && bytes[k] != UInt8(ascii: ":") && bytes[k] != UInt8(ascii: "[")
+                && bytes[k] != UInt8(ascii: "(") && bytes[k] != 0x20 { k += 1 }
+            var wordEnd = k
+            skipSpaces(&k)
+            if k < bytes.count && (bytes[k] == UInt8(ascii: "[") || bytes[k] == UInt8(ascii: "(")) {
+                let close = bytes[k] == UInt8(ascii: "[") ? UInt8(ascii: "]") : UInt8(ascii: ")")
+                var j = k + 1
+                while j < bytes.count && bytes[j] &- 0x30 < 10 { j += 1 }
+                guard j > k + 1, j < bytes.count, bytes[j] == close else { break }
+                k = j + 1
+                skipSpaces(&k)
             }
+            guard k < bytes.count, bytes[k] == UInt8(ascii: ":"), wordEnd > wordStart else { break }
+            while wordEnd > wordStart && bytes[wordEnd - 1] == 0x20 { wordEnd -= 1 }
+            let word = String(decoding: MailText.fold(bytes[wordStart ..< wordEnd]), as: UTF8.self)
             guard compiled.subjectPrefixes.contains(word) else { break }
-            s = trimmed[trimmed.index(after: colon)...]
+            at = k + 1
         }
-        let out = s.drop { $0 == " " || $0 == "\t" }
-        return out.isEmpty ? subject : String(out)
+        var k = at
+        skipSpaces(&k)
+        return at == 0 || k >= bytes.count ? subject : String(decoding: bytes[k...], as: UTF8.self)
     }
 
     /// The body cleaned, with its map and removed parts.
-    public func clean(body: String) -> CleanedText {
+    public func clean(body: String) -> CleanedText { clean(body: body, details: true) }
+
+    /// `details`: false leaves the map and the removed parts empty (what classifying needs).
+    func clean(body: String, details: Bool) -> CleanedText {
         let bytes = Array(body.utf8)
         let isHTML = settings.html && HTMLText.looksLikeHTML(bytes)
         var text: [UInt8]
@@ -177,26 +193,26 @@ public struct Cleaner: Sendable, Hashable {
         if settings.disclaimer { lines.cutDisclaimers(compiled) }
         if settings.signature { lines.cutSignatures(compiled) }
         if settings.signature || settings.disclaimer || settings.quotes { lines.cutTrailingRules() }
-        var (kept, keptMap) = lines.kept(map)
+        var (kept, keptMap) = lines.kept(map, mapping: details)
         var fellBack = false
         if !kept.contains(where: { $0 >= 0x80 || (($0 | 0x20) &- 0x61 < 26) || ($0 &- 0x30 < 10) }) && lines.removedAny {
             var plain = MailLines(text, regions: nil)
-            (kept, keptMap) = plain.kept(map)
+            (kept, keptMap) = plain.kept(map, mapping: details)
             plain.removed = []
             lines = plain
             fellBack = true
         }
-        let markup = isHTML ? max(0, bytes.count - map.pieces.filter(\.copied).reduce(0) { $0 + $1.length }) : 0
+        let markup = isHTML && details ? max(0, bytes.count - map.pieces.filter(\.copied).reduce(0) { $0 + $1.length }) : 0
         return CleanedText(text: String(decoding: kept, as: UTF8.self), map: keptMap,
-                           removed: fellBack ? [] : lines.removedParts(map), markupBytes: markup, wasHTML: isHTML, fellBack: fellBack)
+                           removed: fellBack || !details ? [] : lines.removedParts(map), markupBytes: markup, wasHTML: isHTML, fellBack: fellBack)
     }
 }
 
 /// The patterns compiled for matching.
 struct CompiledMailPatterns: Sendable, Hashable {
-    let reply: [Glob]
-    let separator: [Glob]
-    let mobile: [Glob]
+    let reply: GlobSet
+    let separator: GlobSet
+    let mobile: GlobSet
     let headerFrom: Set<[UInt8]>
     let headerFields: Set<[UInt8]>
     let signoff: Set<[UInt8]>
@@ -204,9 +220,9 @@ struct CompiledMailPatterns: Sendable, Hashable {
     let subjectPrefixes: Set<String>
 
     init(_ p: MailPatterns) {
-        reply = p.reply.map(Glob.init)
-        separator = p.separator.map(Glob.init)
-        mobile = p.mobile.map(Glob.init)
+        reply = GlobSet(p.reply.map(Glob.init))
+        separator = GlobSet(p.separator.map(Glob.init))
+        mobile = GlobSet(p.mobile.map(Glob.init))
         headerFrom = Set(p.headerFrom.map { Array($0.utf8) })
         headerFields = Set(p.header.map { Array($0.utf8) })
         signoff = Set(p.signoff.map { Array($0.utf8) })

@@ -57,7 +57,7 @@ enum HTMLText {
         var lineRegion: Region? = nil          // region of the current line's first text
         var pendingSpace: Range<Int>? = nil    // a whitespace run not yet written
         var regionStack: [(name: String, depth: Int, region: Region)] = []
-        var depth: [String: Int] = [:]
+        var divDepth = 0, quoteDepth = 0          // open <div>s and <blockquote>s
         var rest: Region = .text               // region of everything after an Outlook marker
         var missingEnd = Set<String>()         // skipped tags without an end tag after some offset
 
@@ -119,19 +119,19 @@ enum HTMLText {
                 }
                 if tag.closing {
                     if tag.name == "div" || tag.name == "blockquote" {
-                        let d = (depth[tag.name] ?? 0) - 1
-                        depth[tag.name] = max(0, d)
+                        let d = (tag.name == "div" ? divDepth : quoteDepth) - 1
+                        if tag.name == "div" { divDepth = max(0, d) } else { quoteDepth = max(0, d) }
                         if let top = regionStack.last, top.name == tag.name, d <= top.depth { regionStack.removeLast() }
                     }
                 } else if !tag.selfClosing && !voidTags.contains(tag.name) {
                     if tag.name == "div" || tag.name == "blockquote" {
-                        let d = depth[tag.name] ?? 0
+                        let d = tag.name == "div" ? divDepth : quoteDepth
                         if let region = containerRegion(tag, src) {
                             if tag.name == "blockquote" || region == .signature || !tag.markerOfRest {
                                 regionStack.append((tag.name, d, region))
                             }
                         }
-                        depth[tag.name] = d + 1
+                        if tag.name == "div" { divDepth = d + 1 } else { quoteDepth = d + 1 }
                     }
                 }
                 if tag.markerOfRest { rest = .quote }
@@ -229,7 +229,7 @@ enum HTMLText {
         let selfClosing = close > attributesStart && src[close - 1] == UInt8(ascii: "/")
         var tag = Tag(name: String(decoding: name, as: UTF8.self), closing: closing, selfClosing: selfClosing,
                       attributes: attributesStart ..< close, end: min(n, close + 1))
-        if !closing {
+        if !closing && (tag.name == "div" || tag.name == "hr") {
             let attrs = lowered(src[tag.attributes])
             if (tag.name == "div" && (contains(attrs, "divrplyfwdmsg") || contains(attrs, "appendonsend")))
                 || (tag.name == "hr" && contains(attrs, "stopspelling")) {

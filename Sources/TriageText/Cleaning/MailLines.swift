@@ -95,14 +95,14 @@ struct MailLines {
                 cut(from: i, .quote, "reply header \"\(g.pattern)\"")
                 return
             }
-            if let j = nextContentLine(after: i), j == i + 1, ends[j] - starts[j] <= 120 {
+            if let j = nextContentLine(after: i), j == i + 1, ends[j] - starts[j] <= 120, folded(j).last == UInt8(ascii: ":") {
                 let joined = f + [0x20] + folded(j)
                 if let g = replyHeader(joined, c) {
                     cut(from: i, .quote, "reply header \"\(g.pattern)\" (on two lines)")
                     return
                 }
             }
-            if let g = c.separator.first(where: { $0.matches(f) }) {
+            if let g = c.separator.firstMatch(f) {
                 cut(from: i, .quote, "separator \"\(g.pattern)\"")
                 return
             }
@@ -118,7 +118,7 @@ struct MailLines {
 
     private func replyHeader(_ f: [UInt8], _ c: CompiledMailPatterns) -> Glob? {
         guard f.contains(UInt8(ascii: ":")), f.contains(where: { ($0 &- 0x30 < 10) || $0 == UInt8(ascii: "@") }) else { return nil }
-        return c.reply.first { $0.matches(f) }
+        return c.reply.firstMatch(f)
     }
 
     /// The field name of a header line (`from: jane` → `from`, `envoyé : lundi` → `envoyé`).
@@ -178,7 +178,7 @@ struct MailLines {
             while j < count && removed[j] == nil && !isBlank(j) {
                 if !joined.isEmpty { joined.append(0x20) }
                 lineAt.append((joined.count, j))
-                joined += MailText.fold(text[starts[j] ..< ends[j]])
+                joined += ends[j] - starts[j] <= Self.maxPatternLine ? folded(j) : MailText.fold(text[starts[j] ..< ends[j]])
                 j += 1
             }
             if let match = c.disclaimer.firstMatch(in: joined) {
@@ -197,7 +197,7 @@ struct MailLines {
         for i in 0 ..< count where removed[i] == nil && ends[i] - starts[i] <= 120 {
             var f = folded(i)
             while let last = f.last, last == UInt8(ascii: ".") || last == UInt8(ascii: "!") { f.removeLast() }
-            if !f.isEmpty, let g = c.mobile.first(where: { $0.matches(f) }) { removed[i] = (.signature, "mobile footer \"\(g.pattern)\"") }
+            if !f.isEmpty, let g = c.mobile.firstMatch(f) { removed[i] = (.signature, "mobile footer \"\(g.pattern)\"") }
         }
         for i in 0 ..< count where removed[i] == nil {
             let k = starts[i]
@@ -241,11 +241,16 @@ struct MailLines {
         // the longest sign-off the line starts with, then one to three words.
         var best: [UInt8]?
         var k = 0
-        while k < s.count {
+        var words = 0
+        while k < s.count && words < 5 {
             if s[k] == 0x20 || s[k] == UInt8(ascii: ",") || s[k] == UInt8(ascii: "-") {
-                var head = Array(s[..<k])
-                while head.last == 0x20 || head.last == UInt8(ascii: ",") { head.removeLast() }
-                if c.signoff.contains(head) { best = head }
+                words += 1
+                var end = k
+                while end > 0 && (s[end - 1] == 0x20 || s[end - 1] == UInt8(ascii: ",")) { end -= 1 }
+                if end > 0 {
+                    let head = Array(s[..<end])
+                    if c.signoff.contains(head) { best = head }
+                }
             }
             k += 1
         }
@@ -276,7 +281,7 @@ struct MailLines {
 
     /// The kept lines joined by line breaks (blank runs as one blank line, none at the ends), and
     /// their map to the original through `map` (the map of `text`).
-    func kept(_ map: OffsetMap) -> ([UInt8], OffsetMap) {
+    func kept(_ map: OffsetMap, mapping: Bool = true) -> ([UInt8], OffsetMap) {
         var out: [UInt8] = []
         var outMap = OffsetMap()
         var blankPending = false
@@ -288,13 +293,13 @@ struct MailLines {
             }
             if let lastEnd {
                 let breaks = blankPending ? 2 : 1
-                let original = map.original(of: lastEnd ..< min(text.count, max(lastEnd, starts[i])))
-                out += Array(repeating: 0x0A, count: breaks)
-                outMap.replace(original, length: breaks)
+                out.append(0x0A)
+                if breaks == 2 { out.append(0x0A) }
+                if mapping { outMap.replace(map.original(of: lastEnd ..< min(text.count, max(lastEnd, starts[i]))), length: breaks) }
             }
             blankPending = false
             out += text[starts[i] ..< ends[i]]
-            outMap.append(map, range: starts[i] ..< ends[i])
+            if mapping { outMap.append(map, range: starts[i] ..< ends[i]) }
             lastEnd = ends[i]
         }
         return (out, outMap)

@@ -9,12 +9,33 @@ enum MailText {
     /// Lower-cased (ASCII bytewise, anything else by Unicode rules), every run of whitespace
     /// (including U+00A0, U+2007, U+202F) one space, trimmed.
     static func fold(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
-        var ascii = true
-        for b in bytes where b >= 0x80 { ascii = false; break }
+        // Bytewise when every non-ASCII character is Latin-1 (U+0080–U+00FF, whose capitals
+        // U+00C0–U+00DE but × lower-case by +0x20) or general punctuation (U+2000–U+20BF, no
+        // cased letters); Unicode's full lower-casing otherwise.
+        var simple = true
+        var k0 = bytes.startIndex
+        while k0 < bytes.endIndex {
+            let b = bytes[k0]
+            if b < 0x80 { k0 += 1; continue }
+            if b == 0xC2 || b == 0xC3 { k0 += 2; continue }
+            if b == 0xE2, k0 + 1 < bytes.endIndex, bytes[k0 + 1] >= 0x80, bytes[k0 + 1] <= 0x82 { k0 += 3; continue }
+            simple = false
+            break
+        }
         var source: [UInt8]
-        if ascii {
+        if simple {
             source = Array(bytes)
-            for k in source.indices where source[k] &- 0x41 < 26 { source[k] |= 0x20 }
+            var k = 0
+            while k < source.count {
+                let b = source[k]
+                if b &- 0x41 < 26 {
+                    source[k] = b | 0x20
+                } else if b == 0xC3, k + 1 < source.count, source[k + 1] >= 0x80, source[k + 1] <= 0x9E, source[k + 1] != 0x97 {
+                    source[k + 1] += 0x20
+                    k += 1
+                }
+                k += 1
+            }
         } else {
             let lowered = String(decoding: bytes, as: UTF8.self).lowercased()
             source = Array(lowered.utf8)
@@ -101,6 +122,37 @@ struct Glob: Sendable, Hashable {
             }
             k += 1
         }
+        return nil
+    }
+}
+
+/// Globs looked up by what a match needs: a glob anchored at its start is tried only on text
+/// starting with its first byte, one anchored only at its end only on text ending with its last
+/// byte; the rest always.
+struct GlobSet: Sendable {
+    private var byFirst = [[Glob]](repeating: [], count: 256)
+    private var byLast = [[Glob]](repeating: [], count: 256)
+    private var always: [Glob] = []
+
+    init(_ globs: [Glob]) {
+        for g in globs {
+            let bytes = Array(g.pattern.utf8)
+            if let first = bytes.first, first != UInt8(ascii: "*") {
+                byFirst[Int(first)].append(g)
+            } else if let last = bytes.last, last != UInt8(ascii: "*") {
+                byLast[Int(last)].append(g)
+            } else {
+                always.append(g)
+            }
+        }
+    }
+
+    /// The first glob (in pattern order within each group) that matches `text`.
+    func firstMatch(_ text: [UInt8]) -> Glob? {
+        guard let first = text.first, let last = text.last else { return nil }
+        for g in byFirst[Int(first)] where g.matches(text) { return g }
+        for g in byLast[Int(last)] where g.matches(text) { return g }
+        for g in always where g.matches(text) { return g }
         return nil
     }
 }
