@@ -52,7 +52,11 @@ enum ArtifactValidation {
                 }
                 guard patterns.count <= 100_000 else { throw invalid("$.clean_patterns", "\(patterns.count) patterns; at most 100000") }
                 guard patterns == patterns.normalized else { throw invalid("$.clean_patterns", "each list must be sorted and without repeats") }
-                cleaner = Cleaner(settings: clean, patterns: patterns)
+                let made = Cleaner(settings: clean, patterns: patterns)
+                if let recorded = payload.provenance.mailPatternsSHA256, recorded != made.patternsSHA256 {
+                    throw invalid("$.provenance.mail_patterns_sha256", "\(recorded.prefix(16))… is not the SHA-256 of $.clean_patterns (\(made.patternsSHA256.prefix(16))…)")
+                }
+                cleaner = made
             case (nil, nil):
                 cleaner = nil
             case (_?, nil):

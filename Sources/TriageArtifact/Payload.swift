@@ -69,7 +69,7 @@ public struct Provenance: Hashable, Sendable, Codable {
                   stemmer: stemmers.isEmpty ? nil : stemmers.joined(separator: ","),
                   stopWordsSHA256: stopLists.allSatisfy(\.isEmpty) ? nil : StableHash.hex(Array(stops.utf8)),
                   seed: pipeline.settings.clf.randomState, metrics: metrics, notes: notes)
-        mailPatternsSHA256 = pipeline.cleaner?.patterns.sha256
+        mailPatternsSHA256 = pipeline.cleaner?.patternsSHA256
     }
 }
 

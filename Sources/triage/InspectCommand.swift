@@ -117,7 +117,7 @@ struct Inspect: ParsableCommand {
         if let cleaner = loaded.pipeline.cleaner {
             let s = cleaner.settings
             let parts = [("html", s.html), ("quotes", s.quotes), ("signature", s.signature), ("disclaimer", s.disclaimer)].filter(\.1).map(\.0)
-            lines.append("clean         \(parts.isEmpty ? "nothing" : parts.joined(separator: ", ")); \(cleaner.patterns.count) mail patterns (\(s.languages?.joined(separator: ", ") ?? "every language")\(s.patterns.map { " + \($0)" } ?? "")), sha256 \(cleaner.patterns.sha256.prefix(16))…")
+            lines.append("clean         \(parts.isEmpty ? "nothing" : parts.joined(separator: ", ")); \(cleaner.patterns.count) mail patterns (\(s.languages?.joined(separator: ", ") ?? "every language")\(s.patterns.map { " + \($0)" } ?? "")), sha256 \(cleaner.patternsSHA256.prefix(16))…")
         } else {
             lines.append("clean         none (messages are classified as they come)")
         }

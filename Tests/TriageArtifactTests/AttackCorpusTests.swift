@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TriageCore
 import TriageModel
+import TriageText
 @testable import TriageArtifact
 
 /// Malicious or broken artifacts, committed under Fixtures/attacks/, each with the error it must
@@ -228,8 +229,18 @@ enum AttackCorpus {
         cases.append(("v5-patterns-extra-kind", try editPatterns { $0["regex"] = ["(a+)+$"] }, "payload.unknownField"))
         cases.append(("v5-clean-extra-member", try editClean { $0["script"] = "rm -rf /" }, "payload.unknownField"))
         cases.append(("v5-clean-not-boolean", try editClean { $0["quotes"] = "yes" }, "payload.typeMismatch"))
-        // Patterns changed after signing-time probes: an e-mail probe now cleans differently.
-        cases.append(("v5-patterns-changed", try editPatterns { $0["reply"] = [] ; $0["header_from"] = [] ; $0["signoff"] = [] ; $0["disclaimer"] = [] }, "probeMismatch"))
+        // Patterns changed: the provenance's hash no longer matches; changed with a matching hash,
+        // an e-mail probe cleans differently.
+        func emptied(_ p: inout JSONObject) { p["reply"] = []; p["header_from"] = []; p["signoff"] = []; p["disclaimer"] = [] }
+        cases.append(("v5-patterns-hash-mismatch", try editPatterns(emptied), "invalid"))
+        cases.append(("v5-patterns-changed", try editPayload { object in
+            var patterns = try #require(object["clean_patterns"]?.objectValue)
+            emptied(&patterns)
+            object["clean_patterns"] = .object(patterns)
+            var provenance = try #require(object["provenance"]?.objectValue)
+            provenance["mail_patterns_sha256"] = .string(try StrictJSONDecoder().decode(MailPatterns.self, from: .object(patterns)).sha256)
+            object["provenance"] = .object(provenance)
+        }, "probeMismatch"))
         return cases
     }
 

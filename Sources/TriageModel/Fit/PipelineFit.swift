@@ -115,7 +115,7 @@ public final class PipelineFit: Sendable {
         if let clean = settings.clean {
             // The settings and the patterns they read (a pattern file may change between runs).
             textMembers["clean"] = try encoded(clean)
-            textMembers["clean_patterns"] = .string(try cleaner(clean).patterns.sha256)
+            textMembers["clean_patterns"] = .string(try cleaner(clean).patternsSHA256)
         }
         for block in settings.blocks {
             var members = textMembers

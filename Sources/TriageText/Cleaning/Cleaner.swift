@@ -101,11 +101,14 @@ public struct CleanedText: Sendable, Hashable {
 public struct Cleaner: Sendable, Hashable {
     public let settings: CleanSettings
     public let patterns: MailPatterns
+    /// `patterns.sha256`, computed once.
+    public let patternsSHA256: String
     let compiled: CompiledMailPatterns
 
     public init(settings: CleanSettings, patterns: MailPatterns) {
         self.settings = settings
         self.patterns = patterns.normalized
+        patternsSHA256 = self.patterns.sha256
         compiled = CompiledMailPatterns(self.patterns)
     }
 
