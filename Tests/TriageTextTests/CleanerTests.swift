@@ -108,6 +108,15 @@ import Testing
         #expect(Self.cleaner.clean(body: inline).text == "I paid > 5 euros twice.\nStill waiting.")
     }
 
+    @Test func aReplyBelowItsQuoteIsKept() {
+        // Bottom-posting and inline replies (mailing lists, Usenet): the header and the `>`
+        // lines go, the writer's own text after them stays.
+        let body = "On Mon, 3 Jun 2024 at 14:02, Bank <help@bank.example> wrote:\n> Your card was sent.\n> Regards\n\nIt never arrived, and the app still shows it as active.\n\n-- \nAnna"
+        #expect(Self.cleaner.clean(body: body).text == "It never arrived, and the app still shows it as active.")
+        let usenet = "In article <1993Apr5.1@cs.example.edu>, jo@cs.example.edu (Jo) writes:\n>Is the 486 faster?\n\nYes, by about 20 %."
+        #expect(Self.cleaner.clean(body: usenet).text == "Yes, by about 20 %.")
+    }
+
     @Test func proseThatLooksLikeHeadersIsKept() {
         for body in ["From: my account to my wife's account, the transfer failed twice.",
                      "My colleague wrote: the card is blocked.",
