@@ -109,12 +109,15 @@ import Testing
     }
 
     @Test func aReplyBelowItsQuoteIsKept() {
-        // Bottom-posting and inline replies (mailing lists, Usenet): the header and the `>`
-        // lines go, the writer's own text after them stays.
+        // Bottom-posting (mailing lists, Usenet): a reply header first, `>` lines under it; the
+        // header and the `>` lines go, the writer's own text after them stays. Top-posted (text
+        // above the header), everything from the header on goes, unprefixed lines included.
         let body = "On Mon, 3 Jun 2024 at 14:02, Bank <help@bank.example> wrote:\n> Your card was sent.\n> Regards\n\nIt never arrived, and the app still shows it as active.\n\n-- \nAnna"
         #expect(Self.cleaner.clean(body: body).text == "It never arrived, and the app still shows it as active.")
         let usenet = "In article <1993Apr5.1@cs.example.edu>, jo@cs.example.edu (Jo) writes:\n>Is the 486 faster?\n\nYes, by about 20 %."
         #expect(Self.cleaner.clean(body: usenet).text == "Yes, by about 20 %.")
+        let top = "It never arrived.\n\nOn Mon, 3 Jun 2024 at 14:02, Bank <help@bank.example> wrote:\n> Your card was sent.\nwrapped remainder of a quoted line"
+        #expect(Self.cleaner.clean(body: top).text == "It never arrived.")
     }
 
     @Test func proseThatLooksLikeHeadersIsKept() {

@@ -92,9 +92,9 @@ struct MailLines {
             let f = folded(i)
             if f.isEmpty { continue }
             if let g = replyHeader(f, c) {
-                if quotedBlockFollows(i) {
-                    // Bottom-posting or inline replies: the header and its `>` lines go, the
-                    // writer's text after them stays.
+                if quotedBlockFollows(i) && previousContentLine(before: i) == nil {
+                    // Bottom-posting: nothing above the header, `>` lines below it; the header
+                    // and those lines go, the writer's text after them stays.
                     removed[i] = (.quote, "reply header \"\(g.pattern)\"")
                     continue
                 }
@@ -104,7 +104,7 @@ struct MailLines {
             if let j = nextContentLine(after: i), j == i + 1, ends[j] - starts[j] <= 120, folded(j).last == UInt8(ascii: ":") {
                 let joined = f + [0x20] + folded(j)
                 if let g = replyHeader(joined, c) {
-                    if quotedBlockFollows(j) {
+                    if quotedBlockFollows(j) && previousContentLine(before: i) == nil {
                         removed[i] = (.quote, "reply header \"\(g.pattern)\" (on two lines)")
                         removed[j] = (.quote, "reply header \"\(g.pattern)\" (on two lines)")
                         i = j
