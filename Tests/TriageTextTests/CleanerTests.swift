@@ -108,14 +108,10 @@ import Testing
         #expect(Self.cleaner.clean(body: inline).text == "I paid > 5 euros twice.\nStill waiting.")
     }
 
-    @Test func aReplyBelowItsQuoteIsKept() {
-        // Bottom-posting (mailing lists, Usenet): a reply header first, `>` lines under it; the
-        // header and the `>` lines go, the writer's own text after them stays. Top-posted (text
-        // above the header), everything from the header on goes, unprefixed lines included.
-        let body = "On Mon, 3 Jun 2024 at 14:02, Bank <help@bank.example> wrote:\n> Your card was sent.\n> Regards\n\nIt never arrived, and the app still shows it as active.\n\n-- \nAnna"
-        #expect(Self.cleaner.clean(body: body).text == "It never arrived, and the app still shows it as active.")
-        let usenet = "In article <1993Apr5.1@cs.example.edu>, jo@cs.example.edu (Jo) writes:\n>Is the 486 faster?\n\nYes, by about 20 %."
-        #expect(Self.cleaner.clean(body: usenet).text == "Yes, by about 20 %.")
+    @Test func everythingFromAReplyHeaderOnGoesUnprefixedLinesIncluded() {
+        // Clients that re-wrap quoted lines leave remainders without `>`: they go with the quote.
+        // (Bottom-posted replies lose the text below the quote too: measured on 20newsgroups,
+        // keeping it cost more than it saved — BENCHMARKS.md, Cleaning e-mail.)
         let top = "It never arrived.\n\nOn Mon, 3 Jun 2024 at 14:02, Bank <help@bank.example> wrote:\n> Your card was sent.\nwrapped remainder of a quoted line"
         #expect(Self.cleaner.clean(body: top).text == "It never arrived.")
     }

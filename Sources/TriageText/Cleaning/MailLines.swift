@@ -92,24 +92,12 @@ struct MailLines {
             let f = folded(i)
             if f.isEmpty { continue }
             if let g = replyHeader(f, c) {
-                if quotedBlockFollows(i) && previousContentLine(before: i) == nil {
-                    // Bottom-posting: nothing above the header, `>` lines below it; the header
-                    // and those lines go, the writer's text after them stays.
-                    removed[i] = (.quote, "reply header \"\(g.pattern)\"")
-                    continue
-                }
                 cut(from: i, .quote, "reply header \"\(g.pattern)\"")
                 return
             }
             if let j = nextContentLine(after: i), j == i + 1, ends[j] - starts[j] <= 120, folded(j).last == UInt8(ascii: ":") {
                 let joined = f + [0x20] + folded(j)
                 if let g = replyHeader(joined, c) {
-                    if quotedBlockFollows(j) && previousContentLine(before: i) == nil {
-                        removed[i] = (.quote, "reply header \"\(g.pattern)\" (on two lines)")
-                        removed[j] = (.quote, "reply header \"\(g.pattern)\" (on two lines)")
-                        i = j
-                        continue
-                    }
                     cut(from: i, .quote, "reply header \"\(g.pattern)\" (on two lines)")
                     return
                 }
@@ -126,13 +114,6 @@ struct MailLines {
                 return
             }
         }
-    }
-
-    /// Whether the next line with text after `i` is a `>` quote: the header introduces a quoted
-    /// block, and what follows that block is the writer's again.
-    private func quotedBlockFollows(_ i: Int) -> Bool {
-        guard let j = nextContentLine(after: i) else { return false }
-        return firstNonBlankByte(j) == UInt8(ascii: ">")
     }
 
     private func replyHeader(_ f: [UInt8], _ c: CompiledMailPatterns) -> Glob? {
