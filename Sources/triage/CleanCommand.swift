@@ -115,7 +115,7 @@ struct Clean: ParsableCommand {
         let cleanSubject = cleaner.cleanSubject(subject)
         if json {
             let removed: [JSONValue] = cleaned.removed.map { part in
-                let utf16 = Self.utf16Range(part.original, in: text)
+                let utf16 = CleanedText.utf16Range(ofUTF8: part.original, in: text)
                 return .object(JSONObject([
                     ("kind", .string(part.kind.rawValue)), ("reason", .string(part.reason)), ("text", .string(part.text)),
                     ("start", .number(JSONNumber(utf16.lowerBound))), ("end", .number(JSONNumber(utf16.upperBound))),
@@ -140,7 +140,7 @@ struct Clean: ParsableCommand {
         }
         print("removed:" + (cleaned.markupBytes > 0 ? " markup (\(cleaned.markupBytes) bytes), and" : ""))
         for part in cleaned.removed {
-            let utf16 = Self.utf16Range(part.original, in: text)
+            let utf16 = CleanedText.utf16Range(ofUTF8: part.original, in: text)
             print("  \(part.kind.rawValue): \(part.reason), characters \(utf16.lowerBound)–\(utf16.upperBound)")
             let lines = part.text.split(separator: "\n")
             for line in lines.prefix(6) { print("    │ \(line.prefix(100))") }
@@ -204,14 +204,5 @@ struct Clean: ParsableCommand {
             print(csv, terminator: "")
             Console.info(summary)
         }
-    }
-
-    static func utf16Range(_ bytes: Range<Int>, in text: String) -> Range<Int> {
-        let utf8 = text.utf8
-        func offset(_ b: Int) -> Int {
-            let i = utf8.index(utf8.startIndex, offsetBy: max(0, min(b, utf8.count)))
-            return text.utf16.distance(from: text.utf16.startIndex, to: i)
-        }
-        return offset(bytes.lowerBound) ..< offset(bytes.upperBound)
     }
 }

@@ -158,8 +158,11 @@ public final class PipelineFit: Sendable {
             do {
                 let corpus = try stage(.tokens, k.tokens, cache) { () throws -> TokenizedCorpus in
                     let analyzer = try block.vect.prepareAnalyzer(stopWordDirectories: stopWordDirectories)
-                    let source = cleaner.map { cleaned($0, threads: tokenThreads ?? threads) } ?? messages.map { Message(id: $0.id, subject: $0.subject, body: $0.body) }
-                    let texts = source.map { block.text(subject: $0.subject, body: $0.body, composer: settings.text) }
+                    let texts = if let cleaner {
+                        cleaned(cleaner, threads: tokenThreads ?? threads).map { block.text(subject: $0.subject, body: $0.body, composer: settings.text) }
+                    } else {
+                        messages.map { block.text(subject: $0.subject, body: $0.body, composer: settings.text) }
+                    }
                     return TokenizedCorpus(texts, analyzer: analyzer, threads: tokenThreads ?? threads)
                 }
                 let counts = try stage(.counts, k.counts, cache) { () throws -> BlockFit<FittedCountVectorizer> in
@@ -209,13 +212,7 @@ public final class PipelineFit: Sendable {
 
     /// Every message through `cleaner`, computed once per fit engine (parallel, deterministic).
     func cleaned(_ cleaner: Cleaner, threads: Int?) -> [Message] {
-        cleaning.messages(cleaner) {
-            let chunks = Parallel.chunks(count: messages.count, chunkSize: 256)
-            let messages = self.messages
-            return Array(Parallel.map(count: chunks.count, threads: Parallel.threadCount(threads)) { c in
-                chunks[c].map { cleaner.clean(messages[$0].message) }
-            }.joined())
-        }
+        cleaning.messages(cleaner.settings) { cleaner.clean(messages.map(\.message), threads: threads) }
     }
 
     /// A stage's value: from the cache when there is one, else computed.
@@ -237,7 +234,8 @@ struct BlockFit<Fitted: Sendable>: Sendable {
 final class CleaningMemo: @unchecked Sendable {
     private let lock = NSLock()
     private var cleaners: [CleanSettings: Cleaner] = [:]
-    private var cleaned: [Cleaner: [Message]] = [:]
+    /// Keyed by settings: within one fit engine they determine the patterns read.
+    private var cleaned: [CleanSettings: [Message]] = [:]
 
     func cleaner(_ settings: CleanSettings, directories: [String]?) throws(TextFeatureError) -> Cleaner {
         lock.lock()
@@ -248,15 +246,15 @@ final class CleaningMemo: @unchecked Sendable {
         return c
     }
 
-    func messages(_ cleaner: Cleaner, compute: () -> [Message]) -> [Message] {
+    func messages(_ settings: CleanSettings, compute: () -> [Message]) -> [Message] {
         lock.lock()
-        if let m = cleaned[cleaner] { lock.unlock(); return m }
+        if let m = cleaned[settings] { lock.unlock(); return m }
         lock.unlock()
         let m = compute()
         lock.lock()
         defer { lock.unlock() }
-        if let existing = cleaned[cleaner] { return existing }
-        cleaned[cleaner] = m
+        if let existing = cleaned[settings] { return existing }
+        cleaned[settings] = m
         return m
     }
 }

@@ -124,14 +124,7 @@ public struct FittedPipeline: Sendable {
     /// Feature rows of messages: the clean step, then each block's TF-IDF rows, weighted, side by
     /// side (parallel, deterministic).
     public func features(_ messages: [Message], threads: Int? = nil) -> SparseMatrix {
-        var messages = messages
-        if let cleaner {
-            let input = messages
-            let chunks = Parallel.chunks(count: input.count, chunkSize: 256)
-            messages = Array(Parallel.map(count: chunks.count, threads: Parallel.threadCount(threads)) { c in
-                chunks[c].map { cleaner.clean(input[$0]) }
-            }.joined())
-        }
+        let messages = cleaner?.clean(messages, threads: threads) ?? messages
         let parts = blocks.map { b -> SparseMatrix in
             let texts = messages.map { b.settings.text(subject: $0.subject, body: $0.body, composer: settings.text) }
             // The vectorizer and transformer were fitted together: the column counts match.

@@ -85,12 +85,15 @@ public struct CleanedText: Sendable, Hashable {
 
     /// Original UTF-16 offsets (what a browser indexes) of cleaned UTF-8 range `range`.
     public func originalUTF16Range(of range: Range<Int>, in original: String) -> Range<Int> {
-        let bytes = map.original(of: range)
-        let utf8 = original.utf8
+        Self.utf16Range(ofUTF8: map.original(of: range), in: original)
+    }
+
+    /// The UTF-16 offsets of UTF-8 byte range `bytes` of `text` (clamped to it).
+    public static func utf16Range(ofUTF8 bytes: Range<Int>, in text: String) -> Range<Int> {
+        let utf8 = text.utf8
         func utf16Offset(_ byte: Int) -> Int {
-            let clamped = max(0, min(byte, utf8.count))
-            let index = utf8.index(utf8.startIndex, offsetBy: clamped)
-            return original.utf16.distance(from: original.utf16.startIndex, to: index.samePosition(in: original.utf16) ?? index)
+            let index = utf8.index(utf8.startIndex, offsetBy: max(0, min(byte, utf8.count)))
+            return text.utf16.distance(from: text.utf16.startIndex, to: index.samePosition(in: text.utf16) ?? index)
         }
         return utf16Offset(bytes.lowerBound) ..< utf16Offset(bytes.upperBound)
     }
@@ -98,7 +101,7 @@ public struct CleanedText: Sendable, Hashable {
 
 /// The clean step, ready to run: settings and the patterns in effect (from the pattern files at
 /// training, from the model file when served). Plain values; safe to share across threads.
-public struct Cleaner: Sendable, Hashable {
+public struct Cleaner: Sendable {
     public let settings: CleanSettings
     public let patterns: MailPatterns
     /// `patterns.sha256`, computed once.
@@ -112,15 +115,17 @@ public struct Cleaner: Sendable, Hashable {
         compiled = CompiledMailPatterns(self.patterns)
     }
 
-    public static func == (a: Cleaner, b: Cleaner) -> Bool { a.settings == b.settings && a.patterns == b.patterns }
-    public func hash(into h: inout Hasher) {
-        h.combine(settings)
-        h.combine(patterns)
-    }
-
     /// The message with its subject and body cleaned (its id kept).
     public func clean(_ message: Message) -> Message {
         Message(id: message.id, subject: cleanSubject(message.subject), body: cleanedText(message.body))
+    }
+
+    /// Every message cleaned, in order (parallel, deterministic).
+    public func clean(_ messages: [Message], threads: Int? = nil) -> [Message] {
+        let chunks = Parallel.chunks(count: messages.count, chunkSize: 256)
+        return Array(Parallel.map(count: chunks.count, threads: Parallel.threadCount(threads)) { c in
+            chunks[c].map { clean(messages[$0]) }
+        }.joined())
     }
 
     /// The text of `clean(body:)`. A body of one line that is not HTML comes back as it is
@@ -140,7 +145,8 @@ public struct Cleaner: Sendable, Hashable {
 
     /// The subject without reply and forward prefixes (`Re: AW: Fwd[2]: …`), when `quotes` is on.
     public func cleanSubject(_ subject: String) -> String {
-        guard settings.quotes, !subject.isEmpty, !compiled.subjectPrefixes.isEmpty else { return subject }
+        // Every prefix ends with `:`; a subject without one (most of them) needs no copy.
+        guard settings.quotes, !compiled.subjectPrefixes.isEmpty, subject.utf8.contains(UInt8(ascii: ":")) else { return subject }
         let bytes = Array(subject.utf8)
         var at = 0
         func skipSpaces(_ k: inout Int) { while k < bytes.count && (bytes[k] == 0x20 || bytes[k] == 0x09) { k += 1 } }
@@ -199,10 +205,7 @@ public struct Cleaner: Sendable, Hashable {
         var (kept, keptMap) = lines.kept(map, mapping: details)
         var fellBack = false
         if !kept.contains(where: { $0 >= 0x80 || (($0 | 0x20) &- 0x61 < 26) || ($0 &- 0x30 < 10) }) && lines.removedAny {
-            var plain = MailLines(text, regions: nil)
-            (kept, keptMap) = plain.kept(map, mapping: details)
-            plain.removed = []
-            lines = plain
+            (kept, keptMap) = MailLines(text, regions: nil).kept(map, mapping: details)
             fellBack = true
         }
         let markup = isHTML && details ? max(0, bytes.count - map.pieces.filter(\.copied).reduce(0) { $0 + $1.length }) : 0
@@ -212,7 +215,7 @@ public struct Cleaner: Sendable, Hashable {
 }
 
 /// The patterns compiled for matching.
-struct CompiledMailPatterns: Sendable, Hashable {
+struct CompiledMailPatterns: Sendable {
     let reply: GlobSet
     let separator: GlobSet
     let mobile: GlobSet
@@ -232,7 +235,4 @@ struct CompiledMailPatterns: Sendable, Hashable {
         disclaimer = PhraseSet(p.disclaimer)
         subjectPrefixes = Set(p.subject)
     }
-
-    static func == (a: CompiledMailPatterns, b: CompiledMailPatterns) -> Bool { true }
-    func hash(into h: inout Hasher) {}
 }

@@ -7,7 +7,7 @@ struct MailLines {
     private(set) var starts: [Int] = []
     private(set) var ends: [Int] = []
     private var regions: [HTMLText.Region]
-    var removed: [(kind: RemovedPart.Kind, reason: String)?]
+    private(set) var removed: [(kind: RemovedPart.Kind, reason: String)?]
     private var foldedCache: [[UInt8]?]
 
     static let maxPatternLine = 300
@@ -52,12 +52,10 @@ struct MailLines {
         return f
     }
 
-    private var firstNonBlankByte: (Int) -> UInt8? {
-        { i in
-            var k = starts[i]
-            while k < ends[i] && MailText.isSpace(text[k]) { k += 1 }
-            return k < ends[i] ? text[k] : nil
-        }
+    private func firstNonBlankByte(_ i: Int) -> UInt8? {
+        var k = starts[i]
+        while k < ends[i] && MailText.isSpace(text[k]) { k += 1 }
+        return k < ends[i] ? text[k] : nil
     }
 
     /// The next line after `i` that is neither removed nor blank.
