@@ -57,7 +57,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "TriageFuzzing", dependencies: [
-            "TriageArtifact", "TriageServer", "TriageText",
+            "TriageArtifact", "TriageServer", "TriageText", "TriageData",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -87,7 +87,7 @@ let package = Package(
         .executableTarget(name: "triage-bench", dependencies: ["TriageText", "TriageData", "TriageBoost", "TriageModel", "TriageLinear", "TriageArtifact"], path: "Sources/TriageBench"),
         .testTarget(name: "TriageCoreTests", dependencies: ["TriageCore"]),
         .testTarget(name: "TriageFuzzingTests", dependencies: ["TriageFuzzing"]),
-        .testTarget(name: "TriageDataTests", dependencies: ["TriageData", "TriageCore"]),
+        .testTarget(name: "TriageDataTests", dependencies: ["TriageData", "TriageCore"], exclude: ["Fixtures"]),
         .testTarget(name: "TriageBoostTests", dependencies: ["TriageBoost", "TriageCore"]),
         .testTarget(name: "TriageLinearTests", dependencies: ["TriageLinear", "TriageCore", "CTriageKernels"], exclude: ["Fixtures"]),
         .testTarget(name: "TriageModelTests", dependencies: ["TriageModel", "TriageText", "TriageBoost", "TriageLinear", "TriageData", "TriageCore"], exclude: ["Fixtures"]),

@@ -16,6 +16,13 @@ public enum StableHash {
     /// SHA-256 of `bytes` in hex.
     public static func hex(_ bytes: [UInt8]) -> String { Hex.encode(Array(SHA256.hash(data: bytes))) }
 
+    /// SHA-256 of the bytes in `buffer` in hex (no copy).
+    public static func hex(_ buffer: UnsafeBufferPointer<UInt8>) -> String {
+        var hasher = SHA256()
+        hasher.update(bufferPointer: UnsafeRawBufferPointer(buffer))
+        return Hex.encode(Array(hasher.finalize()))
+    }
+
     /// SHA-256 in hex of the UTF-8 of `parts` one after another (no copy of their concatenation).
     public static func hex(utf8Of parts: String...) -> String {
         var hasher = SHA256()

@@ -20,20 +20,36 @@ public struct DataSourceError: Error, Equatable, Sendable, CustomStringConvertib
         case fieldTooLarge(limit: Int)
         case duplicateID(String, firstLine: Int)
         case noResultColumns
+        /// A mail message that cannot be read (MIME, headers, mbox framing).
+        case invalidMail(String)
+        case duplicateMessageID(String, first: String)
     }
 
     public let file: String
     public let line: Int?
     public let kind: Kind
+    /// Where in the file, when it is not a line: "message 3 (byte 5120)" in an mbox.
+    public let location: String?
 
     public init(file: String, line: Int?, _ kind: Kind) {
         self.file = file
         self.line = line
         self.kind = kind
+        location = nil
     }
 
-    /// `file:line` (or just the file).
-    public var place: String { line.map { "\(file):\($0)" } ?? file }
+    public init(file: String, location: String, _ kind: Kind) {
+        self.file = file
+        line = nil
+        self.kind = kind
+        self.location = location
+    }
+
+    /// `file:line`, `file: message 3 (byte 5120)`, or just the file.
+    public var place: String {
+        if let location { return "\(file): \(location)" }
+        return line.map { "\(file):\($0)" } ?? file
+    }
 
     public var description: String { "\(place): \(problem)" }
 
@@ -54,6 +70,8 @@ public struct DataSourceError: Error, Equatable, Sendable, CustomStringConvertib
         case let .invalidValue(why): return why
         case let .fieldTooLarge(limit): return "a field longer than \(limit) bytes; is the quoting broken?"
         case let .duplicateID(id, first): return "id \"\(id)\" again (first at line \(first)); ids must be unique: fix them, or --skip-invalid keeps the first"
+        case let .invalidMail(why): return why
+        case let .duplicateMessageID(id, first): return "id \"\(id)\" again (first: \(first)); ids (Message-IDs) must be unique: fix them, or --skip-invalid keeps the first"
         case .noResultColumns: return "the statement returned no result columns; --sql needs a query that returns rows (SELECT …)"
         }
     }

@@ -140,8 +140,12 @@ extension MessageReader {
 
     /// Reads CSV or JSON Lines by the file name (`.jsonl`, `.ndjson`, optionally `.gz`: JSON
     /// Lines; anything else: CSV).
-    public static func read(path: String, columns: ColumnMapping = ColumnMapping(), requireLabels: Bool = true,
-                            skipInvalid: Bool = false) throws(DataSourceError) -> MessageBatch {
+    public static func read(path: String, columns: ColumnMapping = ColumnMapping(), mail: MailOptions = MailOptions(),
+                            requireLabels: Bool = true, skipInvalid: Bool = false) throws(DataSourceError) -> MessageBatch {
+        if let format = mailFormat(path: path) {
+            return try readMail(path: path, format: format, options: mail, requireLabels: requireLabels, skipInvalid: skipInvalid)
+                .refusingDuplicateIDs(skipInvalid: skipInvalid)
+        }
         let lower = path.lowercased()
         let base = lower.hasSuffix(".gz") ? String(lower.dropLast(3)) : lower
         if base.hasSuffix(".jsonl") || base.hasSuffix(".ndjson") {

@@ -19,9 +19,24 @@ public struct ColumnMapping: Equatable, Sendable {
 
 /// A row that `skipInvalid` left out, and why.
 public struct SkippedRow: Equatable, Sendable, CustomStringConvertible {
+    /// The line (CSV, JSON Lines), row (SQL) or message number (mail).
     public let line: Int
     public let reason: String
-    public var description: String { "line \(line): \(reason)" }
+    /// Where, in words: "line 12", or for mail "message 3 (byte 5120)" or the .eml file's path.
+    public let place: String
+    public var description: String { "\(place): \(reason)" }
+
+    public init(line: Int, reason: String) {
+        self.line = line
+        self.reason = reason
+        place = "line \(line)"
+    }
+
+    public init(number: Int, place: String, reason: String) {
+        line = number
+        self.reason = reason
+        self.place = place
+    }
 }
 
 /// Messages read from a source, and the rows skipped (only with `skipInvalid`).
@@ -29,6 +44,17 @@ public struct MessageBatch: Sendable {
     public var messages: [LabeledMessage]
     public var skipped: [SkippedRow]
     public var source: String
+    /// What `LabeledMessage.line` counts: "line", "row" or "message".
+    public var unit = "line"
+    /// Fallbacks taken while reading that changed no message's presence (mail: an unknown charset
+    /// read as UTF-8, a truncated part), for the caller to report.
+    public var notes: [String] = []
+
+    public init(messages: [LabeledMessage], skipped: [SkippedRow], source: String) {
+        self.messages = messages
+        self.skipped = skipped
+        self.source = source
+    }
 
     /// Ids are unique in a corpus (corpora/README.md): a repeated id is an error naming both
     /// lines, or with `skipInvalid` the first is kept and the others are listed in `skipped`.
@@ -40,6 +66,12 @@ public struct MessageBatch: Sendable {
         kept.reserveCapacity(messages.count)
         for m in messages {
             if let line = first[m.id] {
+                if unit != "line" {
+                    let error = DataSourceError(file: source, location: "\(unit) \(m.line)", .duplicateMessageID(m.id, first: "\(unit) \(line)"))
+                    guard skipInvalid else { throw error }
+                    batch.skipped.append(SkippedRow(number: m.line, place: "\(unit) \(m.line)", reason: "id \"\(m.id)\" again (first: \(unit) \(line)): skipped, the first kept"))
+                    continue
+                }
                 let error = DataSourceError(file: source, line: m.line, .duplicateID(m.id, firstLine: line))
                 guard skipInvalid else { throw error }
                 batch.skipped.append(SkippedRow(line: m.line, reason: "id \"\(m.id)\" again (first at line \(line)): skipped, the first kept"))

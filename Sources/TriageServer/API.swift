@@ -1,5 +1,6 @@
 import Foundation
 import TriageCore
+import TriageData
 import TriageModel
 
 /// An error answered as `{"error": {"status", "message", "field"?}}`.
@@ -39,6 +40,9 @@ public struct RequestLimits: Sendable {
     public var maxMessageBytes = 64 << 10
     /// Longest message id, in UTF-8 bytes (422 above).
     public var maxIDBytes = 256
+    /// Longest `"raw"` message (a whole RFC 5322 message), in UTF-8 bytes (422 above). Its subject
+    /// and body are bounded by it, so `maxMessageBytes` does not apply to them.
+    public var maxRawBytes = 256 << 10
     /// A request body must arrive within this many seconds of the request (408 otherwise).
     public var bodyTimeoutSeconds = 10.0
 
@@ -64,9 +68,29 @@ public enum RequestParsing {
             // Only an error names the message: no string is built for a good one.
             func at() -> String { "messages[\(i)]" }
             guard case let .object(m) = item else { throw APIError(400, "\(at()) must be an object {\"id\", \"subject\", \"body\"}", field: at()) }
+            // A whole e-mail: subject and body come from it, and the id from its Message-ID when
+            // the request gives none.
+            var mail: ParsedMail?
+            if let raw = m["raw"], raw != .null {
+                guard case let .string(text) = raw else {
+                    throw APIError(400, "\(at()).raw must be a string holding a whole RFC 5322 message (headers, a blank line, the body)", field: "\(at()).raw")
+                }
+                let given = ["subject", "body"].filter { m[$0] != nil && m[$0] != .null }
+                if let other = given.first {
+                    throw APIError(400, "\(at()) has \"raw\" and \"\(other)\": give the whole message in \"raw\", or \"subject\" and \"body\", not both", field: "\(at()).raw")
+                }
+                let bytes = Array(text.utf8)
+                guard bytes.count <= limits.maxRawBytes else {
+                    throw APIError(422, "\(at()).raw is \(bytes.count) bytes; the limit is \(limits.maxRawBytes)", field: "\(at()).raw")
+                }
+                do { mail = try MailParser.parse(bytes, textIsUnicode: true) } catch {
+                    throw APIError(400, "\(at()).raw is not a readable e-mail: \(error.problem) (byte \(error.offset))", field: "\(at()).raw")
+                }
+            }
             let id: String
             switch m["id"] {
             case let .string(s)?: id = s
+            case nil where mail != nil: id = mail!.id
             case nil: throw APIError(400, "\(at()) has no \"id\"", field: "\(at()).id")
             // A number is refused, not converted: ids are echoed, logged and used in
             // /messages/{id}/label as strings, and the OpenAPI document says string.
@@ -75,6 +99,10 @@ public enum RequestParsing {
             }
             guard !id.isEmpty else { throw APIError(400, "\(at()).id is empty", field: "\(at()).id") }
             guard id.utf8.count <= limits.maxIDBytes else { throw APIError(422, "\(at()).id is longer than \(limits.maxIDBytes) bytes", field: "\(at()).id") }
+            if let mail {
+                out.append(Message(id: id, subject: mail.subject, body: mail.body))
+                continue
+            }
             var subject = ""
             switch m["subject"] {
             case let .string(s)?: subject = s
@@ -82,7 +110,7 @@ public enum RequestParsing {
             default: throw APIError(400, "\(at()).subject must be a string", field: "\(at()).subject")
             }
             guard case let .string(body)? = m["body"] else {
-                throw APIError(400, m["body"] == nil ? "\(at()) has no \"body\"" : "\(at()).body must be a string", field: "\(at()).body")
+                throw APIError(400, m["body"] == nil ? "\(at()) has no \"body\" (nor \"raw\")" : "\(at()).body must be a string", field: "\(at()).body")
             }
             guard subject.utf8.count + body.utf8.count <= limits.maxMessageBytes else {
                 throw APIError(422, "\(at()) is \(subject.utf8.count + body.utf8.count) bytes; the limit is \(limits.maxMessageBytes) (subject + body)", field: "\(at()).body")

@@ -77,11 +77,13 @@ enum OpenAPI {
     "schemas": {
       "Message": {
         "type": "object",
-        "required": ["id", "body"],
+        "description": "Either id, subject and body, or raw: a whole RFC 5322 e-mail whose subject and body are read from it (MIME, transfer encodings, charsets; the text/plain part, else the HTML one); with raw, id defaults to its Message-ID.",
+        "anyOf": [{"required": ["id", "body"]}, {"required": ["raw"]}],
         "properties": {
           "id": {"type": "string", "minLength": 1, "maxLength": 256, "description": "Echoed in the answer and used by /messages/{id}/label; a number is refused (400)."},
           "subject": {"type": ["string", "null"]},
-          "body": {"type": "string"}
+          "body": {"type": "string"},
+          "raw": {"type": ["string", "null"], "description": "A whole e-mail (headers, blank line, body); not with subject or body. Unencoded 8-bit text is read as the JSON string's Unicode whatever charset it declares; base64 and quoted-printable parts use their charset. At most --max-raw-bytes (422 above)."}
         }
       },
       "MessagesRequest": {

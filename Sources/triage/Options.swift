@@ -7,9 +7,10 @@ import TriageLinear
 import TriageModel
 import TriageServer
 
-/// Where messages come from: a CSV / gzipped CSV / JSON Lines file, or a SQL query.
+/// Where messages come from: a CSV / gzipped CSV / JSON Lines file, mail (.eml, a directory of
+/// them, an mbox), or a SQL query.
 struct DataOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Messages: CSV (RFC 4180, optionally gzipped) or JSON Lines (.jsonl); '-' reads standard input.", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("Messages: CSV (RFC 4180, optionally gzipped), JSON Lines (.jsonl), an .eml file, a directory of .eml files or an mbox; '-' reads CSV or JSON Lines from standard input.", valueName: "file"))
     var data: String?
 
     @Option(name: .long, help: ArgumentHelp("A SQLite database to read messages from with --sql.", valueName: "file"))
@@ -30,16 +31,27 @@ struct DataOptions: ParsableArguments {
     @Option(name: .customLong("label-column"), help: ArgumentHelp("Column holding the label.", valueName: "name"))
     var labelColumn: String = "label"
 
-    @Flag(name: .customLong("skip-invalid"), help: "Skip malformed rows (wrong field count, invalid UTF-8, missing label) and report them, instead of stopping at the first.")
+    @Option(name: .customLong("label-header"), help: ArgumentHelp("Mail input: the header holding each message's label, e.g. X-Queue.", valueName: "name"))
+    var labelHeader: String?
+
+    @Option(name: .customLong("labels"), help: ArgumentHelp("Mail input: a CSV with columns id (the Message-ID, without <>) and label (or --label-column); its label wins over --label-header's.", valueName: "file"))
+    var labelsFile: String?
+
+    @Flag(name: .customLong("skip-invalid"), help: "Skip malformed rows or messages (wrong field count, invalid UTF-8, missing label, unreadable MIME) and list them, instead of stopping at the first.")
     var skipInvalid = false
 
     func validate() throws {
+        if let h = labelHeader, h.isEmpty || h.contains(":") || h.utf8.contains(where: { $0 <= 0x20 || $0 >= 0x7F }) {
+            throw ValidationError("--label-header wants a header name such as X-Queue (no colon, no spaces)")
+        }
         if db != nil && data != nil { throw ValidationError("give either --data or --db with --sql, not both") }
         if db != nil && sql == nil { throw ValidationError("--db needs --sql \"SELECT … FROM …\"") }
         if sql != nil && db == nil { throw ValidationError("--sql needs --db FILE") }
     }
 
     var columns: ColumnMapping { ColumnMapping(id: idColumn, subject: subjectColumn, body: bodyColumn, label: labelColumn) }
+
+    var mail: MailOptions { MailOptions(labelHeader: labelHeader, labelsFile: labelsFile, labelColumn: labelColumn) }
 
     var isGiven: Bool { data != nil || db != nil }
 
@@ -50,20 +62,34 @@ struct DataOptions: ParsableArguments {
             if let db, let sql {
                 batch = try MessageReader.readSQL(database: db, query: sql, columns: columns, requireLabels: requireLabels, skipInvalid: skipInvalid)
             } else if let data {
-                batch = try MessageReader.read(path: data, columns: columns, requireLabels: requireLabels, skipInvalid: skipInvalid)
+                if (labelHeader != nil || labelsFile != nil) && MessageReader.mailFormat(path: data) == nil {
+                    throw CLIFailure(message: "\(data): --label-header and --labels are for mail input (.eml, a directory of .eml files, an mbox); this file is read as CSV or JSON Lines", code: 2)
+                }
+                batch = try MessageReader.read(path: data, columns: columns, mail: mail, requireLabels: requireLabels, skipInvalid: skipInvalid)
             } else {
                 throw CLIFailure(message: "no messages given: use --data FILE (or --db FILE --sql QUERY)", code: 2)
             }
         } catch let error as DataSourceError {
-            throw CLIFailure(message: error.description + (skipInvalid ? "" : ""))
+            throw CLIFailure(message: error.description)
         }
-        if !batch.skipped.isEmpty {
-            let lines = batch.skipped.prefix(10).map { "line \($0.line)" }.joined(separator: ", ")
-            Console.warning("skipped \(batch.skipped.count) invalid row(s) of \(batch.source) (--skip-invalid): \(lines)\(batch.skipped.count > 10 ? ", …" : "")")
-            for row in batch.skipped.prefix(10) { Console.info("  \(batch.source):\(row.line): \(row.reason)") }
-        }
+        Self.report(batch)
         if batch.messages.isEmpty { throw CLIFailure(message: "\(batch.source): no messages to use") }
         return batch
+    }
+
+    /// Says on stderr what reading skipped (--skip-invalid) and which fallbacks it took.
+    static func report(_ batch: MessageBatch) {
+        let what = batch.unit == "message" ? "message(s)" : "row(s)"
+        if !batch.skipped.isEmpty {
+            let places = batch.skipped.prefix(10).map(\.place).joined(separator: ", ")
+            Console.warning("skipped \(batch.skipped.count) invalid \(what) of \(batch.source) (--skip-invalid): \(places)\(batch.skipped.count > 10 ? ", …" : "")")
+            for row in batch.skipped.prefix(50) {
+                Console.info(batch.unit == "line" ? "  \(batch.source):\(row.line): \(row.reason)" : "  \(batch.source): \(row.place): \(row.reason)")
+            }
+            if batch.skipped.count > 50 { Console.info("  … and \(batch.skipped.count - 50) more") }
+        }
+        for note in batch.notes.prefix(20) { Console.warning(note) }
+        if batch.notes.count > 20 { Console.warning("… and \(batch.notes.count - 20) more note(s) on \(batch.source)") }
     }
 }
 

@@ -31,7 +31,7 @@ struct Predict: ParsableCommand {
 
     @OptionGroup var model: ModelOptions
 
-    @Option(name: .long, help: ArgumentHelp("Read messages from this file instead of standard input: JSON Lines, or CSV (id,subject,body; .csv or .csv.gz) as every other command reads.", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("Read messages from this file instead of standard input: JSON Lines, CSV (id,subject,body; .csv or .csv.gz) as every other command reads, or mail (an .eml file, a directory of them, an mbox).", valueName: "file"))
     var input: String?
 
     @Option(name: .long, help: ArgumentHelp("Classify one message with this subject (with --body).", valueName: "text"))
@@ -87,6 +87,15 @@ struct Predict: ParsableCommand {
         }
         if let body {
             Console.out(answer(Message(id: "1", subject: subject ?? "", body: body)))
+            return
+        }
+        if let input, let format = MessageReader.mailFormat(path: input) {
+            let batch: MessageBatch
+            do { batch = try MessageReader.readMail(path: input, format: format, requireLabels: false, skipInvalid: skipInvalid) } catch {
+                throw CLIFailure(message: "\(error)")
+            }
+            DataOptions.report(batch)
+            for m in batch.messages { Console.out(answer(Message(id: m.id, subject: m.subject, body: m.body))) }
             return
         }
         if let input, Self.isCSV(input) {

@@ -65,6 +65,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("max-message-bytes"), help: ArgumentHelp("Longest message, subject + body in UTF-8 bytes (422 above).", valueName: "bytes"))
     var maxMessageBytes: Int = 64 << 10
 
+    @Option(name: .customLong("max-raw-bytes"), help: ArgumentHelp("Longest \"raw\" e-mail in a message, in UTF-8 bytes (422 above).", valueName: "bytes"))
+    var maxRawBytes: Int = 256 << 10
+
     @Option(name: .customLong("idle-timeout"), help: ArgumentHelp("Close a connection after this many seconds without bytes from the client.", valueName: "seconds"))
     var idleTimeout: Double = 30
 
@@ -93,7 +96,7 @@ struct Serve: AsyncParsableCommand {
         if !(0 ... 65535).contains(port) { throw ValidationError("--port must be between 0 and 65535") }
         if let threshold, !(0 ... 1).contains(threshold) { throw ValidationError("--threshold must be in [0, 1]") }
         if top < 1 { throw ValidationError("--top must be at least 1") }
-        if maxBodyBytes < 64 || maxMessages < 1 || maxMessageBytes < 1 { throw ValidationError("limits must be positive (--max-body-bytes at least 64)") }
+        if maxBodyBytes < 64 || maxMessages < 1 || maxMessageBytes < 1 || maxRawBytes < 1 { throw ValidationError("limits must be positive (--max-body-bytes at least 64)") }
         if !(idleTimeout > 0) || !(bodyTimeout > 0) || !(headTimeout > 0) { throw ValidationError("timeouts must be positive") }
         if !(0 ... 100).contains(dbCommitWindow) { throw ValidationError("--db-commit-window must be between 0 and 100 milliseconds") }
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level \(logLevel): use trace, debug, info, notice, warning, error or critical") }
@@ -115,6 +118,7 @@ struct Serve: AsyncParsableCommand {
         configuration.limits.maxBodyBytes = maxBodyBytes
         configuration.limits.maxMessages = maxMessages
         configuration.limits.maxMessageBytes = maxMessageBytes
+        configuration.limits.maxRawBytes = maxRawBytes
         configuration.limits.bodyTimeoutSeconds = bodyTimeout
         configuration.idleTimeoutSeconds = idleTimeout
         configuration.headTimeoutSeconds = headTimeout
