@@ -64,7 +64,8 @@ enum TriageBench {
         ])
     }
 
-    /// Reading a labelled corpus (RFC 4180 CSV, gzipped or not) into messages, all checks on:
+    /// Reading a labelled corpus (RFC 4180 CSV, gzipped or not) into messages, all checks on; or
+    /// mail (an mbox, .eml files) into messages, labels not required (one thread):
     ///
     ///     triage-bench read --data PATH --repeat R
     static func read(_ o: Options) {
@@ -75,7 +76,9 @@ enum TriageBench {
             let clock = ContinuousClock()
             let start = clock.now
             do {
-                let batch = try MessageReader.readCSV(path: path)
+                let batch = try MessageReader.mailFormat(path: path).map { format in
+                    try MessageReader.readMail(path: path, format: format, requireLabels: false)
+                } ?? MessageReader.readCSV(path: path)
                 count = batch.messages.count
                 bytes = batch.messages.reduce(0) { $0 + $1.subject.utf8.count + $1.body.utf8.count + ($1.label?.utf8.count ?? 0) }
             } catch {
@@ -85,6 +88,7 @@ enum TriageBench {
         }
         emit([
             "benchmark": "read", "implementation": "triage", "data": .string(path),
+            "format": .string(MessageReader.mailFormat(path: path)?.rawValue ?? "csv"),
             "messages": .number(JSONNumber(count)), "text_bytes": .number(JSONNumber(bytes)),
             "file_bytes": .number(JSONNumber((try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0)),
             "seconds": .array(seconds.compactMap { JSONValue.double($0) }),

@@ -369,6 +369,43 @@ struct CLITests {
         #expect(badSQL.status == 1 && badSQL.stderr.contains("no such column"), "\(badSQL.stderr)")
     }
 
+    /// Issue 30: train on the demo mbox (labels in X-Queue), measure on the directory of .eml
+    /// files (labels in a CSV keyed by Message-ID), predict an .eml; bad mail is named by its
+    /// message number and byte offset, or skipped and listed.
+    @Test func mailInputEndToEnd() throws {
+        let w = try workspace()
+        let mail = CLI.repository.appendingPathComponent("corpora/demo/mail").path
+        let out = w.path("mail.triage")
+        let train = try CLI.run(["train", "--data", mail + "/train.mbox", "--label-header", "X-Queue", "--eval-data", mail + "/test",
+                                 "--labels", mail + "/test-labels.csv", "--key", w.privateKey, "--out", out,
+                                 "--preset", "talk", "--set", "clf.n_estimators=10"])
+        #expect(train.status == 0, "\(train.stderr)")
+        #expect(train.stderr.contains("training on 534 messages from \(mail)/train.mbox, measuring on 177"), "\(train.stderr)")
+        let fromDirectory = try CLI.run(["train", "--data", mail + "/test", "--labels", mail + "/test-labels.csv", "--key", w.privateKey,
+                                         "--out", w.path("eml.triage"), "--preset", "talk", "--set", "clf.n_estimators=3"])
+        #expect(fromDirectory.status == 0 && fromDirectory.stderr.contains("training on 177 messages"), "\(fromDirectory.stderr)")
+        let predict = try CLI.run(["predict", "--model", out, "--trusted-key", w.publicKey, "--input", mail + "/test/demo-test-0001.eml"])
+        #expect(predict.status == 0, "\(predict.stderr)")
+        #expect(try JSONParser.parse(predict.stdout)["id"]?.stringValue == "demo-test-0001@quillmere.example")
+
+        // No label source: said, with both options named.
+        let unlabelled = try CLI.run(["evaluate", "--model", out, "--trusted-key", w.publicKey, "--data", mail + "/test"])
+        #expect(unlabelled.status == 1 && unlabelled.stderr.contains("--label-header") && unlabelled.stderr.contains("--labels"), "\(unlabelled.stderr)")
+        // Mail options on a CSV are a usage error.
+        let onCSV = try CLI.run(["evaluate", "--model", out, "--trusted-key", w.publicKey, "--data", CLI.demoTest, "--label-header", "X-Queue"])
+        #expect(onCSV.status == 2, "\(onCSV.stderr)")
+        // A broken From line and a message without its label: named, or skipped and listed.
+        let broken = try w.write("broken.mbox", "From a@x.example Mon Jan  1 10:00:00 2024\nSubject: card\nX-Queue: card_loss_fraud\n\nmy card was stolen\n\n"
+            + "From nobody\nSubject: junk\n\nno date in the From line\n\n"
+            + "From b@x.example Mon Jan  1 11:00:00 2024\nSubject: login\n\nno label here\n")
+        let named = try CLI.run(["evaluate", "--model", out, "--trusted-key", w.publicKey, "--data", broken, "--label-header", "X-Queue"])
+        #expect(named.status == 1 && named.stderr.contains("broken.mbox: message 2 (byte 102): a broken mbox From line \"From nobody\""), "\(named.stderr)")
+        let skipped = try CLI.run(["evaluate", "--model", out, "--trusted-key", w.publicKey, "--data", broken, "--label-header", "X-Queue", "--skip-invalid"])
+        #expect(skipped.status == 0, "\(skipped.stderr)")
+        #expect(skipped.stderr.contains("skipped 2 invalid message(s)") && skipped.stderr.contains("message 3 (byte 155): no label: no X-Queue header"),
+                "\(skipped.stderr)")
+    }
+
     @Test func usageErrorsExitTwo() throws {
         #expect(try CLI.run(["train", "--no-such-flag"]).status == 2)
         let missing = try CLI.run(["train", "--key", "k", "--out", "o"])

@@ -408,3 +408,75 @@ struct MailReaderTests {
         }
     }
 }
+
+/// `Fixtures/mail/`: hand-written messages and mboxes with their expected reading, written from
+/// the reader's contract by someone who did not see the reader (`expected.json` says why each is
+/// there).
+@Suite("Mail: the hand-written fixtures")
+struct MailFixtureTests {
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/mail")
+
+    static var cases: [(String, [String: Any])] {
+        guard let data = try? Data(contentsOf: directory.appendingPathComponent("expected.json")),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: [String: Any]] else { return [] }
+        return object.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+
+    static let names: [String] = cases.map(\.0)
+
+    static func bytes(_ name: String, _ expected: [String: Any]) throws -> [UInt8] {
+        if let spec = expected["spec"] as? [String: Any] {
+            let before = spec["before"] as? String ?? "", after = spec["after"] as? String ?? ""
+            let repeated = String(repeating: spec["repeat"] as? String ?? "x", count: spec["count"] as? Int ?? 0)
+            return Array((before + repeated + after).utf8)
+        }
+        return Array(try Data(contentsOf: directory.appendingPathComponent(name)))
+    }
+
+    static func check(_ mail: (subject: String, id: String, body: String, label: String?), against e: [String: Any], _ what: String) {
+        let body = mail.body.replacingOccurrences(of: "\r\n", with: "\n").trimmingCharacters(in: .whitespacesAndNewlines)
+        if let subject = e["subject"] as? String { #expect(mail.subject == subject, "\(what): subject") }
+        if let id = e["id"] as? String { #expect(mail.id == id, "\(what): id") }
+        if let expected = e["body"] as? String { #expect(body == expected.trimmingCharacters(in: .whitespacesAndNewlines), "\(what): body") }
+        for part in e["body_contains"] as? [String] ?? [] { #expect(body.contains(part), "\(what): body contains \(part)") }
+        for part in e["body_excludes"] as? [String] ?? [] { #expect(!body.contains(part), "\(what): body excludes \(part)") }
+        if let label = e["label"] as? String { #expect(mail.label == label, "\(what): label") }
+    }
+
+    @Test func theFixturesAreThere() { #expect(Self.cases.count >= 45) }
+
+    @Test(arguments: MailFixtureTests.names)
+    func fixture(_ name: String) throws {
+        let e = Self.cases.first { $0.0 == name }!.1
+        let input = try Self.bytes(name, e)
+        let error = (e["fallback"] as? Bool) == true ? nil : e["error"] as? String
+        if name.hasSuffix(".mbox") {
+            let path = try temporaryFile(input, suffix: ".mbox")
+            let read = { try MessageReader.read(path: path, mail: MailOptions(labelHeader: "X-Queue"), requireLabels: false) }
+            if let error {
+                #expect { try read() } throws: { thrown in
+                    guard let d = thrown as? DataSourceError else { return false }
+                    let numbered = (e["message_number"] as? Int).map { d.place.contains("message \($0) ") } ?? true
+                    return d.problem.lowercased().contains(error) && numbered
+                }
+                return
+            }
+            let batch = try read()
+            let messages = e["messages"] as? [[String: Any]] ?? []
+            #expect(batch.messages.count == messages.count)
+            for (m, expected) in zip(batch.messages, messages) {
+                Self.check((m.subject, m.id, m.body, m.label), against: expected, "\(name) message \(m.line)")
+            }
+            return
+        }
+        if let error {
+            #expect { try MailParser.parse(input, headers: ["x-queue"]) } throws: { thrown in
+                (thrown as? MailError)?.problem.lowercased().contains(error) ?? false
+            }
+            return
+        }
+        let mail = try MailParser.parse(input, headers: ["x-queue"])
+        Self.check((mail.subject, mail.id, mail.body, mail.requestedHeaders["x-queue"]), against: e, name)
+        if e["fallback"] as? Bool == true, e["error"] != nil { #expect(!mail.notes.isEmpty, "\(name): the fallback is said") }
+    }
+}

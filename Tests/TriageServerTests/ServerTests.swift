@@ -121,6 +121,42 @@ struct ServerTests {
         }
     }
 
+    /// Issue 30: a chat app forwards the e-mail as it came; the server reads it (MIME, charsets,
+    /// encoded words), classifies its text, and logs the subject and body it read.
+    @Test func aRawEmailIsReadClassifiedAndLogged() async throws {
+        let f = try fixture()
+        try await f.withServer({ c in c.limits.maxRawBytes = 4000 }) { server, port in
+            let raw = "From: Zo=?utf-8?q?=C3=AB?= <z@x.example>\r\nSubject: =?utf-8?B?TWEgY2FydGU=?= stolen\r\nMessage-ID: <raw-1@x.example>\r\n"
+                + "MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"b\"\r\n\r\n--b\r\n"
+                + "Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+                + "my card was stolen at the caf=E9 =\r\nyesterday\r\n--b\r\nContent-Type: text/html\r\n\r\n<p>ignored</p>\r\n--b--\r\n"
+            let request = JSONWriter.string(["messages": [["raw": .string(raw)], ["id": "own-id", "raw": .string(raw)]]])
+            let r = try HTTPConnection(port: port).post("/messages", json: request)
+            #expect(r.status == 200, "\(r.text)")
+            let predictions = try #require(r.json?["predictions"]?.arrayValue)
+            #expect(predictions.map { $0["id"]?.stringValue } == ["raw-1@x.example", "own-id"])
+            let read = Message(id: "raw-1@x.example", subject: "Ma carte stolen", body: "my card was stolen at the café yesterday")
+            let direct = server.store.current.loaded.pipeline.predict([read])[0]
+            #expect(predictions[0]["category"]?.stringValue == direct.label)
+            #expect(predictions[0]["probability"]?.numberValue?.doubleValue == direct.probability)
+            let db = try SQLiteDatabase(path: try #require(server.configuration.databasePath), mode: .readOnly)
+            let row = try db.prepare("SELECT subject, body FROM predictions WHERE message_id = 'raw-1@x.example'")
+            #expect(try row.step() && row.value(0) == .text(read.subject) && row.value(1) == .text(read.body))
+
+            // Bad raw input is a 400/422 naming the field, never a 500.
+            let c = try HTTPConnection(port: port)
+            func post(_ message: JSONValue) throws -> HTTPConnection.Response { try c.post("/messages", json: JSONWriter.string(["messages": [message]])) }
+            let both = try post(["raw": .string(raw), "body": "x"])
+            #expect(both.status == 400 && (both.errorMessage ?? "").contains("not both"), "\(both.text)")
+            let number = try post(["raw": 3])
+            #expect(number.status == 400 && number.json?["error"]?["field"]?.stringValue == "messages[0].raw")
+            let noBoundary = try post(["raw": "Subject: x\r\nContent-Type: multipart/mixed\r\n\r\n--x\r\n"])
+            #expect(noBoundary.status == 400 && (noBoundary.errorMessage ?? "").contains("without a boundary parameter: its parts cannot be found (byte 12)"), "\(noBoundary.text)")
+            let big = try post(["raw": .string("Subject: x\r\n\r\n" + String(repeating: "a", count: 4000))])
+            #expect(big.status == 422 && (big.errorMessage ?? "").contains("the limit is 4000"), "\(big.text)")
+        }
+    }
+
     @Test func everyErrorStatusIsJSONNamingTheProblem() async throws {
         let f = try fixture()
         try await f.withServer({ c in

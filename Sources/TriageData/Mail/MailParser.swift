@@ -185,7 +185,7 @@ struct EntityReader {
                 for child in children {
                     let h = try MailHeaders.parse(bytes, child, base: base)
                     let got = try entity(h, range: child, depth: depth + 1)
-                    guard got.contains(where: { !$0.text.allSatisfy(\.isWhitespace) }) else { continue }
+                    guard got.contains(where: { !$0.text.isEmpty }) else { continue }
                     if !got.contains(where: \.html) { return got }
                     if fallback == nil { fallback = got }
                 }
@@ -277,8 +277,14 @@ struct EntityReader {
         let charset = textIsUnicode && decoded == nil ? .utf8 : declared
         if case let .unknown(name) = charset, !unknownCharsets.contains(name) { unknownCharsets.append(name) }
 
-        func text(_ b: UnsafeBufferPointer<UInt8>) -> String {
-            guard b.contains(0x0D) else { return charset.decode(b) }
+        // Trimmed as bytes (ASCII white space), line breaks made `\n`, then decoded.
+        func text(_ all: UnsafeBufferPointer<UInt8>) -> String {
+            var lo = 0
+            var hi = all.count
+            while lo < hi, MailScan.isSpace(all[lo]) { lo += 1 }
+            while hi > lo, MailScan.isSpace(all[hi - 1]) { hi -= 1 }
+            let b = UnsafeBufferPointer(rebasing: all[lo ..< hi])
+            guard let start = b.baseAddress, memchr(start, 0x0D, b.count) != nil else { return charset.decode(b) }
             var lf = [UInt8]()
             lf.reserveCapacity(b.count)
             var i = 0
@@ -293,13 +299,15 @@ struct EntityReader {
             }
             return charset.decode(lf)
         }
-        let s: String
-        if let decoded { s = decoded.withUnsafeBufferPointer(text) } else { s = text(raw) }
-        return s.trimmingCharacters(in: .whitespacesAndNewlines)
+        if let decoded { return decoded.withUnsafeBufferPointer(text) }
+        return text(raw)
     }
 }
 
 enum MailScan {
+    @inline(__always)
+    static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 || c == 0x0C || c == 0x0B }
+
     /// The line at `p`: where its text ends (before CR LF or LF) and where the next line starts.
     @inline(__always)
     static func line(_ b: UnsafeBufferPointer<UInt8>, from p: Int, end: Int) -> (Int, Int) {
