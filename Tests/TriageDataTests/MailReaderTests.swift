@@ -59,6 +59,8 @@ struct MailReaderTests {
             ("windows-1251", [0xCF, 0xF0, 0xE8, 0xE2, 0xE5, 0xF2], "Привет"),
             ("koi8-r", [0xF0, 0xD2, 0xC9, 0xD7, 0xC5, 0xD4], "Привет"),
             ("\"UTF-8\"", Array("ü".utf8), "ü"),
+            ("shift_jis", [130, 177, 130, 241, 130, 201, 130, 191, 130, 205], "こんにちは"),
+            ("iso-2022-jp", [27, 36, 66, 36, 51, 36, 115, 36, 75, 36, 65, 36, 79, 27, 40, 66], "こんにちは"),
         ]
         for (charset, bytes, text) in cases {
             let head = "Subject: t\nContent-Type: text/plain; charset=\(charset)\nContent-Transfer-Encoding: 8bit\n\n"
@@ -401,7 +403,17 @@ struct MailReaderTests {
         #expect(batch.messages.map(\.id) == ["a@x", "b@x"])       // b.eml, then sub/a.eml: path order
         #expect(batch.messages.map(\.label) == ["from-csv", "header"])
         #expect(batch.notes.contains { $0.contains("1 file(s) not ending in .eml left out") })
-        #expect(batch.notes.contains { $0.contains("1 id(s) match no message read (first: \"zzz@x\")") })
+        // Ids of the sidecar that match nothing are said when it is the only label source.
+        let sidecarOnly = try MessageReader.read(path: dir, mail: MailOptions(labelsFile: labels, labelColumn: "queue"), requireLabels: false)
+        #expect(sidecarOnly.notes.contains { $0.contains("1 id(s) match no message read (first: \"zzz@x\")") })
+        // A Maildir: messages without an extension in cur/ and new/.
+        try FileManager.default.createDirectory(atPath: dir + "/Maildir/cur", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: dir + "/Maildir/tmp", withIntermediateDirectories: true)
+        try Data(mail("Message-ID: <c@x>\nSubject: C\nX-Queue: maildir\n\nthree")).write(to: URL(fileURLWithPath: dir + "/Maildir/cur/1733.M1P2.host:2,S"))
+        try Data(mail("Message-ID: <d@x>\nSubject: D\n\nbeing delivered")).write(to: URL(fileURLWithPath: dir + "/Maildir/tmp/1734.M1P2.host"))
+        let withMaildir = try MessageReader.read(path: dir, mail: MailOptions(labelHeader: "X-Queue", labelsFile: labels, labelColumn: "queue"))
+        #expect(withMaildir.messages.map(\.id) == ["c@x", "a@x", "b@x"])   // byte order: "Maildir/…" < "b.eml"
+        #expect(withMaildir.notes.contains { $0.contains("2 file(s) not ending in .eml left out") })
         // No label source at all is a usage error naming both options.
         #expect { try MessageReader.read(path: dir) } throws: { error in
             (error as? DataSourceError)?.problem.contains("--label-header") ?? false

@@ -26,7 +26,7 @@ public enum MailFormat: String, Sendable {
     case eml
     /// Messages one after another behind `From ` lines (mboxo / mboxrd, RFC 4155).
     case mbox
-    /// A directory: every `.eml` file below it, in path order.
+    /// A directory: every `.eml` file below it (and every message of a Maildir), in path order.
     case directory
 }
 
@@ -139,7 +139,8 @@ extension MessageReader {
                 }
             }
         }
-        if let labels {
+        // With a label header as well, ids the sidecar lacks are expected (it corrects some messages).
+        if let labels, options.labelHeader == nil {
             let seen = Set(batch.messages.map(\.id))
             let unused = labels.order.filter { !seen.contains($0) }
             if !unused.isEmpty {
@@ -152,7 +153,8 @@ extension MessageReader {
         return batch
     }
 
-    /// `.eml` files below `root`, sorted by path; other files are counted in `notes`.
+    /// `.eml` files below `root`, and the files of Maildir `cur/` and `new/` folders, sorted by
+    /// path; other files are counted in `notes`.
     static func emlFiles(under root: String, notes: inout [String]) throws(DataSourceError) -> [String] {
         guard let walker = FileManager.default.enumerator(atPath: root) else {
             throw DataSourceError(file: root, line: nil, .unreadable("cannot list the directory"))
@@ -166,10 +168,12 @@ extension MessageReader {
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: full, isDirectory: &isDir), !isDir.boolValue else { continue }
             let lower = name.lowercased()
-            if lower.hasSuffix(".eml") || lower.hasSuffix(".eml.gz") { files.append(full) } else { others += 1 }
+            // Maildir (Dovecot, mutt, offlineimap): one message per file in cur/ and new/, no extension.
+            let parent = ((relative as NSString).deletingLastPathComponent as NSString).lastPathComponent
+            if lower.hasSuffix(".eml") || lower.hasSuffix(".eml.gz") || parent == "cur" || parent == "new" { files.append(full) } else { others += 1 }
         }
         if others > 0 { notes.append("\(root): \(others) file(s) not ending in .eml left out") }
-        if files.isEmpty { throw DataSourceError(file: root, line: nil, .invalidValue("the directory holds no .eml files")) }
+        if files.isEmpty { throw DataSourceError(file: root, line: nil, .invalidValue("the directory holds no .eml files (nor a Maildir's cur/ or new/)")) }
         return files.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
     }
 
