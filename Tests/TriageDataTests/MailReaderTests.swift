@@ -337,6 +337,20 @@ struct MailReaderTests {
         #expect(batch.skipped.map(\.place) == ["message 2 (byte 76)"])
     }
 
+    @Test func emptyFilesAndEmptyMessagesAreNamed() throws {
+        for suffix in [".mbox", ".eml"] {
+            #expect { try MessageReader.read(path: try temporaryFile("", suffix: suffix), requireLabels: false) } throws: { error in
+                let problem = (error as? DataSourceError)?.problem ?? ""
+                return problem.contains("empty")
+            }
+        }
+        let path = try temporaryFile("From a Mon Jan  1 10:00:00 2024\n\nFrom b Mon Jan  1 10:00:00 2024\nSubject: two\n\nbody\n", suffix: ".mbox")
+        #expect { try MessageReader.read(path: path, requireLabels: false) } throws: { error in
+            (error as? DataSourceError)?.description == "\(path): message 1 (byte 0): an empty message"
+        }
+        #expect(try MessageReader.read(path: path, requireLabels: false, skipInvalid: true).messages.map(\.subject) == ["two"])
+    }
+
     @Test func aFileThatIsNotAnMboxIsRefusedWhole() throws {
         let path = try temporaryFile("Subject: no separator\n\nbody\n", suffix: ".mbox")
         for skip in [false, true] {

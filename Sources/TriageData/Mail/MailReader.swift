@@ -78,6 +78,10 @@ extension MessageReader {
                 guard skipInvalid else { throw error }
                 batch.skipped.append(SkippedRow(number: number, place: file == path ? place : "\(file)", reason: error.problem))
             }
+            if bytes.isEmpty {
+                try fail(.invalidMail("an empty message"))
+                return
+            }
             if bytes.count > options.maxMessageBytes {
                 try fail(.invalidMail("a message of \(bytes.count >> 20) MiB; the limit is \(options.maxMessageBytes >> 20) MiB"))
                 return
@@ -147,8 +151,8 @@ extension MessageReader {
                 batch.notes.append("\(options.labelsFile!): \(unused.count) id(s) match no message read (first: \(unused.prefix(3).map { "\"\($0)\"" }.joined(separator: ", ")))")
             }
         }
-        if batch.messages.isEmpty && batch.skipped.isEmpty && format != .eml {
-            throw DataSourceError(file: path, line: nil, .emptyFile)
+        if batch.messages.isEmpty && batch.skipped.isEmpty {
+            throw DataSourceError(file: path, line: nil, .invalidMail("the file is empty: no messages"))
         }
         return batch
     }
