@@ -337,6 +337,24 @@ struct MailReaderTests {
         #expect(batch.skipped.map(\.place) == ["message 2 (byte 76)"])
     }
 
+    @Test func aBadFileInADirectoryIsNamedByItsPathOrSkipped() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mail-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try Data(mail("Message-ID: <ok@x>\nSubject: fine\n\nbody")).write(to: URL(fileURLWithPath: dir + "/1.eml"))
+        try Data(mail("Subject: broken\nContent-Type: multipart/mixed\n\n--x\n")).write(to: URL(fileURLWithPath: dir + "/2.eml"))
+        try Data(mail("Message-ID: <big@x>\nSubject: big\n\n" + String(repeating: "x", count: 2000))).write(to: URL(fileURLWithPath: dir + "/3.eml"))
+        var options = MailOptions()
+        options.maxMessageBytes = 1000
+        #expect { try MessageReader.read(path: dir, mail: options, requireLabels: false) } throws: { error in
+            (error as? DataSourceError)?.description == "\(dir)/2.eml: multipart/mixed without a boundary parameter: its parts cannot be found (byte 17)"
+        }
+        let batch = try MessageReader.read(path: dir, mail: options, requireLabels: false, skipInvalid: true)
+        #expect(batch.messages.map(\.id) == ["ok@x"])
+        #expect(batch.skipped.map(\.place) == [dir + "/2.eml", dir + "/3.eml"])
+        #expect(batch.skipped.map(\.line) == [2, 3])
+        #expect(batch.skipped[1].reason.contains("the limit is"))
+    }
+
     @Test func emptyFilesAndEmptyMessagesAreNamed() throws {
         for suffix in [".mbox", ".eml"] {
             #expect { try MessageReader.read(path: try temporaryFile("", suffix: suffix), requireLabels: false) } throws: { error in

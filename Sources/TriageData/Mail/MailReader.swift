@@ -70,20 +70,20 @@ extension MessageReader {
         if let h = options.labelHeader { requested.append(h.lowercased()) }
         var number = 0
 
-        func take(_ bytes: UnsafeBufferPointer<UInt8>, base: Int, file: String, location: String) throws(DataSourceError) {
+        /// `location`: where in `file` ("message 3 (byte 5120)" in an mbox), nil for a file of its own.
+        func take(_ bytes: UnsafeBufferPointer<UInt8>, base: Int, file: String, location: String?) throws(DataSourceError) {
             number += 1
-            let place = location
             func fail(_ kind: DataSourceError.Kind) throws(DataSourceError) {
-                let error = DataSourceError(file: file, location: place, kind)
+                let error = location.map { DataSourceError(file: file, location: $0, kind) } ?? DataSourceError(file: file, line: nil, kind)
                 guard skipInvalid else { throw error }
-                batch.skipped.append(SkippedRow(number: number, place: file == path ? place : "\(file)", reason: error.problem))
+                batch.skipped.append(SkippedRow(number: number, place: location ?? file, reason: error.problem))
             }
             if bytes.isEmpty {
                 try fail(.invalidMail("an empty message"))
                 return
             }
             if bytes.count > options.maxMessageBytes {
-                try fail(.invalidMail("a message of \(bytes.count >> 20) MiB; the limit is \(options.maxMessageBytes >> 20) MiB"))
+                try fail(.invalidMail("a message of \(sizeText(bytes.count)); the limit is \(sizeText(options.maxMessageBytes))"))
                 return
             }
             let mail: ParsedMail
@@ -103,18 +103,25 @@ extension MessageReader {
                 try fail(.invalidMail("no label: \(missing); every message needs one (or use --skip-invalid)"))
                 return
             }
-            for n in mail.notes { batch.notes.append("\(file == path ? "\(path): \(place)" : file): \(n)") }
+            for n in mail.notes { batch.notes.append("\(location.map { "\(file): \($0)" } ?? file): \(n)") }
             batch.messages.append(LabeledMessage(id: mail.id, subject: mail.subject, body: mail.body, label: label, line: number))
         }
 
         switch format {
         case .eml:
             let bytes = try MappedBytes(path: path, limit: options.maxMessageBytes)
-            try bytes.withBuffer { (b) throws(DataSourceError) in try take(b, base: 0, file: path, location: "message 1") }
+            try bytes.withBuffer { (b) throws(DataSourceError) in try take(b, base: 0, file: path, location: nil) }
         case .directory:
             for file in try emlFiles(under: path, notes: &batch.notes) {
-                let bytes = try MappedBytes(path: file, limit: options.maxMessageBytes)
-                try bytes.withBuffer { (b) throws(DataSourceError) in try take(b, base: 0, file: file, location: "message \(number + 1)") }
+                // One unreadable or oversized file is one bad message, like a bad message in an mbox.
+                let bytes: MappedBytes
+                do { bytes = try MappedBytes(path: file, limit: options.maxMessageBytes) } catch {
+                    number += 1
+                    guard skipInvalid else { throw error }
+                    batch.skipped.append(SkippedRow(number: number, place: file, reason: error.problem))
+                    continue
+                }
+                try bytes.withBuffer { (b) throws(DataSourceError) in try take(b, base: 0, file: file, location: nil) }
             }
         case .mbox:
             let bytes = try MappedBytes(path: path, limit: nil)
@@ -327,6 +334,9 @@ public struct MboxSplitter {
     }
 }
 
+/// "300 MiB", or "2000 bytes" below a mebibyte.
+func sizeText(_ bytes: Int) -> String { bytes >= 1 << 20 ? "\(bytes >> 20) MiB" : "\(bytes) bytes" }
+
 /// A file's bytes: mapped when it is a plain file, decompressed into memory when gzipped.
 final class MappedBytes {
     private var mapped: UnsafeRawPointer?
@@ -352,7 +362,7 @@ final class MappedBytes {
                 if n == 0 { break }
                 memory.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[0 ..< n]))
                 if let limit, memory.count > limit {
-                    throw DataSourceError(file: path, line: nil, .invalidMail("a message of more than \(limit >> 20) MiB"))
+                    throw DataSourceError(file: path, line: nil, .invalidMail("a message of more than \(sizeText(limit)) once decompressed, the limit"))
                 }
             }
             return
@@ -360,7 +370,7 @@ final class MappedBytes {
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw DataSourceError(file: path, line: nil, .unreadable(String(cString: strerror(errno)))) }
         length = Int(info.st_size)
-        if let limit, length > limit { throw DataSourceError(file: path, line: nil, .invalidMail("a message of \(length >> 20) MiB; the limit is \(limit >> 20) MiB")) }
+        if let limit, length > limit { throw DataSourceError(file: path, line: nil, .invalidMail("a message of \(sizeText(length)); the limit is \(sizeText(limit))")) }
         guard length > 0 else { return }
         guard let p = mmap(nil, length, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
             throw DataSourceError(file: path, line: nil, .unreadable(String(cString: strerror(errno))))
