@@ -12,7 +12,11 @@ import TriageArtifact
 /// server's fast-path parser against NIO's HTTP/1 decoder (`HTTPDifferential`), where a
 /// disagreement is a finding too. `clean` runs the clean step (HTML, quotes, signatures,
 /// disclaimers) on the input as a body and as a subject, and checks its offset map: every copied
-/// piece must be the original's bytes, and the text may not grow beyond twice the input.
+/// piece must be the original's bytes, and the text may not grow beyond twice the input. `mime`
+/// runs the mail reader (`MailCheck`): the input as one message (as it is, as already-decoded
+/// text, and with small limits) and as an mbox whose every message is parsed; a parse error is
+/// fine, while two parses that differ, a body or header that grows too much, a malformed id, or
+/// mbox messages outside the input, out of order or without end are findings.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func triageFuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
@@ -24,6 +28,10 @@ public func triageFuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> In
     }
     if FuzzConfiguration.clean {
         CleanerCheck.check(bytes)
+        return 0
+    }
+    if FuzzConfiguration.mime {
+        MailCheck.check(bytes)
         return 0
     }
     if FuzzConfiguration.sections {
@@ -41,6 +49,7 @@ enum FuzzConfiguration {
     static let http = ProcessInfo.processInfo.environment["TRIAGE_FUZZ_MODE"] == "http"
     static let sections = ProcessInfo.processInfo.environment["TRIAGE_FUZZ_MODE"] == "sections"
     static let clean = ProcessInfo.processInfo.environment["TRIAGE_FUZZ_MODE"] == "clean"
+    static let mime = ProcessInfo.processInfo.environment["TRIAGE_FUZZ_MODE"] == "mime"
     /// The test fixtures' public key (Tests/TriageArtifactTests/Fixtures/test-public.pem), so
     /// seeds signed with it get past the signature in envelope mode.
     static let key: VerifyingKey = {

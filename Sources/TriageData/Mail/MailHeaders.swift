@@ -157,11 +157,15 @@ enum EncodedWords {
         var pendingSpace: Range<Int>?
         var literalStart = 0
         var lastWasEncoded = false
+        // Where the text of the last encoded word that did not parse ran into a space or the end
+        // without a `?=`: a later word's text that starts at or before it fails there too, and is
+        // not scanned again (else `=?a?q?x` repeated takes time quadratic in the value's length).
+        var failedThrough = -1
         func flushLiteral(_ upTo: Int) {
             if literalStart < upTo { out += plain(Array(value[literalStart ..< upTo])) }
         }
         while i < n {
-            if value[i] == UInt8(ascii: "="), i + 1 < n, value[i + 1] == UInt8(ascii: "?"), let (text, end, unknown) = word(value, at: i) {
+            if value[i] == UInt8(ascii: "="), i + 1 < n, value[i + 1] == UInt8(ascii: "?"), let (text, end, unknown) = word(value, at: i, failedThrough: &failedThrough) {
                 let literalEnd = pendingSpace.map { lastWasEncoded ? $0.lowerBound : $0.upperBound } ?? i
                 flushLiteral(literalEnd)
                 if let unknown, !unknownCharsets.contains(unknown) { unknownCharsets.append(unknown) }
@@ -192,8 +196,10 @@ enum EncodedWords {
         }
     }
 
-    /// One encoded word at `i`: its text, where it ends, and its charset when unknown.
-    static func word(_ v: [UInt8], at i: Int) -> (String, Int, String?)? {
+    /// One encoded word at `i`: its text, where it ends, and its charset when unknown. A text that
+    /// starts at or before `failedThrough` cannot end in `?=` (see `decode`); when this word's text
+    /// does not, `failedThrough` becomes where it stopped.
+    static func word(_ v: [UInt8], at i: Int, failedThrough: inout Int) -> (String, Int, String?)? {
         let n = v.count
         var p = i + 2
         let charsetStart = p
@@ -207,11 +213,18 @@ enum EncodedWords {
         guard encoding == UInt8(ascii: "b") || encoding == UInt8(ascii: "q") else { return nil }
         p += 2
         let textStart = p
+        guard textStart > failedThrough else { return nil }
         while p + 1 < n, !(v[p] == UInt8(ascii: "?") && v[p + 1] == UInt8(ascii: "=")) {
-            if v[p] == 0x20 || v[p] == 0x09 { return nil }
+            if v[p] == 0x20 || v[p] == 0x09 {
+                failedThrough = p
+                return nil
+            }
             p += 1
         }
-        guard p + 1 < n else { return nil }
+        guard p + 1 < n else {
+            failedThrough = n
+            return nil
+        }
         let bytes: [UInt8] = v.withUnsafeBufferPointer { b in
             let text = UnsafeBufferPointer(rebasing: b[textStart ..< p])
             if encoding == UInt8(ascii: "b") {

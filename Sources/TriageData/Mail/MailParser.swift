@@ -256,7 +256,7 @@ struct EntityReader {
         var range = body
         if range.count > limits.maxTextPartBytes {
             range = range.lowerBound ..< range.lowerBound + limits.maxTextPartBytes
-            note("a text part longer than \(limits.maxTextPartBytes >> 20) MiB: only its first \(limits.maxTextPartBytes >> 20) MiB are read")
+            note("a text part longer than \(sizeText(limits.maxTextPartBytes)): only its first \(sizeText(limits.maxTextPartBytes)) are read")
         }
         let encoding = value(headers, "content-transfer-encoding")?.token ?? ""
         let raw = UnsafeBufferPointer(rebasing: bytes[range])
