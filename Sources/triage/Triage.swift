@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 
-/// `triage`: train, evaluate, search, predict, inspect, clean, serve, feedback, review, replay, retrain, promote, audit-labels, keygen, verify.
+/// `triage`: train, evaluate, search, predict, inspect, clean, rules, serve, feedback, review, replay, retrain, promote, audit-labels, keygen, verify.
 ///
 /// Exit codes: 0 success; 1 failure (bad data, refused model, I/O); 2 usage error (unknown
 /// option, invalid value); 3 `verify`: the model was refused; 4 `promote`: the gate refused the
@@ -26,7 +26,7 @@ struct Triage: AsyncParsableCommand {
             4 candidate refused by the promotion gate (promote).
             """),
         version: TriageInfo.version,
-        subcommands: [Train.self, Evaluate.self, Search.self, Predict.self, Inspect.self, Clean.self, Serve.self, Feedback.self, Review.self, Replay.self, Retrain.self, Promote.self, AuditLabels.self,
+        subcommands: [Train.self, Evaluate.self, Search.self, Predict.self, Inspect.self, Clean.self, Rules.self, Serve.self, Feedback.self, Review.self, Replay.self, Retrain.self, Promote.self, AuditLabels.self,
                       Keygen.self, Verify.self]
     )
 

@@ -406,6 +406,30 @@ struct CLITests {
                 "\(skipped.stderr)")
     }
 
+    /// Issue 31 (first part): a rules file measured on labelled data; its mistakes are usage
+    /// errors naming the rule.
+    @Test func rulesTestMeasuresARulesFile() throws {
+        let w = try workspace()
+        let rules = CLI.repository.appendingPathComponent("corpora/demo/rules.json").path
+        let text = try CLI.run(["rules", "test", "--rules", rules, "--data", CLI.demoTrain])
+        #expect(text.status == 0, "\(text.stderr)")
+        #expect(text.stdout.contains("534 messages, head \"label\"") && text.stdout.contains("lost-or-stolen-card  override"), "\(text.stdout)")
+        let json = try JSONParser.parse(try CLI.run(["rules", "test", "--rules", rules, "--data", CLI.demoTrain, "--json"]).stdout)
+        let first = try #require(json["rules"]?[0])
+        #expect(first["name"]?.stringValue == "lost-or-stolen-card")
+        let matched = try #require(first["matched"]?.numberValue?.doubleValue)
+        let precision = try #require(first["precision"]?.numberValue?.doubleValue)
+        #expect(matched > 0 && precision > 0.5 && precision <= 1)
+        // Conflicts and unseen labels are reported.
+        let clash = try w.write("clash.json", #"{"rules": [{"name": "a", "words": ["card"], "label": "card_loss_fraud"}, {"name": "b", "words": ["card"], "label": "payments"}, {"name": "c", "words": ["card"], "label": "nosuchqueue"}]}"#)
+        let conflicts = try CLI.run(["rules", "test", "--rules", clash, "--data", CLI.demoTrain])
+        #expect(conflicts.stdout.contains("a over b:") && conflicts.stdout.contains("rule \"c\" routes to \"nosuchqueue\", which no message of the data carries"), "\(conflicts.stdout)")
+        // A bad rule is a usage error naming it.
+        let bad = try w.write("bad.json", #"{"rules": [{"name": "ok", "words": ["x"], "label": "l"}, {"name": "look", "regex": "(?=card)", "label": "l"}]}"#)
+        let refused = try CLI.run(["rules", "test", "--rules", bad, "--data", CLI.demoTrain])
+        #expect(refused.status == 2 && refused.stderr.contains("rules[1] \"look\": \"regex\" at character"), "\(refused.stderr)")
+    }
+
     @Test func usageErrorsExitTwo() throws {
         #expect(try CLI.run(["train", "--no-such-flag"]).status == 2)
         let missing = try CLI.run(["train", "--key", "k", "--out", "o"])
@@ -421,7 +445,7 @@ struct CLITests {
     @Test func helpMatchesTheSnapshot() throws {
         // Regenerate with TRIAGE_UPDATE_SNAPSHOTS=1 after an intended change.
         var text = ""
-        for command in [[], ["train"], ["evaluate"], ["search"], ["search", "run"], ["search", "merge"], ["predict"], ["inspect"], ["clean"], ["keygen"], ["verify"], ["serve"], ["feedback", "export"], ["review"], ["replay"], ["retrain"], ["promote"], ["audit-labels"]] {
+        for command in [[], ["train"], ["evaluate"], ["search"], ["search", "run"], ["search", "merge"], ["predict"], ["inspect"], ["clean"], ["keygen"], ["verify"], ["serve"], ["feedback", "export"], ["review"], ["replay"], ["retrain"], ["promote"], ["audit-labels"], ["rules", "test"]] {
             let r = try CLI.run(command + ["--help"])
             #expect(r.status == 0)
             text += "$ triage \((command + ["--help"]).joined(separator: " "))\n" + r.stdout + "\n"

@@ -8,7 +8,7 @@ import TriageTestSupport
 /// (its `curl`s) have run.
 @Suite("Help examples", .serialized)
 struct HelpExampleTests {
-    static let commands: [[String]] = [[], ["train"], ["evaluate"], ["search"], ["search", "merge"], ["predict"], ["inspect"], ["clean"],
+    static let commands: [[String]] = [[], ["train"], ["evaluate"], ["search"], ["search", "merge"], ["predict"], ["inspect"], ["clean"], ["rules", "test"],
                                        ["verify"], ["serve"], ["feedback", "export"], ["review"], ["replay"], ["retrain"], ["promote"], ["audit-labels"], ["keygen"]]
 
     /// The example lines of a help text: after "Example:", "Examples:" or "Typical flow:" until a
