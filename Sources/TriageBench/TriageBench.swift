@@ -12,6 +12,7 @@ import TriageText
 ///     triage-bench linear --train PATH --test PATH --model lr|svc|mnb|cnb [--C X] [--alpha X]
 ///                         [--calibration temperature|none] --repeat R [--threads T]   (LinearBench.swift)
 ///     triage-bench modelfile --train PATH --test PATH --out-dir DIR [--config FILE]  (ModelFileBench.swift)
+///     triage-bench rules --data PATH --model FILE --key PEM [--rules FILE]            (RulesBench.swift)
 @main
 enum TriageBench {
     static func main() {
@@ -26,7 +27,8 @@ enum TriageBench {
         case "read": read(options)
         case "linear": linear(options)
         case "modelfile": modelFile(options)
-        default: fail("unknown benchmark \(command); known: vectorize, boost, features, read, linear, modelfile")
+        case "rules": rules(options)
+        default: fail("unknown benchmark \(command); known: vectorize, boost, features, read, linear, modelfile, rules")
         }
     }
 
