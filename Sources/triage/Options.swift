@@ -28,7 +28,7 @@ struct DataOptions: ParsableArguments {
     @Option(name: .customLong("body-column"), help: ArgumentHelp("Column holding the body (default: body, or text).", valueName: "name"))
     var bodyColumn: String?
 
-    @Option(name: .customLong("label-column"), help: ArgumentHelp("Column holding the label.", valueName: "name"))
+    @Option(name: .customLong("label-column"), help: ArgumentHelp("Column holding the label (for mail, the --labels file's column).", valueName: "name"))
     var labelColumn: String = "label"
 
     @Option(name: .customLong("label-header"), help: ArgumentHelp("Mail input: the header holding each message's label, e.g. X-Queue.", valueName: "name"))
