@@ -192,7 +192,7 @@ enum EncodedWords {
 
     static func plain(_ bytes: [UInt8]) -> String {
         bytes.withUnsafeBufferPointer { b in
-            MailCharset.isValidUTF8(b) ? String(decoding: b, as: UTF8.self) : MailCharset.named("windows-1252").decode(b)
+            String(validating: b, as: UTF8.self) ?? MailCharset.named("windows-1252").decode(b)
         }
     }
 

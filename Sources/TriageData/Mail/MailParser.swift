@@ -168,18 +168,19 @@ struct EntityReader {
     mutating func entity(_ headers: MailHeaders, range: Range<Int>, depth: Int) throws(MailError) -> [MailParser.Piece] {
         parts += 1
         if parts > limits.maxParts { throw MailError("more than \(limits.maxParts) MIME parts", at: base + range.lowerBound) }
-        let type = value(headers, "content-type")
+        let typeField = headers.first("content-type")
+        let type = typeField.map { MIMEValue(MailHeaders.unfolded(bytes, $0.value)) }
         let token = type?.token ?? "text/plain"
         let disposition = value(headers, "content-disposition")?.token
         let body = headers.bodyStart ..< range.upperBound
         if token.hasPrefix("multipart/") {
             guard depth < limits.maxDepth else { throw MailError("MIME parts nested deeper than \(limits.maxDepth)", at: base + range.lowerBound) }
-            let field = headers.first("content-type")!
+            let field = typeField?.offset ?? base + range.lowerBound
             guard let boundary = type?.parameters["boundary"], !boundary.isEmpty else {
-                throw MailError("\(token) without a boundary parameter: its parts cannot be found", at: field.offset)
+                throw MailError("\(token) without a boundary parameter: its parts cannot be found", at: field)
             }
-            guard boundary.utf8.count <= 200 else { throw MailError("a MIME boundary of \(boundary.utf8.count) bytes; RFC 2046 allows 70", at: field.offset) }
-            let children = try split(body, boundary: Array(boundary.utf8), field: field.offset)
+            guard boundary.utf8.count <= 200 else { throw MailError("a MIME boundary of \(boundary.utf8.count) bytes; RFC 2046 allows 70", at: field) }
+            let children = try split(body, boundary: Array(boundary.utf8), field: field)
             if token == "multipart/alternative" {
                 var fallback: [MailParser.Piece]?
                 for child in children {
@@ -311,9 +312,8 @@ enum MailScan {
     /// The line at `p`: where its text ends (before CR LF or LF) and where the next line starts.
     @inline(__always)
     static func line(_ b: UnsafeBufferPointer<UInt8>, from p: Int, end: Int) -> (Int, Int) {
-        guard p < end else { return (end, end) }
-        guard let raw = memchr(b.baseAddress! + p, 0x0A, end - p) else { return (end, end) }
-        let nl = b.baseAddress!.distance(to: raw.assumingMemoryBound(to: UInt8.self))
+        guard p < end, let base = b.baseAddress, let raw = memchr(base + p, 0x0A, end - p) else { return (end, end) }
+        let nl = base.distance(to: raw.assumingMemoryBound(to: UInt8.self))
         let textEnd = nl > p && b[nl - 1] == 0x0D ? nl - 1 : nl
         return (textEnd, nl + 1)
     }

@@ -151,11 +151,11 @@ extension MessageReader {
             }
         }
         // With a label header as well, ids the sidecar lacks are expected (it corrects some messages).
-        if let labels, options.labelHeader == nil {
+        if let labels, let file = options.labelsFile, options.labelHeader == nil {
             let seen = Set(batch.messages.map(\.id))
             let unused = labels.order.filter { !seen.contains($0) }
             if !unused.isEmpty {
-                batch.notes.append("\(options.labelsFile!): \(unused.count) id(s) match no message read (first: \(unused.prefix(3).map { "\"\($0)\"" }.joined(separator: ", ")))")
+                batch.notes.append("\(file): \(unused.count) id(s) match no message read (first: \(unused.prefix(3).map { "\"\($0)\"" }.joined(separator: ", ")))")
             }
         }
         if batch.messages.isEmpty && batch.skipped.isEmpty {

@@ -226,7 +226,7 @@ struct RegexParser {
         return out
     }
 
-    private static func ch(_ c: Character) -> UInt32 { c.unicodeScalars.first!.value }
+    private static func ch(_ c: Unicode.Scalar) -> UInt32 { c.value }
 
     /// The tree and whether a leading `(?i)` asked for case folding.
     mutating func parse() throws(RegexSyntaxError) -> (RegexNode, Bool) {

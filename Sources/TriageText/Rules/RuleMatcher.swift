@@ -10,17 +10,12 @@ enum RuleText {
         var bytes: [UInt8] = []
         preprocessor.run(text, into: &bytes)
         var out: [String] = []
-        var current = String.UnicodeScalarView()
-        func flush() {
-            guard !current.isEmpty else { return }
-            let word = String(current)
-            out.append(stemmer.map { $0.stem(word) } ?? word)
-            current = String.UnicodeScalarView()
+        bytes.withUnsafeBufferPointer { buffer in
+            // The tokenizer's own scan of `\w` runs (`(?u)\b\w+\b`).
+            TokenPattern.scanWordRuns(buffer, minLength: 1) { word in
+                if let stemmer { stemmer.stem(word) { out.append(String(decoding: $0, as: UTF8.self)) } } else { out.append(String(decoding: word, as: UTF8.self)) }
+            }
         }
-        for s in String(decoding: bytes, as: UTF8.self).unicodeScalars {
-            if PythonText.isWord(s.value) { current.append(s) } else { flush() }
-        }
-        flush()
         return out
     }
 }
