@@ -49,7 +49,11 @@ public struct RulesReport: Sendable {
     /// head `head`'s.
     public init(matcher: RuleMatcher, messages: [LabeledMessage], head: String, threads: Int? = nil) {
         let set = matcher.set
-        let matches = Parallel.map(count: messages.count, threads: Parallel.threadCount(threads)) { i in matcher.matches(subject: messages[i].subject, body: messages[i].body) }
+        let chunks = Parallel.chunks(count: messages.count, chunkSize: 256)
+        let matches = Array(Parallel.map(count: chunks.count, threads: Parallel.threadCount(threads)) { c -> [[Int]] in
+            let worker = matcher.makeWorker()
+            return chunks[c].map { worker.matches(subject: messages[$0].subject, body: messages[$0].body) }
+        }.joined())
         let labels = Set(messages.compactMap(\.label))
         var stats = set.rules.map { RuleStats(name: $0.name, mode: $0.mode, label: $0.label, matched: 0, agreeing: 0, decided: 0, decidedRight: 0, topLabels: []) }
         var labelCounts = [[String: Int]](repeating: [:], count: set.rules.count)
