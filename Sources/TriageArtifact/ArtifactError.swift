@@ -16,6 +16,8 @@ public enum ArtifactError: Error, Equatable, Sendable, CustomStringConvertible {
     case unsupportedVersion(Int, supported: [Int])
     case invalid(path: String, reason: String)
     case probeMismatch(index: Int, difference: Double, tolerance: Double)
+    /// A probe matches other rules here than when the model was saved.
+    case probeRulesMismatch(index: Int, saved: [String], now: [String])
     case sectionDigest(name: String)
     case key(KeyError)
     case write(path: String, reason: String)
@@ -42,6 +44,10 @@ public enum ArtifactError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .probeMismatch(index, difference, tolerance):
             return "golden probe \(index) predicts differently here (difference \(difference), tolerance \(tolerance)): "
                 + "the stemmer, stop words or Triage version differ from the machine that trained the model"
+        case let .probeRulesMismatch(index, saved, now):
+            func list(_ names: [String]) -> String { names.isEmpty ? "none" : names.joined(separator: ", ") }
+            return "golden probe \(index) matches other rules here (\(list(now))) than when the model was saved (\(list(saved))): "
+                + "the stemmer or Triage version differ from the machine that trained the model"
         case let .sectionDigest(name):
             return "section \"\(name)\" does not match the SHA-256 in the signed header: the model was altered after it was signed"
         case let .key(e): return e.description

@@ -125,6 +125,27 @@ enum ArtifactValidation {
             featureCount += count
         }
 
+        // The head and the rules (version 6).
+        var routing: ModelRules?
+        if payload.formatVersion < 6 {
+            if payload.head != nil { throw invalid("$.head", "not part of format version \(payload.formatVersion)") }
+            if payload.rules != nil { throw invalid("$.rules", "not part of format version \(payload.formatVersion)") }
+        } else {
+            guard let head = payload.head else { throw invalid("$.head", "missing (format version \(payload.formatVersion))") }
+            guard !head.isEmpty, head.utf8.count <= 256 else { throw invalid("$.head", "a head's name has 1 to 256 bytes") }
+            if let set = payload.rules {
+                guard set.rules.count <= 10_000 else { throw invalid("$.rules.rules", "\(set.rules.count) rules; at most 10000") }
+                do {
+                    let compiled = try ModelRules(set)
+                    try compiled.validate(heads: [(head, labels)])
+                    routing = compiled
+                } catch {
+                    throw invalid(error.rule.map { "$.rules.rules[\($0.index)]" } ?? "$.rules", error.description)
+                }
+            }
+        }
+        featureCount += routing?.columnCount ?? 0
+
         // Classifier.
         if payload.formatVersion == 1 && payload.model.typeName != GradientBoostingClassifier.typeName {
             throw invalid("$.model.type", "format version 1 holds only gradient-boosted trees")
@@ -142,7 +163,10 @@ enum ArtifactValidation {
         // Older versions: one threshold on the classifier's probabilities.
         let policy = payload.confidencePolicy ?? .manual(payload.unsureThreshold)
         do {
-            return try FittedPipeline(settings: settings, labels: labels, blocks: blocks, classifier: classifier, cleaner: cleaner).withPolicy(policy)
-        } catch { throw invalid("$.confidence_policy", error.description) }
+            let pipeline = try FittedPipeline(settings: settings, labels: labels, blocks: blocks, classifier: classifier, cleaner: cleaner).withPolicy(policy)
+            do { return try pipeline.withRouting(routing, head: payload.head) } catch { throw invalid("$.rules", error.description) }
+        } catch let error as ArtifactError {
+            throw error
+        } catch { throw invalid("$.confidence_policy", "\(error)") }
     }
 }

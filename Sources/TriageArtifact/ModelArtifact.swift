@@ -5,10 +5,10 @@ import TriageLinear
 import TriageModel
 import TriageText
 
-/// The signed model file (format "triage-model", payload version 5, versions 1 to 4 still
+/// The signed model file (format "triage-model", payload version 6, versions 1 to 5 still
 /// read; models/FORMAT.md).
 ///
-/// Versions 3 to 5 are a binary file (`ModelFile`): a prefix with the key id, a signed header holding
+/// Versions 3 to 6 are a binary file (`ModelFile`): a prefix with the key id, a signed header holding
 /// each section's length and SHA-256, then the sections — the JSON payload, and the vocabularies,
 /// idf and linear weights in binary. Loading reads the prefix, selects a pinned key, verifies the
 /// header's signature, then reads each section into its final buffer through SHA-256 and parses
@@ -27,11 +27,11 @@ import TriageText
 /// rebuilt → every golden probe is re-predicted and must match within `probeTolerance`.
 public enum ModelArtifact {
     public static let format = "triage-model"
-    public static let formatVersion = 5
+    public static let formatVersion = 6
     /// Payload versions `load` accepts.
-    public static let readableVersions = [1, 2, 3, 4, 5]
+    public static let readableVersions = [1, 2, 3, 4, 5, 6]
     /// Versions written as a binary `ModelFile` (the others are JSON envelopes).
-    static let binaryVersions = [3, 4, 5]
+    static let binaryVersions = [3, 4, 5, 6]
     /// How `train` stores linear weights unless told otherwise (`--weights`): chosen by
     /// measurement (BENCHMARKS.md, "Model files").
     public static let defaultWeights: WeightEncoding = .int8
@@ -128,8 +128,15 @@ public enum ModelArtifact {
         let pipeline: FittedPipeline
         do { pipeline = try pipelineIn.withPolicy(policy) } catch { throw .invalid(path: "$.confidence_policy", reason: error.description) }
         if let policy { unsureThreshold = policy.threshold }
-        let probeResults = zip(probes, pipeline.predictProbabilities(probes, threads: 1)).map {
-            Probe(subject: $0.0.subject, body: $0.0.body, probabilities: $0.1)
+        // Rules and the head are version 6; a model with rules also probes each word rule.
+        if version < 6 && pipeline.routing != nil {
+            throw .invalid(path: "$.rules", reason: "rules need format version 6 (this file: \(version))")
+        }
+        let probes = probes + (pipeline.routing.map { ProbeMessages.forRules($0.set) } ?? [])
+        let (probabilities, matched) = pipeline.predictProbabilitiesAndMatches(probes, threads: 1)
+        let probeResults = probes.indices.map { i in
+            Probe(subject: probes[i].subject, body: probes[i].body, probabilities: probabilities[i],
+                  rules: pipeline.routing.map { r in matched[i].map { r.set.rules[$0].name } })
         }
         let features = pipeline.blocks.enumerated().map { i, b in
             FeaturesPayload(index: i, name: b.settings.name, stopWords: b.vectorizer.stopWords, vocabulary: b.vectorizer.vocabulary, idf: b.tfidf.idf)
@@ -140,7 +147,8 @@ public enum ModelArtifact {
         }
         return Payload(formatVersion: version, created: created, pipeline: pipeline.settings, labels: pipeline.labels,
                        unsureThreshold: unsureThreshold, features: features, model: pipeline.classifier, provenance: provenance, probes: probeResults,
-                       confidencePolicy: policy, cleanPatterns: pipeline.cleaner?.patterns)
+                       confidencePolicy: policy, cleanPatterns: pipeline.cleaner?.patterns,
+                       head: version >= 6 ? pipeline.head : nil, rules: pipeline.routing?.set)
     }
 
     /// Version-2 bytes of the same model (an envelope around base64 JSON, float32 weights): for
@@ -421,11 +429,19 @@ public enum ModelArtifact {
 
         // 6. Golden probes.
         let messages = payload.probes.map { Message(subject: $0.subject, body: $0.body) }
-        let predicted = pipeline.predictProbabilities(messages, threads: 1)
+        let (predicted, matched) = pipeline.predictProbabilitiesAndMatches(messages, threads: 1)
         var maxDifference = 0.0
         for (i, (probe, p)) in zip(payload.probes, predicted).enumerated() {
             guard probe.probabilities.count == p.count else {
                 throw .invalid(path: "$.probes[\(i)].probabilities", reason: "\(probe.probabilities.count) probabilities for \(p.count) labels")
+            }
+            switch (pipeline.routing, probe.rules) {
+            case (nil, nil): break
+            case (nil, _?): throw .invalid(path: "$.probes[\(i)].rules", reason: "present, but the model has no rules")
+            case (_?, nil): throw .invalid(path: "$.probes[\(i)].rules", reason: "missing: the model has rules")
+            case let (routing?, names?):
+                let now = matched[i].map { routing.set.rules[$0].name }
+                guard now == names else { throw .probeRulesMismatch(index: i, saved: names, now: now) }
             }
             let difference = zip(probe.probabilities, p).map { abs($0 - $1) }.max() ?? 0
             maxDifference = max(maxDifference, difference)

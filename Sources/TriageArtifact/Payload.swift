@@ -80,6 +80,16 @@ public struct Probe: Hashable, Sendable, Codable {
     public var subject: String
     public var body: String
     public var probabilities: [Double]
+    /// Version 6, in a model with rules: the names of the rules the probe matched, in rule order
+    /// (loading re-matches and compares, so a different stemmer or normaliser is caught).
+    public var rules: [String]?
+
+    public init(subject: String, body: String, probabilities: [Double], rules: [String]? = nil) {
+        self.subject = subject
+        self.body = body
+        self.probabilities = probabilities
+        self.rules = rules
+    }
 }
 
 /// What a fitted feature block needs besides its settings: the stop words in effect, the
@@ -160,6 +170,9 @@ struct FeaturesPayload: Codable {
 /// The signed content of an artifact (documented in models/FORMAT.md). A closed schema: the
 /// strict decoder refuses any other member.
 ///
+/// Version 6: as version 5, with `head` (the label column the model predicts) and, optionally,
+/// `rules` (the routing rules, `RuleSet`'s schema); probes of a model with rules carry the
+/// names of the rules they match.
 /// Version 5: as version 4, with the clean step: `pipeline.clean` (its settings) and
 /// `clean_patterns` (the mail patterns it read when trained), always together.
 /// Version 4: as version 3, with `confidence_policy` (calibration and the rules that leave a
@@ -190,9 +203,13 @@ struct Payload: Codable {
     var confidencePolicy: ConfidencePolicy?
     /// Version 5: the clean step's patterns (present exactly when `pipeline.clean` is).
     var cleanPatterns: MailPatterns?
+    /// Version 6 (required there): the label column the model predicts.
+    var head: String?
+    /// Version 6: the routing rules.
+    var rules: RuleSet?
 
     enum CodingKeys: String, CodingKey {
-        case created, pipeline, labels, vocabulary, idf, features, matrices, model, provenance, probes
+        case created, pipeline, labels, vocabulary, idf, features, matrices, model, provenance, probes, head, rules
         case formatVersion = "format_version"
         case unsureThreshold = "unsure_threshold"
         case stopWords = "stop_words"

@@ -1,5 +1,6 @@
 import TriageCore
 import TriageModel
+import TriageText
 
 /// The messages whose predictions an artifact carries as golden probes, unless the caller gives
 /// its own. Written for this project — never copied from training data, so a model file does not
@@ -44,4 +45,10 @@ public enum ProbeMessages {
         Message(subject: "AW: Überweisung", body: "Hallo,\n\nmeine Überweisung vom Montag ist immer noch nicht angekommen.\n\nMit freundlichen Grüßen\nKim Beispiel\n\nDiese E-Mail enthält vertrauliche Informationen. Wenn Sie nicht der richtige Adressat sind, informieren Sie bitte den Absender.\n\nVon: Kundenservice <service@bank.example>\nGesendet: Montag, 3. Juni 2024 14:02\nAn: Kim Beispiel\nBetreff: Ihre Karte\n\nIhre Karte wurde entsperrt."),
         Message(subject: "Long message", body: String(repeating: "I have been waiting for my replacement card for weeks and every time I call I am told it is on its way, but nothing arrives. ", count: 12)),
     ]
+
+    /// One probe per word rule (up to 64): its first word or phrase as the body, so that loading
+    /// checks that the rules still match as they did (stems, accents, lower case).
+    public static func forRules(_ set: RuleSet) -> [Message] {
+        set.rules.compactMap { $0.words?.first }.prefix(64).map { Message(subject: "", body: $0) }
+    }
 }

@@ -10,12 +10,23 @@ extension TriageBench {
     /// rules, 150 of words and phrases and 50 regular expressions, within 10 % of no rules):
     ///
     ///     triage-bench rules --data PATH --model FILE --key PEM [--rules FILE] [--repeat R]
+    ///     triage-bench rules --data PATH --write-rules FILE    # the 200 synthetic rules, as a rules file
     ///
     /// Without `--rules`, 200 rules are made from the data's own words (seeded): word rules of 1–3
     /// phrases of one or two frequent words, and regular expressions of the shapes teams write
     /// (alternations of words with `\b`, numbers, codes). One thread: the predictor's time per
     /// message (clean step included) and the matcher's on the same cleaned messages.
     static func rules(_ o: Options) {
+        if let out = o.string("write-rules"), let path = o.string("data") {
+            let messages: [Message]
+            do { messages = try MessageReader.readCSV(path: path, requireLabels: false).messages.map(\.message) } catch { fail("\(error)") }
+            let set = syntheticRules(messages, seed: UInt64(o.int("seed") ?? 0))
+            do {
+                let json = try JSONValueEncoder().encode(set)
+                try Data(JSONWriter.bytes(json, options: .init(sortedKeys: true, pretty: true)) + [0x0A]).write(to: URL(fileURLWithPath: out))
+            } catch { fail("\(out): \(error)") }
+            return
+        }
         guard let path = o.string("data"), let modelPath = o.string("model"), let keyPath = o.string("key") else {
             fail("--data, --model and --key are required")
         }
@@ -48,7 +59,8 @@ extension TriageBench {
             predictSeconds.append(clock.now.durationSinceStart(start))
             start = clock.now
             matched = 0
-            for m in cleaned { matched += matcher.matches(subject: m.subject, body: m.body).isEmpty ? 0 : 1 }
+            let worker = matcher.makeWorker()
+            for m in cleaned { matched += worker.matches(subject: m.subject, body: m.body).isEmpty ? 0 : 1 }
             matchSeconds.append(clock.now.durationSinceStart(start))
             if sink.isNaN { fail("NaN") }
         }

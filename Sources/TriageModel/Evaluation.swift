@@ -59,8 +59,11 @@ public struct ModelEvaluation: Sendable {
         let known = Set(pipeline.labels)
         let kept = messages.filter { known.contains($0.label ?? "") }
         let truth = LabelEncoder(classes: pipeline.labels).encode(kept)
-        let p = pipeline.predictProbabilities(kept.map(\.message), threads: threads)
-        var report = ClassificationReport(labels: pipeline.labels, truth: truth, predicted: p.map(Ranking.argmax), probabilities: p)
+        let (p, matched) = pipeline.predictProbabilitiesAndMatches(kept.map(\.message), threads: threads)
+        // An override rule decides the label of the messages it matches.
+        let overrides = matched.map { $0.isEmpty ? nil : pipeline.override($0)?.label }
+        let predicted = zip(p, overrides).map { $1 ?? Ranking.argmax($0) }
+        var report = ClassificationReport(labels: pipeline.labels, truth: truth, predicted: predicted, probabilities: p)
         for m in messages where !known.contains(m.label ?? "") { report.unknownLabels[m.label ?? "", default: 0] += 1 }
         self.report = report
         confidence = kept.isEmpty ? nil : ConfidenceReport(truth: truth, probabilities: p)
@@ -68,12 +71,12 @@ public struct ModelEvaluation: Sendable {
         probabilities = p
         let rules = pipeline.rules(threshold: threshold)
         var outcome = PolicyOutcome(messages: kept.count, routed: 0, routedRight: 0, unsure: [:])
-        for (probabilities, t) in zip(p, truth) {
-            if let reason = rules.reason(probabilities) {
+        for (i, t) in truth.enumerated() {
+            if overrides[i] == nil, let reason = rules.reason(p[i]) {
                 outcome.unsure[reason, default: 0] += 1
             } else {
                 outcome.routed += 1
-                if Ranking.argmax(probabilities) == t && t != pipeline.oosIndex { outcome.routedRight += 1 }
+                if predicted[i] == t && t != pipeline.oosIndex { outcome.routedRight += 1 }
             }
         }
         policy = outcome

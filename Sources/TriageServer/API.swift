@@ -148,8 +148,9 @@ public enum ResponseJSON {
     /// The `POST /messages` answer, written straight to bytes (it is on every request's path; a
     /// `JSONValue` tree cost more than the rest of the answer): the canonical form `JSONWriter`
     /// gives the same document, keys sorted, `{"model": {"id", "version"}, "predictions":
-    /// [{"category", "id", "probability", "reason", "top": [{"category", "probability"}…],
-    /// "unsure"}…]}`; `reason` is null for a routed message, else why it is unsure.
+    /// [{"by", "category", "id", "probability", "reason", "top": [{"category", "probability"}…],
+    /// "unsure"}…]}`; `reason` is null for a routed message, else why it is unsure; `by` is
+    /// "model", or "rule:NAME" for an override rule's decision.
     public static func predictions(_ predictions: [Prediction], modelID: String, version: String) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(160 + predictions.count * (160 + 60 * (predictions.first?.top.count ?? 0)))
@@ -165,7 +166,9 @@ public enum ResponseJSON {
         JSONWriter.writeString(version, into: &out)
         key(#"},"predictions":["#)
         for (i, p) in predictions.enumerated() {
-            key(i == 0 ? #"{"category":"# : #",{"category":"#)
+            key(i == 0 ? #"{"by":"# : #",{"by":"#)
+            if let rule = p.rule { JSONWriter.writeString("rule:" + rule, into: &out) } else { key(#""model""#) }
+            key(#","category":"#)
             JSONWriter.writeString(p.label, into: &out)
             key(#","id":"#)
             JSONWriter.writeString(p.id, into: &out)
@@ -209,6 +212,9 @@ public enum ResponseJSON {
         o["confidence_policy"] = (try? JSONValueEncoder().encode(l.pipeline.effectivePolicy(threshold: threshold))) ?? .null
         o["vocabulary"] = .number(JSONNumber(l.pipeline.featureCount))
         o["classifier"] = .string(l.pipeline.classifier.typeName)
+        o["head"] = .string(l.pipeline.head)
+        // The routing rules signed in the model (null without).
+        o["rules"] = l.pipeline.routing.flatMap { try? JSONValueEncoder().encode($0.set) } ?? .null
         let formatter = ISO8601DateFormatter()
         o["loaded_at"] = .string(formatter.string(from: model.loadedAt))
         return .object(o)

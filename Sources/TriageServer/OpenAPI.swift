@@ -98,8 +98,9 @@ enum OpenAPI {
       },
       "Prediction": {
         "type": "object",
-        "required": ["id", "category", "probability", "reason", "top", "unsure"],
+        "required": ["id", "category", "probability", "reason", "top", "unsure", "by"],
         "properties": {
+          "by": {"type": "string", "pattern": "^(model|rule:[a-z0-9._-]{1,64})$", "description": "Who decided the category: the model, or an override rule of the model (rule:NAME; the probabilities stay the classifier's)."},
           "id": {"type": "string"},
           "category": {"type": "string"},
           "probability": {"type": "number"},

@@ -78,6 +78,8 @@ struct Inspect: ParsableCommand {
             o["settings"] = settings
             o["provenance"] = (try? JSONValueEncoder().encode(prov)) ?? .null
             o["vocabulary"] = .number(JSONNumber(p.featureCount))
+            o["head"] = .string(p.head)
+            o["rules"] = p.routing.flatMap { try? JSONValueEncoder().encode($0.set) } ?? .null
             o["blocks"] = .array(p.blocks.map { ["name": .string($0.settings.name), "terms": .number(JSONNumber($0.featureCount))] })
             o["unsure_threshold"] = JSONValue.double(loaded.unsureThreshold) ?? .null
             o["confidence_policy"] = (try? JSONValueEncoder().encode(p.effectivePolicy())) ?? .null
@@ -126,7 +128,19 @@ struct Inspect: ParsableCommand {
             lines.append("metrics       " + prov.metrics.keys.sorted().map { "\($0) \(String(format: "%.4f", prov.metrics[$0] ?? 0))" }.joined(separator: ", "))
         }
         for (k, v) in prov.notes.sorted(by: { $0.key < $1.key }) { lines.append("note          \(k): \(v)") }
-        let blockList = p.blocks.count == 1 ? "" : " (" + p.blocks.map { "\($0.settings.name) \($0.featureCount)" }.joined(separator: ", ") + ")"
+        let ruleColumns = p.routing?.columnCount ?? 0
+        let blockList = p.blocks.count == 1 && ruleColumns == 0 ? "" : " ("
+            + (p.blocks.map { "\($0.settings.name) \($0.featureCount)" } + (ruleColumns > 0 ? ["rules \(ruleColumns)"] : [])).joined(separator: ", ") + ")"
+        lines.append("head          \(p.head)")
+        if let routing = p.routing {
+            let overrides = routing.set.rules.filter { $0.mode == .override }
+            lines.append("rules         \(routing.set.rules.count): \(overrides.count) override, \(routing.columnCount) feature; sha256 \(routing.sha256.prefix(16))…")
+            for rule in routing.set.rules {
+                let match = rule.words.map { "words \($0.count)\(rule.stem ? " (stems)" : "")" } ?? "regex"
+                let effect = rule.mode == .override ? "→ \(rule.label ?? "")" + (rule.head.map { " (head \($0))" } ?? "") : "feature"
+                lines.append("  rule        \(rule.name): \(rule.field.rawValue), \(match), \(effect)")
+            }
+        }
         if let stats {
             lines.append("vocabulary    \(p.featureCount) terms\(blockList), \(stats.termsUsed) used by the trees")
             lines.append(String(format: "trees         %d (%d rounds × %d), %d leaves (%.1f per tree), max depth %d",

@@ -19,9 +19,11 @@ struct Predict: ParsableCommand {
                   models/triage.public.pem --input corpora/demo/test.csv
 
             Each output line: {"id", "category", "probability", "top": [{"category", "probability"}…],
-            "unsure", "reason"} — probabilities as the model's calibration gives them, "reason"
+            "unsure", "reason", "by"} — probabilities as the model's calibration gives them, "reason"
             why the model's confidence policy leaves the message to a person (low_confidence,
-            ambiguous, out_of_scope; null when routed); with --explain N also the N n-grams
+            ambiguous, out_of_scope; null when routed), "by" who decided: "model", or
+            "rule:NAME" when an override rule of the model matched (its label wins; the
+            probabilities stay the classifier's); with --explain N also the N n-grams
             that moved the score most, each with "present" (false: an n-gram a tree tested
             and did not find — trees split on absence too), and "explanation_bias", the score
             before any n-gram. Lines are answered as they arrive, so the command can sit in a
@@ -74,6 +76,7 @@ struct Predict: ParsableCommand {
             o["top"] = .array(p.top.map { ["category": .string($0.label), "probability": JSONValue.double($0.probability) ?? .null] })
             o["unsure"] = .bool(p.unsure)
             o["reason"] = p.reason.map { .string($0.rawValue) } ?? .null
+            o["by"] = .string(p.decidedBy)
             if explain > 0 {
                 let e = pipeline.explain(message, label: p.label, limit: explain)
                 // "present": false marks an n-gram a tree tested and did not find in the message;

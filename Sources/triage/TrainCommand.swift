@@ -77,6 +77,9 @@ struct Train: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Drop the features whose every linear weight is below this fraction of the largest weight of its label (e.g. 0.004: the weights int8 rounds to 0); the pruned model is what is measured and saved.", valueName: "fraction"))
     var prune: Double?
 
+    @Option(name: .long, help: ArgumentHelp("A rules file (JSON; README \"Rules\"): its feature rules become columns the model learns weights for, its override rules decide the label of the messages they match. Signed into the model.", valueName: "file"))
+    var rules: String?
+
     @Flag(name: .customLong("show-config"), help: "Print the resolved settings as JSON and exit.")
     var showConfig = false
 
@@ -118,6 +121,11 @@ struct Train: ParsableCommand {
         // Read the key first: a wrong key path should not cost a training run.
         let signingKey: SigningKey
         do { signingKey = try SigningKey(path: key) } catch { throw CLIFailure(message: "\(key): \(error)") }
+        // The rules file, checked before the data is read.
+        let modelRules = try rules.map { path throws -> ModelRules in
+            let matcher = try RulesTestCommand.loadRules(path)
+            do { return try ModelRules(matcher.set) } catch { throw CLIFailure(message: "\(path): \(error)", code: 2) }
+        }
         let batch = try data.load()
         var training = batch.messages
         var heldOut: [LabeledMessage] = []
@@ -152,10 +160,11 @@ struct Train: ParsableCommand {
         let fit: PipelineFit
         do {
             try settings.validate()
-            fit = try PipelineFit(messages: training, stopWordDirectories: pipeline.stopWordDirectories)
+            fit = try PipelineFit(messages: training, stopWordDirectories: pipeline.stopWordDirectories, rules: modelRules, head: data.labelColumn)
             dataHash = fit.dataHash
             fitted = try fit.fit(settings, threads: runtime.threads).pipeline
         } catch {
+            if case .rules = error, let rules { throw CLIFailure(message: "\(rules): \(error)", code: 2) }
             throw CLIFailure(message: "training failed: \(error)")
         }
         var pruneNote: String?

@@ -39,14 +39,32 @@ enum ArtifactFixtures {
 
     /// Version 5 with the clean step (every shipped language's mail patterns), with the two
     /// e-mail probes among its probes so a change of patterns shows at load.
-    static func smallCleanArtifact() throws -> (bytes: [UInt8], pipeline: FittedPipeline) {
+    static func smallCleanArtifact(version: Int = 5) throws -> (bytes: [UInt8], pipeline: FittedPipeline) {
         var settings = linearSettings()
         settings.clean = CleanSettings()
         let data = try messages(30)
         let pipeline = try settings.fit(data, threads: 1)
         let probes = ProbeMessages.standard.filter { $0.body.contains("gmail_quote") || $0.body.contains("Gesendet:") } + ProbeMessages.standard.prefix(2)
         let bytes = try ModelArtifact.encode(pipeline, provenance: Provenance(pipeline: pipeline, messages: data), probes: probes,
-                                             signingKey: signingKey, created: nil)
+                                             signingKey: signingKey, created: nil, version: version)
+        return (bytes, pipeline)
+    }
+
+    /// Rules for the small corpus: an override, a stemmed word feature and a regex feature.
+    static let rules = RuleSet(rules: [
+        RuleSet.Rule(name: "lost-card", field: .any, words: ["lost my card", "stolen card"], mode: .override, label: "card_loss_fraud"),
+        RuleSet.Rule(name: "fraud", words: ["fraud", "scam"], stem: true, mode: .feature),
+        RuleSet.Rule(name: "amount", field: .body, regex: "\\d+[.,]\\d{2}\\b", mode: .feature),
+    ], stemmer: "english")
+
+    /// Version 6: a linear model trained with `rules` (feature columns, an override), with
+    /// the rule probes beside two standard ones.
+    static func smallRulesArtifact() throws -> (bytes: [UInt8], pipeline: FittedPipeline) {
+        let data = try messages(30)
+        let fit = try PipelineFit(messages: data, rules: try ModelRules(rules), head: "queue")
+        let pipeline = try fit.fit(linearSettings(), threads: 1).pipeline
+        let bytes = try ModelArtifact.encode(pipeline, provenance: Provenance(pipeline: pipeline, messages: data),
+                                             probes: Array(ProbeMessages.standard.prefix(2)), signingKey: signingKey, created: nil)
         return (bytes, pipeline)
     }
 

@@ -30,12 +30,13 @@ enum AttackCorpus {
          ("trees.triage", try ArtifactFixtures.smallArtifact(version: 3).bytes),
          ("v4-linear-policy.triage", try ArtifactFixtures.smallLinearArtifact(weights: .int8, version: 4, withPolicy: true).bytes),
          ("v4-trees.triage", try ArtifactFixtures.smallArtifact(version: 4).bytes),
-         ("v5-linear-clean.triage", try ArtifactFixtures.smallCleanArtifact().bytes)]
+         ("v5-linear-clean.triage", try ArtifactFixtures.smallCleanArtifact().bytes),
+         ("v6-linear-rules.triage", try ArtifactFixtures.smallRulesArtifact().bytes)]
     }
 
-    /// Version-3 to -5 cases are binary files (`.triage`), the older ones JSON envelopes (`.triage.json`).
+    /// Version-3 to -6 cases are binary files (`.triage`), the older ones JSON envelopes (`.triage.json`).
     static func fileName(_ name: String) -> String {
-        ["v3-", "v4-", "v5-"].contains { name.hasPrefix($0) } ? name + ".triage" : name + ".triage.json"
+        ["v3-", "v4-", "v5-", "v6-"].contains { name.hasPrefix($0) } ? name + ".triage" : name + ".triage.json"
     }
 
     /// The cases: file name → (bytes, the expected error's kind).
@@ -133,7 +134,7 @@ enum AttackCorpus {
             features[0] = .object(first)
             object["features"] = .array(features)
         }, "invalid"))
-        return cases + (try version3()) + (try version4()) + (try version5())
+        return cases + (try version3()) + (try version4()) + (try version5()) + (try version6())
     }
 
     /// Version-4 files: the confidence policy (`$.confidence_policy`) broken in each way a file
@@ -244,6 +245,65 @@ enum AttackCorpus {
         return cases
     }
 
+    /// Version 6: the head and the rules, checked as training checks them, and the probes'
+    /// matched rules.
+    static func version6() throws -> [(name: String, bytes: [UInt8], expected: String)] {
+        let key = try ArtifactFixtures.signingKey
+        let (good, _) = try ArtifactFixtures.smallRulesArtifact()
+        let parts = try ModelFileParts(good)
+        func editPayload(_ base: ModelFileParts = parts, _ edit: @escaping (inout JSONObject) throws -> Void) throws -> [UInt8] {
+            var p = base
+            try p.editPayload(edit)
+            return try p.signed(with: key)
+        }
+        func editRule(_ index: Int, _ edit: @escaping (inout JSONObject) throws -> Void) throws -> [UInt8] {
+            try editPayload { object in
+                var set = try #require(object["rules"]?.objectValue)
+                var rules = try #require(set["rules"]?.arrayValue)
+                var rule = try #require(rules[index].objectValue)
+                try edit(&rule)
+                rules[index] = .object(rule)
+                set["rules"] = .array(rules)
+                object["rules"] = .object(set)
+            }
+        }
+        var cases: [(String, [UInt8], String)] = []
+        cases.append(("v6-head-missing", try editPayload { $0["head"] = nil }, "invalid"))
+        cases.append(("v6-head-empty", try editPayload { $0["head"] = "" }, "invalid"))
+        cases.append(("v6-override-unknown-label", try editRule(0) { $0["label"] = "wire_fraud" }, "invalid"))
+        cases.append(("v6-override-unknown-head", try editRule(0) { $0["head"] = "priority" }, "invalid"))
+        cases.append(("v6-rule-backreference", try editRule(2) { $0["regex"] = "(a+)\\1" }, "invalid"))
+        cases.append(("v6-rule-catastrophic-regex", try editRule(2) { $0["regex"] = "(a{1000}){1000}" }, "invalid"))
+        cases.append(("v6-rule-extra-member", try editRule(1) { $0["eval"] = "__import__('os')" }, "payload.unknownField"))
+        cases.append(("v6-rule-words-and-regex", try editRule(1) { $0["regex"] = "fraud" }, "invalid"))
+        cases.append(("v6-rule-duplicate-name", try editRule(2) { $0["name"] = "fraud" }, "invalid"))
+        cases.append(("v6-rule-bad-mode", try editRule(1) { $0["mode"] = "execute" }, "payload.other"))
+        cases.append(("v6-feature-rule-dropped", try editPayload { object in
+            var set = try #require(object["rules"]?.objectValue)
+            set["rules"] = .array(Array(try #require(set["rules"]?.arrayValue).prefix(2)))
+            object["rules"] = .object(set)
+        }, "invalid"))
+        cases.append(("v6-feature-made-override", try editRule(1) { rule in
+            rule["mode"] = "override"
+            rule["label"] = "payments"
+        }, "invalid"))
+        cases.append(("v6-override-words-changed", try editRule(0) { $0["words"] = ["never matches this"] }, "probeRulesMismatch"))
+        cases.append(("v6-probe-rules-missing", try editPayload { object in
+            var probes = try #require(object["probes"]?.arrayValue)
+            var probe = try #require(probes[0].objectValue)
+            probe["rules"] = nil
+            probes[0] = .object(probe)
+            object["probes"] = .array(probes)
+        }, "invalid"))
+        cases.append(("v6-rules-dropped", try editPayload { $0["rules"] = nil }, "invalid"))
+        // A version-5 payload cannot hold rules or a head.
+        let (v5, _) = try ArtifactFixtures.smallCleanArtifact()
+        cases.append(("v6-rules-in-version-5", try editPayload(try ModelFileParts(v5)) { object in
+            object["head"] = "label"
+        }, "invalid"))
+        return cases
+    }
+
     static func version3() throws -> [(name: String, bytes: [UInt8], expected: String)] {
         let key = try ArtifactFixtures.signingKey
         let attacker = SigningKey()
@@ -279,7 +339,7 @@ enum AttackCorpus {
         hugeHeader[44 ..< 48] = [0xFF, 0xFF, 0xFF, 0xFF]
         cases.append(("v3-header-length-overflow", hugeHeader, "notAnArtifact"))
         var future = parts
-        future.version = 6
+        future.version = ModelArtifact.formatVersion + 1
         cases.append(("v3-future-version", try future.signed(with: key), "unsupportedVersion"))
         var relabelled = parts
         relabelled.version = 4
@@ -430,6 +490,7 @@ enum AttackCorpus {
         case .unsupportedVersion: return "unsupportedVersion"
         case .invalid: return "invalid"
         case .probeMismatch: return "probeMismatch"
+        case .probeRulesMismatch: return "probeRulesMismatch"
         case .sectionDigest: return "sectionDigest"
         default: return "\(error)"
         }
@@ -472,10 +533,14 @@ struct AttackCorpusTests {
     @Test func theValidSeedsLoad() throws {
         let trusted = [try ArtifactFixtures.signingKey.verifyingKey]
         let names = try FileManager.default.contentsOfDirectory(atPath: AttackCorpus.valid.path).filter { $0.hasSuffix(".triage") }
-        #expect(names.count == 6)
+        #expect(names.count == 7)
         for name in names {
             let loaded = try ModelArtifact.load(path: AttackCorpus.valid.appendingPathComponent(name).path, trusted: trusted)
-            #expect(loaded.formatVersion == (name.hasPrefix("v5-") ? 5 : name.hasPrefix("v4-") ? 4 : 3))
+            #expect(loaded.formatVersion == (name.hasPrefix("v6-") ? 6 : name.hasPrefix("v5-") ? 5 : name.hasPrefix("v4-") ? 4 : 3))
+            if name.hasPrefix("v6-") {
+                #expect(loaded.pipeline.routing?.set == ArtifactFixtures.rules)
+                #expect(loaded.pipeline.head == "queue")
+            }
             if name.hasPrefix("v5-") { #expect(loaded.pipeline.cleaner != nil) }
             if name == "v4-linear-policy.triage" { #expect(loaded.pipeline.policy == ArtifactFixtures.policy(labels: loaded.pipeline.labels)) }
             #expect(try ModelArtifact.decodeUnsigned(Array(Data(contentsOf: AttackCorpus.valid.appendingPathComponent(name)))).id == loaded.id)

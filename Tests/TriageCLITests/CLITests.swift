@@ -430,6 +430,38 @@ struct CLITests {
         #expect(refused.status == 2 && refused.stderr.contains("rules[1] \"look\": \"regex\" at character"), "\(refused.stderr)")
     }
 
+    @Test func trainWithRulesSignsThemAndOverridesSayWhichRuleDecided() throws {
+        let w = try workspace()
+        let rules = CLI.repository.appendingPathComponent("corpora/demo/rules.json").path
+        let out = w.path("rules.triage")
+        let train = try CLI.run(["train", "--data", CLI.demoTrain, "--rules", rules, "--key", w.privateKey, "--out", out,
+                                 "--calibration-folds", "0", "--eval-data", CLI.demoTest])
+        #expect(train.status == 0, "\(train.stderr)")
+        let inspect = try CLI.run(["inspect", "--model", out, "--trusted-key", w.publicKey])
+        #expect(inspect.stdout.contains("rules         5: 2 override, 3 feature") && inspect.stdout.contains("format        triage-model v6"), "\(inspect.stdout)")
+        #expect(try CLI.run(["verify", "--model", out, "--trusted-key", w.publicKey]).status == 0)
+        // An override decides against the words around it; a feature rule is an explained column.
+        let input = try w.write("rules-input.jsonl", #"{"id": "a", "subject": "New mortgage", "body": "Also I lost my card yesterday."}"# + "\n"
+            + #"{"id": "b", "subject": "", "body": "this is a scam"}"# + "\n")
+        let predict = try CLI.run(["predict", "--model", out, "--trusted-key", w.publicKey, "--input", input, "--explain", "40"])
+        #expect(predict.status == 0, "\(predict.stderr)")
+        let lines = predict.stdout.split(separator: "\n").map { try? JSONParser.parse(Array($0.utf8)) }
+        #expect(lines.count == 2)
+        #expect(lines[0]?["by"]?.stringValue == "rule:lost-or-stolen-card" && lines[0]?["category"]?.stringValue == "card_loss_fraud")
+        #expect(lines[1]?["by"]?.stringValue == "model")
+        #expect(predict.stdout.contains(#""term":"rule:fraud-words""#), "\(predict.stdout)")
+        // Same data, settings, rules and key: the same bytes.
+        let again = w.path("rules-again.triage")
+        #expect(try CLI.run(["train", "--data", CLI.demoTrain, "--rules", rules, "--key", w.privateKey, "--out", again,
+                             "--calibration-folds", "0", "--eval-data", CLI.demoTest, "--threads", "1"]).status == 0)
+        #expect(FileManager.default.contents(atPath: out) == FileManager.default.contents(atPath: again))
+        // A rule routing to a label the data does not have: a usage error naming the rule, before training.
+        let bad = try w.write("bad-rules.json", #"{"rules": [{"name": "wire", "words": ["wire"], "label": "wire_fraud"}]}"#)
+        let refused = try CLI.run(["train", "--data", CLI.demoTrain, "--rules", bad, "--key", w.privateKey, "--out", w.path("bad-rules.triage")])
+        #expect(refused.status == 2 && refused.stderr.contains("rules[0] \"wire\": label \"wire_fraud\" is not one of head \"label\""), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: w.path("bad-rules.triage")))
+    }
+
     @Test func usageErrorsExitTwo() throws {
         #expect(try CLI.run(["train", "--no-such-flag"]).status == 2)
         let missing = try CLI.run(["train", "--key", "k", "--out", "o"])

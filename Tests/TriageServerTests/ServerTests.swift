@@ -157,6 +157,38 @@ struct ServerTests {
         }
     }
 
+    @Test func aModelsOverrideRuleDecidesAndTheLogSaysSo() async throws {
+        let f = try fixture()
+        let messages = try MessageReader.readCSV(path: Fixture.repository.appendingPathComponent("corpora/demo/train.csv").path).messages
+        let bytes = try Array(Data(contentsOf: Fixture.repository.appendingPathComponent("corpora/demo/rules.json")))
+        let rules = try ModelRules(RuleSet.parse(bytes))
+        var settings = PipelineSettings.talk
+        var clf = GradientBoostingClassifier()
+        clf.nEstimators = 5
+        settings.clf = .gradientBoosting(clf)
+        let fit = try PipelineFit(messages: messages, stopWordDirectories: [Fixture.repository.appendingPathComponent("stopwords").path], rules: rules)
+        let pipeline = try fit.fit(settings, threads: 2).pipeline
+        let path = f.directory.appendingPathComponent("rules-\(UUID().uuidString).triage").path
+        try ModelArtifact.save(pipeline, to: path, provenance: Provenance(pipeline: pipeline, messages: messages), signingKey: f.key)
+        try await f.withServer({ $0.modelPath = path }) { server, port in
+            let c = try HTTPConnection(port: port)
+            let r = try c.post("/messages", json: #"{"messages": [{"id": "r1", "subject": "Mortgage question", "body": "and I lost my card"}, {"id": "r2", "body": "how do I top up?"}]}"#)
+            #expect(r.status == 200, "\(r.text)")
+            let predictions = try #require(r.json?["predictions"]?.arrayValue)
+            #expect(predictions[0]["by"]?.stringValue == "rule:lost-or-stolen-card")
+            #expect(predictions[0]["category"]?.stringValue == "card_loss_fraud" && predictions[0]["unsure"]?.boolValue == false)
+            #expect(predictions[1]["by"]?.stringValue == "model")
+            let db = try SQLiteDatabase(path: try #require(server.configuration.databasePath), mode: .readOnly)
+            let row = try db.prepare("SELECT message_id, category, decided_by FROM predictions ORDER BY seq")
+            #expect(try row.step() && row.value(0) == .text("r1") && row.value(1) == .text("card_loss_fraud") && row.value(2) == .text("rule:lost-or-stolen-card"))
+            #expect(try row.step() && row.value(2) == .text("model"))
+            // GET /model shows the rules and the head.
+            let model = try c.get("/model")
+            #expect(model.json?["head"]?.stringValue == "label")
+            #expect(model.json?["rules"]?["rules"]?.arrayValue?.count == 5)
+        }
+    }
+
     @Test func everyErrorStatusIsJSONNamingTheProblem() async throws {
         let f = try fixture()
         try await f.withServer({ c in
@@ -483,6 +515,7 @@ final class Counter: @unchecked Sendable {
             o["top"] = .array(p.top.map { ["category": .string($0.label), "probability": JSONValue.double($0.probability) ?? .null] })
             o["unsure"] = .bool(p.unsure)
             o["reason"] = p.reason.map { .string($0.rawValue) } ?? .null
+            o["by"] = .string(p.decidedBy)
             return .object(o)
         }
         return JSONWriter.bytes(["model": ["id": .string(modelID), "version": .string(version)], "predictions": .array(rows)])
@@ -497,6 +530,7 @@ final class Counter: @unchecked Sendable {
             Prediction(id: "4", label: "y", probability: .nan, top: [.init(label: "y", probability: .infinity)], unsure: true),
             Prediction(id: "5", label: "oos", probability: 0.9, top: [], unsure: true, reason: .outOfScope),
             Prediction(id: "6", label: "z", probability: 0.5, top: [], unsure: true, reason: .ambiguous),
+            Prediction(id: "7", label: "card_loss", probability: 0.2, top: [], unsure: false, rule: "lost-card.v2"),
         ]
         for n in 0 ... predictions.count {
             let part = Array(predictions.prefix(n))

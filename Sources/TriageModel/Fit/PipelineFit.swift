@@ -45,10 +45,18 @@ public final class PipelineFit: Sendable {
     public let dataHash: String
     /// Prepared clean steps and the messages each cleans to, computed once per setting.
     private let cleaning = CleaningMemo()
+    /// The routing rules every fitted pipeline carries (feature rules become columns), and the
+    /// head (label column) their overrides decide.
+    public let rules: ModelRules?
+    public let head: String
+    /// SHA-256 of the rules (part of the features stage's key).
+    private let rulesHash: String?
 
     /// Checks the training data: at least one message, every message labelled, at least two
-    /// labels.
-    public init(messages: [LabeledMessage], stopWordDirectories: [String]? = nil) throws(PipelineError) {
+    /// labels; and the rules against the labels (an override naming a label the data does not
+    /// have is an error).
+    public init(messages: [LabeledMessage], stopWordDirectories: [String]? = nil, rules: ModelRules? = nil,
+                head: String = FittedPipeline.defaultHead) throws(PipelineError) {
         guard !messages.isEmpty else { throw .noTrainingMessages }
         for m in messages {
             guard let label = m.label, !label.isEmpty else { throw .missingLabel(line: m.line) }
@@ -60,6 +68,10 @@ public final class PipelineFit: Sendable {
         y = labels.encode(messages)
         self.stopWordDirectories = stopWordDirectories
         dataHash = StableHash.messages(messages)
+        do { try rules?.validate(heads: [(head, labels.classes)]) } catch { throw .rules(error) }
+        self.rules = rules
+        self.head = head
+        rulesHash = rules?.sha256
     }
 
     /// A fitted pipeline, and the evaluation rows through its feature stages.
@@ -127,7 +139,16 @@ public final class PipelineFit: Sendable {
             blocks.append(StageKeys.Block(tokens: tokens, counts: counts, tfidf: tfidf))
         }
         let weights = settings.blocks.map { JSONValue.double($0.weight) ?? .null }
-        let features = key(.features, after: blocks.map(\.tfidf), ["weights": JSONValue.array(weights)])
+        var featureMembers: [String: JSONValue] = ["weights": JSONValue.array(weights)]
+        if let rulesHash, let clean = textMembers["clean"] {
+            // Rule columns: the rules, on messages cleaned by the clean step.
+            featureMembers["rules"] = .string(rulesHash)
+            featureMembers["clean"] = clean
+            featureMembers["clean_patterns"] = textMembers["clean_patterns"]
+        } else if let rulesHash {
+            featureMembers["rules"] = .string(rulesHash)
+        }
+        let features = key(.features, after: blocks.map(\.tfidf), featureMembers)
         let preparation = settings.clf.spec.preparationKey.map {
             key(.preparation, after: [features], ["type": .string(settings.clf.typeName), "settings": $0])
         }
@@ -185,10 +206,16 @@ public final class PipelineFit: Sendable {
                 throw (error as? TextFeatureError).map(PipelineError.text) ?? .stage("\(error)")
             }
         }
-        let weights = settings.blocks.map(\.weight)
+        var weights = settings.blocks.map(\.weight)
         let features: (train: SparseMatrix, evaluation: SparseMatrix)
         do {
             features = try stage(.features, keys.features, cache) { () throws -> (train: SparseMatrix, evaluation: SparseMatrix) in
+                if let rules, rules.columnCount > 0 {
+                    let all = ruleColumns(rules, cleaner: cleaner, threads: tokenThreads ?? threads)
+                    trainParts.append(train.map { all.selectingRows($0) } ?? all)
+                    evaluationParts.append(all.selectingRows(evaluation))
+                    weights.append(1)
+                }
                 if trainParts.count == 1 && weights[0] == 1 { return (trainParts[0], evaluationParts[0]) }
                 return (try SparseMatrix.horizontalStack(trainParts, weights: weights),
                         try SparseMatrix.horizontalStack(evaluationParts, weights: weights))
@@ -199,8 +226,19 @@ public final class PipelineFit: Sendable {
             guard let key = keys.preparation else { return try prepare() }
             return try stage(.preparation, key, cache) { try prepare() }
         }
-        let pipeline = FittedPipeline(settings: settings, labels: labels.classes, blocks: fitted, classifier: classifier, cleaner: cleaner)
+        var pipeline = FittedPipeline(settings: settings, labels: labels.classes, blocks: fitted, classifier: classifier, cleaner: cleaner)
+        do { pipeline = try pipeline.withRouting(rules, head: head) } catch { throw .rules(error) }
         return Result(pipeline: pipeline, evaluationFeatures: features.evaluation)
+    }
+
+    /// The feature rules' columns for every message (after the clean step), computed once per
+    /// clean setting.
+    func ruleColumns(_ rules: ModelRules, cleaner: Cleaner?, threads: Int?) -> SparseMatrix {
+        cleaning.ruleColumns(cleaner?.settings) {
+            let texts = cleaner.map { cleaned($0, threads: threads) } ?? messages.map(\.message)
+            let rows = rules.matches(texts, threads: threads).map { rules.columns($0).map { (column: $0, value: 1.0) } }
+            return (try? SparseMatrix(rows: rows, columnCount: rules.columnCount)) ?? SparseMatrix(zeros: texts.count, columnCount: rules.columnCount)
+        }
     }
 
     // MARK: Cleaning
@@ -244,6 +282,21 @@ final class CleaningMemo: @unchecked Sendable {
         let c = try settings.prepare(directories: directories)
         cleaners[settings] = c
         return c
+    }
+
+    /// The rule columns of the messages cleaned by `settings` (nil: not cleaned).
+    private var ruleMatrices: [CleanSettings?: SparseMatrix] = [:]
+
+    func ruleColumns(_ settings: CleanSettings?, compute: () -> SparseMatrix) -> SparseMatrix {
+        lock.lock()
+        if let m = ruleMatrices[settings] { lock.unlock(); return m }
+        lock.unlock()
+        let m = compute()
+        lock.lock()
+        defer { lock.unlock() }
+        if let existing = ruleMatrices[settings] { return existing }
+        ruleMatrices[settings] = m
+        return m
     }
 
     func messages(_ settings: CleanSettings, compute: () -> [Message]) -> [Message] {

@@ -20,6 +20,14 @@ public struct FittedPipeline: Sendable {
     public private(set) var policy: ConfidencePolicy?
     /// The index of the policy's out-of-scope label in `labels`.
     public private(set) var oosIndex: Int?
+    /// The team's routing rules, when the model has them (`withRouting`): feature rules are
+    /// columns after the blocks', override rules decide the label.
+    public private(set) var routing: ModelRules?
+    /// The name of the label column the model predicts (its head; "label" unless trained with
+    /// another `--label-column`): what an override rule's `head` names.
+    public private(set) var head: String = FittedPipeline.defaultHead
+
+    public static let defaultHead = "label"
 
     public init(settings: PipelineSettings, labels: [String], blocks: [FittedBlock], classifier: FittedClassifier, cleaner: Cleaner? = nil) {
         self.settings = settings
@@ -38,13 +46,30 @@ public struct FittedPipeline: Sendable {
         return copy
     }
 
+    /// The pipeline with routing rules (checked against its head and labels), whose feature
+    /// rules must be the columns the classifier was fitted with after the blocks'.
+    public func withRouting(_ routing: ModelRules?, head: String? = nil) throws(RuleError) -> FittedPipeline {
+        var copy = self
+        if let head { copy.head = head }
+        try routing?.validate(heads: [(copy.head, labels)])
+        copy.routing = routing
+        return copy
+    }
+
+    /// The same extras (policy, routing, head) on another fitted pipeline of the same labels.
+    func carryingExtras(to other: FittedPipeline) -> FittedPipeline {
+        var copy = other
+        copy.policy = policy
+        copy.oosIndex = oosIndex
+        copy.routing = routing
+        copy.head = head
+        return copy
+    }
+
     /// The pipeline with its classifier's weights rounded as a model file stores them in
     /// `encoding`: what `triage train --weights` evaluates and saves.
     public func withWeights(_ encoding: WeightEncoding) -> FittedPipeline {
-        var copy = FittedPipeline(settings: settings, labels: labels, blocks: blocks, classifier: classifier.withWeights(encoding), cleaner: cleaner)
-        copy.policy = policy
-        copy.oosIndex = oosIndex
-        return copy
+        carryingExtras(to: FittedPipeline(settings: settings, labels: labels, blocks: blocks, classifier: classifier.withWeights(encoding), cleaner: cleaner))
     }
 
     /// The pipeline without the features whose weights are near zero in every linear model:
@@ -56,7 +81,8 @@ public struct FittedPipeline: Sendable {
     /// has no linear weights (trees) or a block has a fixed vocabulary.
     public func pruned(threshold: Double) -> (pipeline: FittedPipeline, removed: Int)? {
         guard blocks.allSatisfy({ $0.settings.vect.vocabulary == nil }), let importance = classifier.model.featureImportance() else { return nil }
-        let kept = importance.indices.filter { Double(importance[$0]) >= threshold }
+        // Rule columns stay whatever their weight: the matcher gives them all.
+        let kept = importance.indices.filter { Double(importance[$0]) >= threshold || $0 >= blockFeatureCount }
         guard kept.count < featureCount else { return (self, 0) }
         guard let prunedClassifier = classifier.model.keepingFeatures(kept) else { return nil }
         var newBlocks: [FittedBlock] = []
@@ -76,9 +102,7 @@ public struct FittedPipeline: Sendable {
             newBlocks.append(FittedBlock(settings: block.settings, vectorizer: vectorizer, tfidf: tfidf, offset: offset))
             offset += terms.count
         }
-        var pruned = FittedPipeline(settings: settings, labels: labels, blocks: newBlocks, classifier: prunedClassifier, cleaner: cleaner)
-        pruned.policy = policy
-        pruned.oosIndex = oosIndex
+        let pruned = carryingExtras(to: FittedPipeline(settings: settings, labels: labels, blocks: newBlocks, classifier: prunedClassifier, cleaner: cleaner))
         return (pruned, featureCount - kept.count)
     }
 
@@ -95,11 +119,19 @@ public struct FittedPipeline: Sendable {
     /// The first block's TF-IDF (the only one without a union).
     public var tfidf: FittedTfidfTransformer { blocks[0].tfidf }
 
-    /// Columns of the feature matrix: the blocks' vocabularies together.
-    public var featureCount: Int { blocks.reduce(0) { $0 + $1.featureCount } }
+    /// Columns of the feature matrix: the blocks' vocabularies together, then one per feature
+    /// rule.
+    public var featureCount: Int { blockFeatureCount + (routing?.columnCount ?? 0) }
 
-    /// The n-gram of a feature column; prefixed with its block's name (`char:ard`) in a union.
+    /// Columns of the blocks (the rule columns start here).
+    public var blockFeatureCount: Int { blocks.reduce(0) { $0 + $1.featureCount } }
+
+    /// The n-gram of a feature column; prefixed with its block's name (`char:ard`) in a union;
+    /// `rule:NAME` for a feature rule's column.
     public func term(ofColumn column: Int) -> String {
+        if column >= blockFeatureCount, let routing, column - blockFeatureCount < routing.columnCount {
+            return routing.term(ofColumn: column - blockFeatureCount)
+        }
         guard let block = blocks.last(where: { $0.offset <= column }) else { return "?" }
         let term = block.vectorizer.vocabulary[column - block.offset]
         return settings.union.isEmpty ? term : "\(block.settings.name):\(term)"
@@ -108,6 +140,7 @@ public struct FittedPipeline: Sendable {
     /// Every term, in column order (see `term(ofColumn:)`).
     public var terms: [String] {
         blocks.flatMap { b in settings.union.isEmpty ? b.vectorizer.vocabulary : b.vectorizer.vocabulary.map { "\(b.settings.name):\($0)" } }
+            + (0 ..< (routing?.columnCount ?? 0)).map { routing?.term(ofColumn: $0) ?? "?" }
     }
 
     /// The text the first block's analyzer sees for a message (after the clean step).
@@ -122,23 +155,52 @@ public struct FittedPipeline: Sendable {
     }
 
     /// Feature rows of messages: the clean step, then each block's TF-IDF rows, weighted, side by
-    /// side (parallel, deterministic).
+    /// side, then the feature rules' columns (parallel, deterministic).
     public func features(_ messages: [Message], threads: Int? = nil) -> SparseMatrix {
+        featuresAndMatches(messages, threads: threads).features
+    }
+
+    /// The feature rows, and the rules each message matched (empty lists without rules).
+    func featuresAndMatches(_ messages: [Message], threads: Int? = nil) -> (features: SparseMatrix, matched: [[Int]]) {
         let messages = cleaner?.clean(messages, threads: threads) ?? messages
-        let parts = blocks.map { b -> SparseMatrix in
+        let matched = routing?.matches(messages, threads: threads) ?? [[Int]](repeating: [], count: messages.count)
+        var parts = blocks.map { b -> SparseMatrix in
             let texts = messages.map { b.settings.text(subject: $0.subject, body: $0.body, composer: settings.text) }
             // The vectorizer and transformer were fitted together: the column counts match.
             return b.tfidf.transformUnchecked(b.vectorizer.transform(texts, threads: threads))
         }
-        if parts.count == 1 && blocks[0].settings.weight == 1 { return parts[0] }
+        var weights = blocks.map(\.settings.weight)
+        if let routing, routing.columnCount > 0 {
+            let rows = matched.map { routing.columns($0).map { (column: $0, value: 1.0) } }
+            // Columns in range by construction.
+            parts.append((try? SparseMatrix(rows: rows, columnCount: routing.columnCount)) ?? SparseMatrix(zeros: messages.count, columnCount: routing.columnCount))
+            weights.append(1)
+        }
+        if parts.count == 1 && weights[0] == 1 { return (parts[0], matched) }
         // Same row counts by construction.
-        return (try? SparseMatrix.horizontalStack(parts, weights: blocks.map(\.settings.weight))) ?? parts[0]
+        return ((try? SparseMatrix.horizontalStack(parts, weights: weights)) ?? parts[0], matched)
+    }
+
+    /// The feature rule columns of one message's matches appended to a row being built
+    /// (columns after the blocks', value 1).
+    func appendRuleColumns(_ matched: [Int], columns: inout [Int32], values: inout [Double]) {
+        guard let routing else { return }
+        let offset = blockFeatureCount
+        for c in routing.columns(matched) {
+            columns.append(Int32(offset + c))
+            values.append(1)
+        }
     }
 
     /// Class probabilities of each message (`labels` order), calibrated by the policy's
     /// calibration when there is one.
     public func predictProbabilities(_ messages: [Message], threads: Int? = nil) -> [[Double]] {
-        let x = features(messages, threads: threads)
+        predictProbabilitiesAndMatches(messages, threads: threads).probabilities
+    }
+
+    /// Class probabilities of each message and the rules it matched (see `ModelRules`).
+    public func predictProbabilitiesAndMatches(_ messages: [Message], threads: Int? = nil) -> (probabilities: [[Double]], matched: [[Int]]) {
+        let (x, matched) = featuresAndMatches(messages, threads: threads)
         let chunks = Parallel.chunks(count: x.rowCount, chunkSize: 256)
         let calibration = policy?.calibration
         let parts = Parallel.map(count: chunks.count, threads: Parallel.threadCount(threads)) { c -> [[Double]] in
@@ -149,16 +211,25 @@ public struct FittedPipeline: Sendable {
                 return p
             }
         }
-        return Array(parts.joined())
+        return (Array(parts.joined()), matched)
     }
 
-    /// Predictions with the `top` most probable labels, unsure as the policy decides (see
-    /// `prediction(id:probabilities:top:threshold:)`).
+    /// Predictions with the `top` most probable labels, unsure as the policy decides, decided by
+    /// an override rule when one matches (see `prediction(id:probabilities:top:rules:matched:)`).
     public func predict(_ messages: [Message], top: Int = 3, threshold: Double? = nil, threads: Int? = nil) -> [Prediction] {
         let rules = rules(threshold: threshold)
-        return zip(messages, predictProbabilities(messages, threads: threads)).map { message, p in
-            prediction(id: message.id, probabilities: p, top: top, rules: rules)
+        let (probabilities, matched) = predictProbabilitiesAndMatches(messages, threads: threads)
+        return messages.indices.map { i in
+            prediction(id: messages[i].id, probabilities: probabilities[i], top: top, rules: rules, matched: matched[i])
         }
+    }
+
+    /// The label index an override rule among `matched` decides for the model's head, and the
+    /// rule's index; nil when none does.
+    public func override(_ matched: [Int]) -> (label: Int, rule: Int)? {
+        guard let routing, let rule = routing.override(matched, head: head, firstHead: head),
+              let label = routing.set.rules[rule].label.flatMap({ labels.firstIndex(of: $0) }) else { return nil }
+        return (label, rule)
     }
 
     /// The policy predictions are decided by, `threshold` (when given) replacing its threshold
@@ -185,15 +256,22 @@ public struct FittedPipeline: Sendable {
         prediction(id: id, probabilities: p, top: top, rules: rules(threshold: threshold))
     }
 
-    /// A prediction decided by `rules` (from `rules(threshold:)`).
-    public func prediction(id: String, probabilities p: [Double], top: Int, rules: ConfidenceRules) -> Prediction {
+    /// A prediction decided by `rules` (from `rules(threshold:)`), or by the first override rule
+    /// among `matched` (the rules the message matched): then the label is the rule's, routed
+    /// (never unsure), `rule` names it, and `probability` is the classifier's own for that label
+    /// (`top` stays the classifier's ranking, for comparison).
+    public func prediction(id: String, probabilities p: [Double], top: Int, rules: ConfidenceRules, matched: [Int] = []) -> Prediction {
         // Two at least, for the margin.
         let order = Ranking.top(p, count: max(2, top))
         let best = order.first ?? 0
+        let scored = order.prefix(max(1, top)).map { Prediction.Scored(label: labels[$0], probability: p[$0]) }
+        let margin = order.count > 1 ? p[best] - p[order[1]] : p[best]
+        if !matched.isEmpty, let (label, rule) = override(matched) {
+            return Prediction(id: id, label: labels[label], probability: p[label], top: scored, unsure: false, margin: margin,
+                              rule: routing?.set.rules[rule].name)
+        }
         let reason = rules.reason(p)
-        return Prediction(id: id, label: labels[best], probability: p[best],
-                          top: order.prefix(max(1, top)).map { Prediction.Scored(label: labels[$0], probability: p[$0]) },
-                          unsure: reason != nil, reason: reason, margin: order.count > 1 ? p[best] - p[order[1]] : p[best])
+        return Prediction(id: id, label: labels[best], probability: p[best], top: scored, unsure: reason != nil, reason: reason, margin: margin)
     }
 }
 

@@ -14,6 +14,8 @@ public enum PipelineError: Error, Equatable, Sendable, CustomStringConvertible {
     case noTrainingMessages
     case missingLabel(line: Int)
     case tooFewLabels([String])
+    /// The routing rules do not fit the model (a label or head it does not have).
+    case rules(RuleError)
 
     public var description: String {
         switch self {
@@ -24,6 +26,7 @@ public enum PipelineError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .invalidEnsemble(why): return "invalid voting classifier: \(why)"
         case let .stage(why): return why
         case .noTrainingMessages: return "no training messages"
+        case let .rules(e): return "rules file: \(e)"
         case let .missingLabel(line): return "the message at line \(line) has no label"
         case let .tooFewLabels(labels):
             return "the training data has \(labels.count) distinct label\(labels.count == 1 ? "" : "s") (\(labels.joined(separator: ", "))); a classifier needs at least 2"

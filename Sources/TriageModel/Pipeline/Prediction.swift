@@ -20,10 +20,17 @@ public struct Prediction: Sendable, Equatable {
     public var reason: UnsureReason?
     /// Top-1 − top-2 probability (the top probability with one label); nil when not measured.
     public var margin: Double?
+    /// The override rule that decided the label (its name; answers say `"by": "rule:NAME"`), nil
+    /// when the classifier did.
+    public var rule: String?
     /// True when the confidence policy does not route the message (`reason` says why).
     public var unsure: Bool { reason != nil }
+    /// Who decided: `"rule:NAME"` or `"model"`.
+    public var decidedBy: String { rule.map { "rule:" + $0 } ?? "model" }
 
-    public init(id: String, label: String, probability: Double, top: [Scored], unsure: Bool, reason: UnsureReason? = nil, margin: Double? = nil) {
+    public init(id: String, label: String, probability: Double, top: [Scored], unsure: Bool, reason: UnsureReason? = nil, margin: Double? = nil,
+                rule: String? = nil) {
+        self.rule = rule
         self.id = id
         self.label = label
         self.probability = probability

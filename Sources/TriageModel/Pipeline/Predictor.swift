@@ -12,6 +12,7 @@ extension FittedPipeline {
         public let pipeline: FittedPipeline
         private let workers: [FittedCountVectorizer.Worker]
         private let scorer: any RowScorer
+        private let ruleWorker: RuleMatcher.Worker?
         private var columns: [Int32] = []
         private var values: [Double] = []
 
@@ -19,10 +20,17 @@ extension FittedPipeline {
             self.pipeline = pipeline
             workers = pipeline.blocks.map { $0.vectorizer.makeWorker() }
             scorer = pipeline.classifier.makeRowScorer()
+            ruleWorker = pipeline.routing?.matcher.makeWorker()
         }
 
         /// Class probabilities of one message.
         public func probabilities(_ message: Message) -> [Double] {
+            var matched: [Int] = []
+            return probabilities(message, matched: &matched)
+        }
+
+        /// Class probabilities of one message, and the rules it matched (in rule order).
+        public func probabilities(_ message: Message, matched: inout [Int]) -> [Double] {
             // The buffers are moved into locals for the loop: every append to a class's stored
             // property is a dynamic exclusivity check, hundreds per message.
             var columns = self.columns, values = self.values
@@ -49,17 +57,25 @@ extension FittedPipeline {
                     values[k] *= weight
                 }
             }
+            if let ruleWorker {
+                matched = ruleWorker.matches(subject: message.subject, body: message.body)
+                pipeline.appendRuleColumns(matched, columns: &columns, values: &values)
+            } else {
+                matched = []
+            }
             var p = SparseRow.with(columns: columns, values: values) { scorer.probabilities($0) }
             pipeline.policy?.calibration.apply(&p)
             return p
         }
 
         public func predict(_ message: Message, top: Int = 3, threshold: Double? = nil) -> Prediction {
-            pipeline.prediction(id: message.id, probabilities: probabilities(message), top: top, threshold: threshold)
+            predict(message, top: top, rules: pipeline.rules(threshold: threshold))
         }
 
         public func predict(_ message: Message, top: Int = 3, rules: ConfidenceRules) -> Prediction {
-            pipeline.prediction(id: message.id, probabilities: probabilities(message), top: top, rules: rules)
+            var matched: [Int] = []
+            let p = probabilities(message, matched: &matched)
+            return pipeline.prediction(id: message.id, probabilities: p, top: top, rules: rules, matched: matched)
         }
     }
 }

@@ -58,7 +58,8 @@ struct MessagesEndpoint: Sendable {
                              subject: storeText ? m.subject : nil, body: storeText ? m.body : nil,
                              textSHA256: StableHash.hex(utf8Of: m.subject, "\n", m.body),
                              category: p.label, probability: p.probability, top: p.top.map { ($0.label, $0.probability) },
-                             unsure: p.unsure, unsureReason: p.reason?.rawValue, latencyMilliseconds: milliseconds, margin: p.margin)
+                             unsure: p.unsure, unsureReason: p.reason?.rawValue, latencyMilliseconds: milliseconds, margin: p.margin,
+                             decidedBy: p.decidedBy)
         }
         log.record(rows, then: finish)
     }

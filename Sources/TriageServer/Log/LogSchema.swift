@@ -13,6 +13,8 @@ extension PredictionLog {
     ///   were unsure only below the threshold: theirs becomes `low_confidence`.
     /// - 3: `predictions.margin` — top-1 − top-2 probability, which orders the review queue;
     ///   older rows get it from `top_json` when it holds two labels (NULL otherwise).
+    /// - 4: `predictions.decided_by` — `model`, or `rule:NAME` when an override rule of the model
+    ///   decided the category; older rows were all the model's.
     static let migrations: [String] = [
         """
         CREATE TABLE IF NOT EXISTS predictions (
@@ -49,6 +51,9 @@ extension PredictionLog {
         ALTER TABLE predictions ADD COLUMN margin REAL;
         UPDATE predictions SET margin = json_extract(top_json, '$[0][1]') - json_extract(top_json, '$[1][1]')
             WHERE json_valid(top_json) AND json_array_length(top_json) >= 2;
+        """,
+        """
+        ALTER TABLE predictions ADD COLUMN decided_by TEXT NOT NULL DEFAULT 'model';
         """,
     ]
 

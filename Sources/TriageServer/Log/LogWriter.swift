@@ -16,8 +16,8 @@ extension PredictionLog {
             commit = try database.prepare("COMMIT")
             insert = try database.prepare("""
                 INSERT INTO predictions (message_id, received_at, model_id, subject, body, text_sha256, category, probability, top_json, unsure, latency_ms,
-                                         unsure_reason, margin)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                         unsure_reason, margin, decided_by)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             latest = try database.prepare("SELECT seq FROM predictions WHERE message_id = ? ORDER BY seq DESC LIMIT 1")
             addLabel = try database.prepare("INSERT INTO labels (prediction_seq, message_id, label, agent, labelled_at, model_id) VALUES (?, ?, ?, ?, ?, ?)")
@@ -75,6 +75,7 @@ extension PredictionLog {
                             try insert.bind(p.latencyMilliseconds, at: 11)
                             try insert.bind(p.unsureReason, at: 12)
                             try insert.bind(p.margin, at: 13)
+                            try insert.bind(p.decidedBy, at: 14)
                             try insert.runBound()
                             rows += 1
                         }

@@ -20,6 +20,8 @@ public struct LoggedPrediction: Sendable {
     public var latencyMilliseconds: Double
     /// Top-1 − top-2 probability (`Prediction.margin`); nil when unknown.
     public var margin: Double? = nil
+    /// Who decided the category: "model", or "rule:NAME" for an override rule.
+    public var decidedBy: String = "model"
 }
 
 /// Why the log could not take a write.

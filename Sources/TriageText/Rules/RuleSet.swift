@@ -183,6 +183,11 @@ public struct RuleError: Error, Equatable, Sendable, CustomStringConvertible {
     public struct Place: Equatable, Sendable {
         public var index: Int
         public var name: String
+
+        public init(index: Int, name: String) {
+            self.index = index
+            self.name = name
+        }
     }
 
     public let rule: Place?
