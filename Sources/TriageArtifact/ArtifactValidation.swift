@@ -151,6 +151,9 @@ enum ArtifactValidation {
             throw invalid("$.model.type", "format version 1 holds only gradient-boosted trees")
         }
         let classifier = payload.model
+        if payload.formatVersion < 6 && classifier.model is FittedDummy {
+            throw invalid("$.model.type", "\"dummy\" is not part of format version \(payload.formatVersion)")
+        }
         do { try classifier.model.check(against: settings.clf, labels: labels, featureCount: featureCount, path: "$.model") } catch {
             throw invalid(error.path, error.reason)
         }

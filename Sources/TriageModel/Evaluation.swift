@@ -72,7 +72,7 @@ public struct ModelEvaluation: Sendable {
         let rules = pipeline.rules(threshold: threshold)
         var outcome = PolicyOutcome(messages: kept.count, routed: 0, routedRight: 0, unsure: [:])
         for (i, t) in truth.enumerated() {
-            if overrides[i] == nil, let reason = rules.reason(p[i]) {
+            if overrides[i] == nil, let reason = pipeline.isRulesOnly ? .noRule : rules.reason(p[i]) {
                 outcome.unsure[reason, default: 0] += 1
             } else {
                 outcome.routed += 1

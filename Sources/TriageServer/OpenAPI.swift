@@ -104,7 +104,7 @@ enum OpenAPI {
           "id": {"type": "string"},
           "category": {"type": "string"},
           "probability": {"type": "number"},
-          "reason": {"type": ["string", "null"], "enum": ["low_confidence", "ambiguous", "out_of_scope", null], "description": "Why the message is unsure (null when routed)."},
+          "reason": {"type": ["string", "null"], "enum": ["low_confidence", "ambiguous", "out_of_scope", "no_rule", null], "description": "Why the message is unsure (null when routed); no_rule: a rules-only model, no override rule matched."},
           "top": {"type": "array", "items": {"$ref": "#/components/schemas/Scored"}},
           "unsure": {"type": "boolean"}
         }

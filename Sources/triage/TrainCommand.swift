@@ -80,6 +80,9 @@ struct Train: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("A rules file (JSON; README \"Rules\"): its feature rules become columns the model learns weights for, its override rules decide the label of the messages they match. Signed into the model.", valueName: "file"))
     var rules: String?
 
+    @Flag(name: .customLong("rules-only"), help: "With --rules: a model of rules alone — its override rules decide, every other message is unsure (\"no_rule\"). The classifier is a dummy that reads no feature: the labels' frequencies in --data, or with no --data the override rules' labels, all equally likely.")
+    var rulesOnly = false
+
     @Flag(name: .customLong("show-config"), help: "Print the resolved settings as JSON and exit.")
     var showConfig = false
 
@@ -103,8 +106,12 @@ struct Train: ParsableCommand {
         if let oosLabel, oosLabel.isEmpty { throw ValidationError("--oos-label must not be empty") }
         if perClassThresholds && targetPrecision == nil { throw ValidationError("--per-class-thresholds needs --target-precision") }
         if let prune, !(prune > 0 && prune < 1) { throw ValidationError("--prune must be a fraction in (0, 1), got \(prune)") }
+        if rulesOnly && rules == nil { throw ValidationError("--rules-only needs --rules FILE") }
+        if rulesOnly && (targetPrecision != nil || targetCoverage != nil || perClassThresholds || prune != nil || oosLabel != nil) {
+            throw ValidationError("--rules-only: the rules decide, so there is no threshold to choose and nothing to prune (drop --target-precision, --target-coverage, --per-class-thresholds, --prune and --oos-label)")
+        }
         if !showConfig {
-            if !data.isGiven { throw ValidationError("missing --data FILE (or --db FILE --sql QUERY)") }
+            if !data.isGiven && !rulesOnly { throw ValidationError("missing --data FILE (or --db FILE --sql QUERY)") }
             if key == nil { throw ValidationError("missing --key FILE: the private key that signs the model (create one with triage keygen)") }
             if out == nil { throw ValidationError("missing --out FILE: where to write the model") }
         }
@@ -112,7 +119,14 @@ struct Train: ParsableCommand {
 
     func run() throws {
         runtime.apply()
-        let settings = try pipeline.settings(signingKey: key)
+        var settings = try pipeline.settings(signingKey: key)
+        if rulesOnly {
+            // A small word vocabulary (the dummy reads none of it) and the rules' own clean step.
+            var plain = PipelineSettings()
+            plain.clean = settings.clean
+            plain.clf = .dummy(DummyClassifier(strategy: data.isGiven ? "prior" : "uniform"))
+            settings = plain
+        }
         if showConfig {
             print(Output.json((try? JSONValueEncoder().encode(settings)) ?? .null), terminator: "")
             return
@@ -126,7 +140,17 @@ struct Train: ParsableCommand {
             let matcher = try RulesTestCommand.loadRules(path)
             do { return try ModelRules(matcher.set) } catch { throw CLIFailure(message: "\(path): \(error)", code: 2) }
         }
-        let batch = try data.load()
+        if rulesOnly, let modelRules, let path = rules, !modelRules.featureRules.isEmpty {
+            let names = modelRules.featureRules.map { "\"\(modelRules.set.rules[$0].name)\"" }.joined(separator: ", ")
+            throw CLIFailure(message: "\(path): --rules-only: feature rules (\(names)) need a learned model; drop --rules-only, or make them overrides", code: 2)
+        }
+        let batch = data.isGiven ? try data.load() : Self.rulesAsMessages(modelRules, path: rules ?? "")
+        if !data.isGiven, let path = rules {
+            let labels = Set(batch.messages.compactMap(\.label))
+            guard labels.count >= 2 else {
+                throw CLIFailure(message: "\(path): --rules-only without --data: the override rules name \(labels.count) label\(labels.count == 1 ? "" : "s") (\(labels.sorted().joined(separator: ", "))); a model needs at least 2 (or give --data)", code: 2)
+            }
+        }
         var training = batch.messages
         var heldOut: [LabeledMessage] = []
         if let testSize {
@@ -179,7 +203,8 @@ struct Train: ParsableCommand {
         // Rounded as the file stores them, before anything is measured: the metrics, the
         // probes and the file all see the same weights.
         fitted = fitted.withWeights(weights)
-        let policy = try choosePolicy(fit: fit, settings: settings)
+        let policy = rulesOnly ? ConfidencePolicy(goal: .manual(unsureThreshold ?? 0.5), threshold: unsureThreshold ?? 0.5, margin: ambiguityMargin, oosLabel: nil)
+            : try choosePolicy(fit: fit, settings: settings)
         do { fitted = try fitted.withPolicy(policy) } catch { throw CLIFailure(message: "\(error)") }
         Console.info("confidence policy: \(policy.summary)")
         let fitSeconds = (clock.now - start).seconds
@@ -208,7 +233,7 @@ struct Train: ParsableCommand {
             try ModelArtifact.save(fitted, to: out, provenance: provenance, unsureThreshold: policy.threshold, signingKey: signingKey,
                                    weights: weights)
         } catch { throw CLIFailure(message: "\(error)") }
-        let summary = Summary(pipeline: fitted, settings: settings, origin: pipeline.origin, messages: training.count, fitSeconds: fitSeconds,
+        let summary = Summary(pipeline: fitted, settings: settings, origin: rulesOnly ? "rules only (--rules-only)" : pipeline.origin, messages: training.count, fitSeconds: fitSeconds,
                               out: out, keyId: signingKey.verifyingKey.id)
         if json {
             var o = summary.json
@@ -231,6 +256,18 @@ struct Train: ParsableCommand {
                 if let p = evaluation?.policy { print("confidence policy: \(p.text)") }
             }
         }
+    }
+
+    /// A rules-only model without data: its vocabulary and labels from the override rules'
+    /// own phrases, one message per phrase.
+    static func rulesAsMessages(_ rules: ModelRules?, path: String) -> MessageBatch {
+        var messages: [LabeledMessage] = []
+        for rule in rules?.set.rules ?? [] where rule.mode == .override {
+            for phrase in rule.words ?? [rule.regex ?? rule.name] {
+                messages.append(LabeledMessage(id: "\(rule.name)-\(messages.count + 1)", subject: "", body: phrase, label: rule.label, line: messages.count + 1))
+            }
+        }
+        return MessageBatch(messages: messages, skipped: [], source: "\(path) (the override rules' phrases)")
     }
 
     /// The confidence policy: from out-of-fold predictions of the same settings on the training

@@ -57,6 +57,19 @@ enum ArtifactFixtures {
         RuleSet.Rule(name: "amount", field: .body, regex: "\\d+[.,]\\d{2}\\b", mode: .feature),
     ], stemmer: "english")
 
+    /// Version 6: a rules-only model (a dummy classifier, override rules).
+    static func smallRulesOnlyArtifact() throws -> (bytes: [UInt8], pipeline: FittedPipeline) {
+        let data = try messages(30)
+        let overrides = RuleSet(rules: rules.rules.filter { $0.mode == .override }, stemmer: "english")
+        var settings = PipelineSettings()
+        settings.clf = .dummy()
+        let fit = try PipelineFit(messages: data, rules: try ModelRules(overrides))
+        let pipeline = try fit.fit(settings, threads: 1).pipeline
+        let bytes = try ModelArtifact.encode(pipeline, provenance: Provenance(pipeline: pipeline, messages: data),
+                                             probes: Array(ProbeMessages.standard.prefix(2)), signingKey: signingKey, created: nil)
+        return (bytes, pipeline)
+    }
+
     /// Version 6: a linear model trained with `rules` (feature columns, an override), with
     /// the rule probes beside two standard ones.
     static func smallRulesArtifact() throws -> (bytes: [UInt8], pipeline: FittedPipeline) {

@@ -31,7 +31,8 @@ enum AttackCorpus {
          ("v4-linear-policy.triage", try ArtifactFixtures.smallLinearArtifact(weights: .int8, version: 4, withPolicy: true).bytes),
          ("v4-trees.triage", try ArtifactFixtures.smallArtifact(version: 4).bytes),
          ("v5-linear-clean.triage", try ArtifactFixtures.smallCleanArtifact().bytes),
-         ("v6-linear-rules.triage", try ArtifactFixtures.smallRulesArtifact().bytes)]
+         ("v6-linear-rules.triage", try ArtifactFixtures.smallRulesArtifact().bytes),
+         ("v6-rules-only.triage", try ArtifactFixtures.smallRulesOnlyArtifact().bytes)]
     }
 
     /// Version-3 to -6 cases are binary files (`.triage`), the older ones JSON envelopes (`.triage.json`).
@@ -296,6 +297,19 @@ enum AttackCorpus {
             object["probes"] = .array(probes)
         }, "invalid"))
         cases.append(("v6-rules-dropped", try editPayload { $0["rules"] = nil }, "invalid"))
+        // A rules-only model: its dummy's probabilities are a distribution over the labels.
+        let rulesOnly = try ModelFileParts(try ArtifactFixtures.smallRulesOnlyArtifact().bytes)
+        func editDummy(_ edit: @escaping (inout JSONObject) throws -> Void) throws -> [UInt8] {
+            try editPayload(rulesOnly) { object in
+                var model = try #require(object["model"]?.objectValue)
+                try edit(&model)
+                object["model"] = .object(model)
+            }
+        }
+        cases.append(("v6-dummy-probabilities-sum", try editDummy { $0["probabilities"] = .array([0.5, 0.5, 0.5].map { JSONValue.double($0) ?? .null }) }, "invalid"))
+        cases.append(("v6-dummy-negative", try editDummy { $0["probabilities"] = .array([1.5, -0.25, -0.25].map { JSONValue.double($0) ?? .null }) }, "invalid"))
+        cases.append(("v6-dummy-strategy", try editDummy { $0["strategy"] = "uniform" }, "invalid"))
+        cases.append(("v6-dummy-extra-member", try editDummy { $0["weights"] = [1, 2, 3] }, "payload.unknownField"))
         // A version-5 payload cannot hold rules or a head.
         let (v5, _) = try ArtifactFixtures.smallCleanArtifact()
         cases.append(("v6-rules-in-version-5", try editPayload(try ModelFileParts(v5)) { object in
@@ -533,14 +547,15 @@ struct AttackCorpusTests {
     @Test func theValidSeedsLoad() throws {
         let trusted = [try ArtifactFixtures.signingKey.verifyingKey]
         let names = try FileManager.default.contentsOfDirectory(atPath: AttackCorpus.valid.path).filter { $0.hasSuffix(".triage") }
-        #expect(names.count == 7)
+        #expect(names.count == 8)
         for name in names {
             let loaded = try ModelArtifact.load(path: AttackCorpus.valid.appendingPathComponent(name).path, trusted: trusted)
             #expect(loaded.formatVersion == (name.hasPrefix("v6-") ? 6 : name.hasPrefix("v5-") ? 5 : name.hasPrefix("v4-") ? 4 : 3))
-            if name.hasPrefix("v6-") {
+            if name == "v6-linear-rules.triage" {
                 #expect(loaded.pipeline.routing?.set == ArtifactFixtures.rules)
                 #expect(loaded.pipeline.head == "queue")
             }
+            if name == "v6-rules-only.triage" { #expect(loaded.pipeline.isRulesOnly) }
             if name.hasPrefix("v5-") { #expect(loaded.pipeline.cleaner != nil) }
             if name == "v4-linear-policy.triage" { #expect(loaded.pipeline.policy == ArtifactFixtures.policy(labels: loaded.pipeline.labels)) }
             #expect(try ModelArtifact.decodeUnsigned(Array(Data(contentsOf: AttackCorpus.valid.appendingPathComponent(name)))).id == loaded.id)

@@ -462,6 +462,33 @@ struct CLITests {
         #expect(!FileManager.default.fileExists(atPath: w.path("bad-rules.triage")))
     }
 
+    @Test func aRulesOnlyModelRoutesWhatItsRulesDecideAndLeavesTheRest() throws {
+        let w = try workspace()
+        let rules = try w.write("rules-only.json", #"{"rules": [{"name": "lost-card", "words": ["lost my card", "stolen card"], "label": "card_loss_fraud"}, {"name": "complaint", "field": "subject", "words": ["complaint"], "label": "complaint"}]}"#)
+        let out = w.path("rules-only.triage")
+        let train = try CLI.run(["train", "--rules", rules, "--rules-only", "--key", w.privateKey, "--out", out])
+        #expect(train.status == 0 && train.stdout.contains("dummy, uniform"), "\(train.stdout)\(train.stderr)")
+        let input = try w.write("rules-only.jsonl", #"{"id": "a", "body": "Help, I lost my card"}"# + "\n" + #"{"id": "b", "subject": "Complaint", "body": "slow answers"}"# + "\n"
+            + #"{"id": "c", "body": "What are your opening hours?"}"# + "\n")
+        let predict = try CLI.run(["predict", "--model", out, "--trusted-key", w.publicKey, "--input", input])
+        let lines = predict.stdout.split(separator: "\n").compactMap { try? JSONParser.parse(Array($0.utf8)) }
+        #expect(lines.map { $0["by"]?.stringValue } == ["rule:lost-card", "rule:complaint", "model"], "\(predict.stdout)")
+        #expect(lines.map { $0["unsure"]?.boolValue } == [false, false, true])
+        #expect(lines[2]["reason"]?.stringValue == "no_rule")
+        // With data: the labels' frequencies, and evaluate counts what the rules routed.
+        let withData = try CLI.run(["train", "--rules", rules, "--rules-only", "--data", CLI.demoTrain, "--eval-data", CLI.demoTest,
+                                    "--key", w.privateKey, "--out", w.path("rules-only-data.triage")])
+        #expect(withData.status == 0 && withData.stdout.contains("dummy, prior") && withData.stdout.contains("no_rule"), "\(withData.stdout)")
+        // Feature rules, one label, or no --rules: usage errors.
+        let feature = try w.write("rules-feature.json", #"{"rules": [{"name": "f", "words": ["card"], "mode": "feature"}, {"name": "o", "words": ["x"], "label": "a"}]}"#)
+        let refused = try CLI.run(["train", "--rules", feature, "--rules-only", "--key", w.privateKey, "--out", w.path("x.triage")])
+        #expect(refused.status == 2 && refused.stderr.contains("feature rules (\"f\") need a learned model"), "\(refused.stderr)")
+        let one = try w.write("rules-one.json", #"{"rules": [{"name": "o", "words": ["x"], "label": "a"}]}"#)
+        let single = try CLI.run(["train", "--rules", one, "--rules-only", "--key", w.privateKey, "--out", w.path("x.triage")])
+        #expect(single.status == 2 && single.stderr.contains("name 1 label (a)"), "\(single.stderr)")
+        #expect(try CLI.run(["train", "--rules-only", "--data", CLI.demoTrain, "--key", w.privateKey, "--out", w.path("x.triage")]).status == 2)
+    }
+
     @Test func usageErrorsExitTwo() throws {
         #expect(try CLI.run(["train", "--no-such-flag"]).status == 2)
         let missing = try CLI.run(["train", "--key", "k", "--out", "o"])

@@ -105,9 +105,11 @@ struct ClassifierConformanceTests {
                 let alone = data.x.withRow(i) { scorer.probabilities($0) }
                 #expect(alone.map(\.bitPattern) == p.map(\.bitPattern), "\(example), row \(i)")
             }
-            // Better than chance on its own training rows.
+            // Better than chance on its own training rows (but the dummy, which is chance).
             let right = zip(batch, data.y).filter { Ranking.argmax($0.0) == $0.1 }.count
-            #expect(Double(right) / Double(data.y.count) > 1.5 / Double(data.names.count), "\(example)")
+            if example.settings.typeName != DummyClassifier.typeName {
+                #expect(Double(right) / Double(data.y.count) > 1.5 / Double(data.names.count), "\(example)")
+            }
         }
     }
 

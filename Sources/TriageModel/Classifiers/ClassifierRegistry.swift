@@ -29,6 +29,7 @@ public enum ClassifierRegistry {
         Entry(MultinomialNB.self),
         Entry(ComplementNB.self),
         Entry(VotingClassifier.self),
+        Entry(DummyClassifier.self),
     ]
 
     /// The settings types' names, in registration order.

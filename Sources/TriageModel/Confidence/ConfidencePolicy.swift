@@ -26,6 +26,8 @@ public enum UnsureReason: String, Sendable, Codable, CaseIterable {
     case ambiguous
     /// The most probable label is the out-of-scope label the model was trained with.
     case outOfScope = "out_of_scope"
+    /// A rules-only model (`train --rules-only`): no override rule matched the message.
+    case noRule = "no_rule"
 }
 
 /// When a model routes a message and when it leaves it to a person: the calibration of its

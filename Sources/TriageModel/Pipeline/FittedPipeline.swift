@@ -119,6 +119,10 @@ public struct FittedPipeline: Sendable {
     /// The first block's TF-IDF (the only one without a union).
     public var tfidf: FittedTfidfTransformer { blocks[0].tfidf }
 
+    /// A rules-only model (`train --rules-only`): override rules decide, and the classifier is a
+    /// `DummyClassifier` that reads nothing, so every other message is unsure (`no_rule`).
+    public var isRulesOnly: Bool { routing != nil && classifier.model is FittedDummy }
+
     /// Columns of the feature matrix: the blocks' vocabularies together, then one per feature
     /// rule.
     public var featureCount: Int { blockFeatureCount + (routing?.columnCount ?? 0) }
@@ -270,7 +274,8 @@ public struct FittedPipeline: Sendable {
             return Prediction(id: id, label: labels[label], probability: p[label], top: scored, unsure: false, margin: margin,
                               rule: routing?.set.rules[rule].name)
         }
-        let reason = rules.reason(p)
+        // A rules-only model routes only what a rule decides.
+        let reason = isRulesOnly ? .noRule : rules.reason(p)
         return Prediction(id: id, label: labels[best], probability: p[best], top: scored, unsure: reason != nil, reason: reason, margin: margin)
     }
 }
