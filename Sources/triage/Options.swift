@@ -168,7 +168,7 @@ struct PipelineOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The settings to start from (default: recommended): \(PipelinePreset.allCases.map { "'\($0.rawValue)' (\($0.summary))" }.joined(separator: "; ")).", valueName: "name"))
     var preset: PipelinePreset?
 
-    @Option(name: .customLong("config-from"), help: ArgumentHelp("Start from a model's own settings instead of a preset (retraining it on new data); its signature is checked with --config-from-key, or with the public half of --key.", valueName: "model"))
+    @Option(name: .customLong("config-from"), help: ArgumentHelp("Start from a model's own settings instead of a preset (retraining it on new data), and its routing rules unless --rules is given; its signature is checked with --config-from-key, or with the public half of --key.", valueName: "model"))
     var configFrom: String?
 
     @Option(name: .customLong("config-from-key"), help: ArgumentHelp("The public key (PEM) that signed the --config-from model.", valueName: "file"))
@@ -237,6 +237,17 @@ struct PipelineOptions: ParsableArguments {
 extension PipelineOptions {
     /// The settings a signed model was trained with, read once its signature is checked.
     private func modelSettings(_ path: String, signingKey: String?) throws -> PipelineSettings {
+        try configModel(path, signingKey: signingKey).pipeline.settings
+    }
+
+    /// The routing rules of the --config-from model (nil without --config-from, or when the
+    /// model has none): retraining a model keeps its rules unless --rules gives others.
+    func configFromRules(signingKey: String?) throws -> ModelRules? {
+        guard let configFrom else { return nil }
+        return try configModel(configFrom, signingKey: signingKey).pipeline.routing
+    }
+
+    private func configModel(_ path: String, signingKey: String?) throws -> ModelArtifact.Loaded {
         let key: VerifyingKey
         if let configFromKey {
             do { key = try VerifyingKey(path: configFromKey) } catch { throw CLIFailure(message: "\(configFromKey): \(error)") }
@@ -245,7 +256,7 @@ extension PipelineOptions {
         } else {
             throw CLIFailure(message: "--config-from \(path): give --config-from-key FILE, the public key that signed it", code: 2)
         }
-        do { return try ModelArtifact.load(path: path, trusted: [key]).pipeline.settings } catch {
+        do { return try ModelArtifact.load(path: path, trusted: [key]) } catch {
             throw CLIFailure(message: "--config-from \(path): \(error)")
         }
     }

@@ -178,14 +178,15 @@ struct Retrain: ParsableCommand {
         champion.provenance.notes["weights"].flatMap(WeightEncoding.init(rawValue:)) ?? ModelArtifact.defaultWeights
     }
 
-    /// `messages` fitted with the champion's settings, weights rounded as its file stores them,
+    /// `messages` fitted with the champion's settings and rules, weights rounded as its file stores them,
     /// and a confidence policy with the champion's goal chosen again on out-of-fold predictions
     /// (a policy set by hand is kept as it is).
     func fit(_ messages: [LabeledMessage], champion: ModelArtifact.Loaded) throws -> FittedPipeline {
         let settings = champion.pipeline.settings
         let weights = weights(champion)
         do {
-            let fit = try PipelineFit(messages: messages)
+            // The champion's rules and head come along: a retrained model routes by the same rules.
+            let fit = try PipelineFit(messages: messages, rules: champion.pipeline.routing, head: champion.pipeline.head)
             var fitted = try fit.fit(settings, threads: runtime.threads).pipeline.withWeights(weights)
             let own = champion.pipeline.effectivePolicy()
             var policy = own

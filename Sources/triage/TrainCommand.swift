@@ -139,7 +139,7 @@ struct Train: ParsableCommand {
         let modelRules = try rules.map { path throws -> ModelRules in
             let matcher = try RulesTestCommand.loadRules(path)
             do { return try ModelRules(matcher.set) } catch { throw CLIFailure(message: "\(path): \(error)", code: 2) }
-        }
+        } ?? pipeline.configFromRules(signingKey: key)
         if rulesOnly, let modelRules, let path = rules, !modelRules.featureRules.isEmpty {
             let names = modelRules.featureRules.map { "\"\(modelRules.set.rules[$0].name)\"" }.joined(separator: ", ")
             throw CLIFailure(message: "\(path): --rules-only: feature rules (\(names)) need a learned model; drop --rules-only, or make them overrides", code: 2)

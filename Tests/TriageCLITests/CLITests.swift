@@ -455,6 +455,11 @@ struct CLITests {
         #expect(try CLI.run(["train", "--data", CLI.demoTrain, "--rules", rules, "--key", w.privateKey, "--out", again,
                              "--calibration-folds", "0", "--eval-data", CLI.demoTest, "--threads", "1"]).status == 0)
         #expect(FileManager.default.contents(atPath: out) == FileManager.default.contents(atPath: again))
+        // Retraining from the model's own settings keeps its rules.
+        let from = w.path("rules-from.triage")
+        #expect(try CLI.run(["train", "--data", CLI.demoTrain, "--config-from", out, "--key", w.privateKey, "--out", from,
+                             "--calibration-folds", "0", "--quiet"]).status == 0)
+        #expect(try CLI.run(["inspect", "--model", from, "--trusted-key", w.publicKey]).stdout.contains("rules         5: 2 override, 3 feature"))
         // A rule routing to a label the data does not have: a usage error naming the rule, before training.
         let bad = try w.write("bad-rules.json", #"{"rules": [{"name": "wire", "words": ["wire"], "label": "wire_fraud"}]}"#)
         let refused = try CLI.run(["train", "--data", CLI.demoTrain, "--rules", bad, "--key", w.privateKey, "--out", w.path("bad-rules.triage")])

@@ -203,6 +203,33 @@ struct ServeTests {
         #expect(try agent.step() && agent.value(0) == .text("ana"))
     }
 
+    /// Issue 31: a model with rules through the loop: served, its override's answer logged as
+    /// the rule's, a relabel, and `retrain` keeps the champion's rules in the new model.
+    @Test func aModelsRulesSurviveTheFeedbackLoop() throws {
+        let w = try Workspace.shared.get()
+        let rules = CLI.repository.appendingPathComponent("corpora/demo/rules.json").path
+        let served = w.path("loop-rules.triage")
+        let trained = try CLI.run(["train", "--data", CLI.demoTrain, "--rules", rules, "--key", w.privateKey, "--out", served,
+                                   "--calibration-folds", "0", "--quiet"])
+        #expect(trained.status == 0, "\(trained.stderr)")
+        let db = w.path("loop-rules.sqlite")
+        let server = try ServerProcess(["--model", served, "--trusted-key", w.publicKey, "--db", db])
+        let c = try HTTPConnection(port: server.port)
+        let r = try c.post("/messages", json: #"{"messages": [{"id": "lr1", "subject": "mortgage", "body": "I lost my card"}, {"id": "lr2", "body": "the app crashes"}]}"#)
+        #expect(r.json?["predictions"]?.arrayValue?.first?["by"]?.stringValue == "rule:lost-or-stolen-card", "\(r.text)")
+        #expect(try c.request("POST", "/messages/lr2/label", body: Array(#"{"label": "incident_outage"}"#.utf8)).status == 200)
+        server.signal(SIGTERM)
+        #expect(server.wait() == 0)
+        let row = try SQLiteDatabase(path: db, mode: .readOnly).prepare("SELECT group_concat(decided_by, ' ') FROM (SELECT decided_by FROM predictions ORDER BY seq)")
+        #expect(try row.step() && row.value(0) == .text("rule:lost-or-stolen-card model"))
+        let next = w.path("loop-rules-next.triage")
+        let retrained = try CLI.run(["retrain", "--log", db, "--data", CLI.demoTrain, "--model", served, "--trusted-key", w.publicKey,
+                                     "--key", w.privateKey, "--out", next, "--eval-data", CLI.demoTest, "--force"])
+        #expect(retrained.status == 0, "\(retrained.stderr)")
+        let inspect = try CLI.run(["inspect", "--model", next, "--trusted-key", w.publicKey])
+        #expect(inspect.stdout.contains("rules         5: 2 override, 3 feature"), "\(inspect.stdout)")
+    }
+
     /// Issue 28's loop end to end, real server and log: predictions → relabels with a token →
     /// review → retrain (report, gate passes, the served file replaced) → reload with a token →
     /// the relabelled messages are now predicted as relabelled. (The refusal of a worse

@@ -115,6 +115,15 @@ struct RulesInPipelineTests {
         #expect(try fit.keys(Self.settings(), rows: .all).features != plain.keys(Self.settings(), rows: .all).features)
     }
 
+    @Test func rulesWhoseColumnsTheClassifierDidNotLearnAreRefused() throws {
+        let train = Array(try Demo.messages("train").prefix(200))
+        let plain = try PipelineFit(messages: train, stopWordDirectories: Demo.stopwords).fit(Self.settings(), threads: 2).pipeline
+        #expect(throws: RuleError.self) { try plain.withRouting(try ModelRules(Self.rules)) }
+        // Overrides alone add no column: any model can take them.
+        let overrides = RuleSet(rules: Self.rules.rules.filter { $0.mode == .override }, stemmer: "english")
+        #expect(try plain.withRouting(try ModelRules(overrides)).routing?.columnCount == 0)
+    }
+
     @Test func pruningKeepsTheRuleColumns() throws {
         let pipeline = try Self.fitted(try Demo.messages("train"))
         let (pruned, removed) = try #require(pipeline.pruned(threshold: 0.05))

@@ -34,8 +34,11 @@ struct UnionAndLinearTests {
         #expect(pipeline.featureCount == pipeline.classifier.featureCount)
         #expect(pipeline.classifier.typeName == example.settings.typeName)
         let accuracy = Self.accuracy(pipeline, try Demo.messages("test"))
-        // Linear models reach 0.6 and more; the few-round trees of the examples, over 3× chance.
-        #expect(accuracy > (example.settings.typeName == "gradient_boosting" ? 0.4 : 0.6), "\(example): \(accuracy)")
+        // Linear models reach 0.6 and more; the few-round trees of the examples, over 3× chance;
+        // the dummy is chance itself (8 labels).
+        let floor = example.settings.typeName == "gradient_boosting" ? 0.4 : example.settings.typeName == DummyClassifier.typeName ? 0.05 : 0.6
+        #expect(accuracy > floor, "\(example): \(accuracy)")
+        if example.settings.typeName == DummyClassifier.typeName { #expect(accuracy < 0.2) }
     }
 
     @Test func unionColumnsAreTheBlocksSideBySideWithTheirWeights() throws {

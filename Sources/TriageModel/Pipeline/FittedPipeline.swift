@@ -53,6 +53,11 @@ public struct FittedPipeline: Sendable {
         if let head { copy.head = head }
         try routing?.validate(heads: [(copy.head, labels)])
         copy.routing = routing
+        // The classifier must read exactly the blocks' columns and these rules' (else its
+        // scorer would read past its weights, or ignore a column).
+        guard copy.featureCount == classifier.featureCount else {
+            throw RuleError(rule: nil, "the classifier reads \(classifier.featureCount) columns, but the feature blocks and the \(routing?.columnCount ?? 0) feature rule(s) make \(copy.featureCount): the rules are not the ones it was trained with")
+        }
         return copy
     }
 
