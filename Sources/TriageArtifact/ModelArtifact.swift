@@ -132,6 +132,9 @@ public enum ModelArtifact {
         if version < 6 && pipeline.routing != nil {
             throw .invalid(path: "$.rules", reason: "rules need format version 6 (this file: \(version))")
         }
+        if version < 6 && pipeline.classifier.model is FittedDummy {
+            throw .invalid(path: "$.model.type", reason: "a dummy classifier needs format version 6 (this file: \(version))")
+        }
         let probes = probes + (pipeline.routing.map { ProbeMessages.forRules($0.set) } ?? [])
         let (probabilities, matched) = pipeline.predictProbabilitiesAndMatches(probes, threads: 1)
         let probeResults = probes.indices.map { i in

@@ -110,6 +110,7 @@ struct Train: ParsableCommand {
         if rulesOnly && (targetPrecision != nil || targetCoverage != nil || perClassThresholds || prune != nil || oosLabel != nil) {
             throw ValidationError("--rules-only: the rules decide, so there is no threshold to choose and nothing to prune (drop --target-precision, --target-coverage, --per-class-thresholds, --prune and --oos-label)")
         }
+        if rulesOnly && !data.isGiven && testSize != nil { throw ValidationError("--test-size holds out part of --data: give --data, or measure with --eval-data") }
         if !showConfig {
             if !data.isGiven && !rulesOnly { throw ValidationError("missing --data FILE (or --db FILE --sql QUERY)") }
             if key == nil { throw ValidationError("missing --key FILE: the private key that signs the model (create one with triage keygen)") }
