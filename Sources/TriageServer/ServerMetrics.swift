@@ -30,6 +30,8 @@ public final class ServerMetrics: Sendable {
         var requests: [RouteKey: Prometheus.Counter] = [:]
         var latency: [String: ValueHistogram] = [:]
         var categories: [String: Prometheus.Counter] = [:]
+        /// Decisions of the model's override rules, by rule name.
+        var rules: [String: Prometheus.Counter] = [:]
         /// Predictions per category since start (the drift gauge's recent shares).
         var categoryCounts: [String: Int] = [:]
     }
@@ -86,8 +88,9 @@ public final class ServerMetrics: Sendable {
         histogram.record(seconds)
     }
 
-    /// The categories of a batch's predictions, and why those not routed were not.
-    func predicted(categories names: [String], unsure reasons: [UnsureReason]) {
+    /// The categories of a batch's predictions, why those not routed were not, and the
+    /// override rules that decided some of them.
+    func predicted(categories names: [String], unsure reasons: [UnsureReason], rules: [String] = []) {
         let counters = series.withLock { series in
             for name in names { series.categoryCounts[name, default: 0] += 1 }
             return names.map { name in
@@ -95,6 +98,13 @@ public final class ServerMetrics: Sendable {
                     let made = registry.makeCounter(descriptor: Self.name("predictions", "total", "Predictions by category."),
                                                     labels: [("category", name)])
                     series.categories[name] = made
+                    return made
+                }()
+            } + rules.map { rule in
+                series.rules[rule] ?? {
+                    let made = registry.makeCounter(descriptor: Self.name("rule_decisions", "total", "Predictions decided by an override rule of the model, by rule."),
+                                                    labels: [("rule", rule)])
+                    series.rules[rule] = made
                     return made
                 }()
             }

@@ -186,6 +186,9 @@ struct ServerTests {
             let model = try c.get("/model")
             #expect(model.json?["head"]?.stringValue == "label")
             #expect(model.json?["rules"]?["rules"]?.arrayValue?.count == 5)
+            // /metrics counts the rule's decision.
+            let metrics = try c.get("/metrics")
+            #expect(metrics.text.contains(#"triage_rule_decisions_total{rule="lost-or-stolen-card"} 1"#), "\(metrics.text)")
         }
     }
 

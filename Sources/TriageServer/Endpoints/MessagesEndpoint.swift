@@ -44,7 +44,7 @@ struct MessagesEndpoint: Sendable {
                 logger.error("prediction log write failed", metadata: ["error": "\(error)"])
                 answer = Answer(status: .serviceUnavailable, body: JSONWriter.bytes(Self.logFailure(error).json))
             } else {
-                metrics.predicted(categories: predictions.map(\.label), unsure: predictions.compactMap(\.reason))
+                metrics.predicted(categories: predictions.map(\.label), unsure: predictions.compactMap(\.reason), rules: predictions.compactMap(\.rule))
                 answer = Answer(status: .ok, body: ResponseJSON.predictions(predictions, modelID: model.id, version: model.version))
             }
             metrics.request(route: Self.route, status: answer.status.code, seconds: (ContinuousClock.now - started).seconds)
