@@ -2,7 +2,7 @@ import TriageCore
 
 extension ClassificationReport {
     /// The metrics of a fitted pipeline on labelled messages: each predicted label is the
-    /// argmax of its probabilities (`Ranking`), each true label encoded in the pipeline's label
+    /// argmax of its probabilities (`Ranking`) or an override rule's, each true label encoded in the pipeline's label
     /// order. Messages whose label the model does not know are left out of every metric — one
     /// denominator for accuracy, the averages and balanced accuracy, as scikit-learn's
     /// `classification_report(labels=model.classes_)` keeps to the model's labels — and are
@@ -33,6 +33,9 @@ public struct ModelEvaluation: Sendable {
         /// Routed and right.
         public var routedRight: Int
         public var unsure: [UnsureReason: Int]
+        /// Routed by an override rule of the model (whatever the policy), and of those, right.
+        public var byRules = 0
+        public var byRulesRight = 0
 
         /// Share of messages routed.
         public var coverage: Double { messages == 0 ? 0 : Double(routed) / Double(messages) }
@@ -45,13 +48,15 @@ public struct ModelEvaluation: Sendable {
             func num(_ x: Double) -> JSONValue { JSONValue.double(x) ?? .null }
             return ["messages": .number(JSONNumber(messages)), "routed": .number(JSONNumber(routed)), "coverage": num(coverage),
                     "precision": num(precision), "accuracy": num(accuracy),
-                    "unsure": .object(JSONObject(UnsureReason.allCases.map { ($0.rawValue, .number(JSONNumber(unsure[$0] ?? 0))) }))]
+                    "unsure": .object(JSONObject(UnsureReason.allCases.map { ($0.rawValue, .number(JSONNumber(unsure[$0] ?? 0))) })),
+                    "by_rules": .number(JSONNumber(byRules)), "by_rules_right": .number(JSONNumber(byRulesRight))]
         }
 
         public var text: String {
             let reasons = UnsureReason.allCases.compactMap { r in unsure[r].map { "\($0) \(r.rawValue)" } }.joined(separator: ", ")
             return String(format: "routed %d of %d messages (%.1f %%), %.2f %% of them right; left to a person: %d", routed, messages,
                           100 * coverage, 100 * precision, messages - routed) + (reasons.isEmpty ? "" : " (\(reasons))")
+                + (byRules == 0 ? "" : String(format: "; %d of the routed decided by override rules, %d of them right", byRules, byRulesRight))
         }
     }
 
@@ -77,6 +82,10 @@ public struct ModelEvaluation: Sendable {
             } else {
                 outcome.routed += 1
                 if predicted[i] == t && t != pipeline.oosIndex { outcome.routedRight += 1 }
+                if overrides[i] != nil {
+                    outcome.byRules += 1
+                    if predicted[i] == t { outcome.byRulesRight += 1 }
+                }
             }
         }
         policy = outcome

@@ -80,6 +80,8 @@ struct RulesInPipelineTests {
         let e = ModelEvaluation(pipeline, on: messages, threads: 1, threshold: 0.999)
         #expect(e.report.accuracy == 1)
         #expect(e.policy.routed == 2)
+        #expect(e.policy.byRules == 2 && e.policy.byRulesRight == 2)
+        #expect(e.policy.text.contains("2 of the routed decided by override rules, 2 of them right"))
     }
 
     @Test func anOverrideNamingAnUnknownLabelOrHeadIsAnErrorAtTraining() throws {
