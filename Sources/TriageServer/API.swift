@@ -90,8 +90,14 @@ public enum RequestParsing {
             let id: String
             switch m["id"] {
             case let .string(s)?: id = s
-            case nil where mail != nil: id = mail!.id
-            case nil: throw APIError(400, "\(at()) has no \"id\"", field: "\(at()).id")
+            case nil:
+                guard let mail else { throw APIError(400, "\(at()) has no \"id\"", field: "\(at()).id") }
+                // The id the e-mail brought: a too-long one is the raw message's problem, and
+                // the client's way out is to give an "id".
+                guard mail.id.utf8.count <= limits.maxIDBytes else {
+                    throw APIError(422, "\(at()).raw has a Message-ID of \(mail.id.utf8.count) bytes, longer than the id limit of \(limits.maxIDBytes): give the message an \"id\"", field: "\(at()).raw")
+                }
+                id = mail.id
             // A number is refused, not converted: ids are echoed, logged and used in
             // /messages/{id}/label as strings, and the OpenAPI document says string.
             case let .number(n)?: throw APIError(400, "\(at()).id must be a string (write \"\(n.literal)\" for the number \(n.literal))", field: "\(at()).id")

@@ -152,6 +152,9 @@ struct ServerTests {
             #expect(number.status == 400 && number.json?["error"]?["field"]?.stringValue == "messages[0].raw")
             let noBoundary = try post(["raw": "Subject: x\r\nContent-Type: multipart/mixed\r\n\r\n--x\r\n"])
             #expect(noBoundary.status == 400 && (noBoundary.errorMessage ?? "").contains("without a boundary parameter: its parts cannot be found (byte 12)"), "\(noBoundary.text)")
+            let longID = try post(["raw": .string("Message-ID: <" + String(repeating: "m", count: 300) + "@x.example>\r\nSubject: x\r\n\r\nbody\r\n")])
+            #expect(longID.status == 422 && longID.json?["error"]?["field"]?.stringValue == "messages[0].raw"
+                    && (longID.errorMessage ?? "").contains("give the message an \"id\""), "\(longID.text)")
             let big = try post(["raw": .string("Subject: x\r\n\r\n" + String(repeating: "a", count: 4000))])
             #expect(big.status == 422 && (big.errorMessage ?? "").contains("the limit is 4000"), "\(big.text)")
         }
