@@ -20,13 +20,17 @@ public struct LabeledMessage: Equatable, Sendable {
     public var label: String?
     /// Line (CSV) or row number where the message starts, for error messages.
     public var line: Int
+    /// With several label heads (issue 31): the labels of the heads after the first, in the
+    /// order of the label columns (nil: the row has no label for that head). Empty with one head.
+    public var otherLabels: [String?]
 
-    public init(id: String, subject: String, body: String, label: String?, line: Int) {
+    public init(id: String, subject: String, body: String, label: String?, line: Int, otherLabels: [String?] = []) {
         self.id = id
         self.subject = subject
         self.body = body
         self.label = label
         self.line = line
+        self.otherLabels = otherLabels
     }
 
     /// The message without its label.

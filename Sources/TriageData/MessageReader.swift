@@ -56,6 +56,34 @@ public struct MessageBatch: Sendable {
         self.source = source
     }
 
+    /// Several label heads (issue 31) from batches of the same source read once per label
+    /// column, with labels optional (this batch: the first head's): each message keeps its own
+    /// `label` (empty → nil) and gets the other batches' labels, matched by line, as
+    /// `otherLabels`. A message with no label for any head is an error naming its place (with
+    /// `skipInvalid`, skipped and listed).
+    public func joiningHeads(_ others: [MessageBatch], names: [String], skipInvalid: Bool) throws(DataSourceError) -> MessageBatch {
+        let byLine = others.map { batch in Dictionary(batch.messages.map { ($0.line, $0.label) }, uniquingKeysWith: { first, _ in first }) }
+        var batch = self
+        batch.messages = []
+        batch.messages.reserveCapacity(messages.count)
+        for var m in messages {
+            if m.label?.isEmpty == true { m.label = nil }
+            m.otherLabels = byLine.map { labels in labels[m.line].flatMap { $0 }.flatMap { $0.isEmpty ? nil : $0 } }
+            if m.label == nil && m.otherLabels.allSatisfy({ $0 == nil }) {
+                let problem = DataSourceError.Kind.emptyValue(column: "every label column (\(names.joined(separator: ", ")))")
+                let error = unit == "line" ? DataSourceError(file: source, line: m.line, problem)
+                    : DataSourceError(file: source, location: "\(unit) \(m.line)", problem)
+                guard skipInvalid else { throw error }
+                batch.skipped.append(unit == "line" ? SkippedRow(line: m.line, reason: error.problem)
+                    : SkippedRow(number: m.line, place: "\(unit) \(m.line)", reason: error.problem))
+                continue
+            }
+            batch.messages.append(m)
+        }
+        batch.skipped.sort { $0.line < $1.line }
+        return batch
+    }
+
     /// Ids are unique in a corpus (corpora/README.md): a repeated id is an error naming both
     /// lines, or with `skipInvalid` the first is kept and the others are listed in `skipped`.
     /// Messages without an id (numbered by their line) cannot repeat.

@@ -49,6 +49,9 @@ public final class PipelineFit: Sendable {
     /// head (label column) their overrides decide.
     public let rules: ModelRules?
     public let head: String
+    /// The heads after the first (`LabeledMessage.otherLabels`, in order): each trains its own
+    /// classifier on the shared features of the rows that have its label (`fitHeads`).
+    public let otherHeads: [FitHead]
     /// SHA-256 of the rules (part of the features stage's key).
     private let rulesHash: String?
 
@@ -56,7 +59,7 @@ public final class PipelineFit: Sendable {
     /// labels; and the rules against the labels (an override naming a label the data does not
     /// have is an error).
     public init(messages: [LabeledMessage], stopWordDirectories: [String]? = nil, rules: ModelRules? = nil,
-                head: String = FittedPipeline.defaultHead) throws(PipelineError) {
+                head: String = FittedPipeline.defaultHead, otherHeads: [String] = []) throws(PipelineError) {
         guard !messages.isEmpty else { throw .noTrainingMessages }
         for m in messages {
             guard let label = m.label, !label.isEmpty else { throw .missingLabel(line: m.line) }
@@ -68,9 +71,20 @@ public final class PipelineFit: Sendable {
         y = labels.encode(messages)
         self.stopWordDirectories = stopWordDirectories
         dataHash = StableHash.messages(messages)
-        do { try rules?.validate(heads: [(head, labels.classes)]) } catch { throw .rules(error) }
+        var heads: [FitHead] = []
+        for (k, name) in otherHeads.enumerated() {
+            guard name != head, !otherHeads[..<k].contains(name) else { throw .invalidHeads("head \"\(name)\" is named twice") }
+            let given = messages.map { k < $0.otherLabels.count ? $0.otherLabels[k] : nil }
+            let encoder = LabelEncoder(fitting: given.compactMap { $0 })
+            guard encoder.classes.count >= 2 else {
+                throw .invalidHeads("head \"\(name)\" has \(encoder.classes.count) distinct label\(encoder.classes.count == 1 ? "" : "s") (\(encoder.classes.joined(separator: ", "))); a classifier needs at least 2")
+            }
+            heads.append(FitHead(name: name, labels: encoder, y: given.map { $0.flatMap(encoder.index(of:)) }))
+        }
+        do { try rules?.validate(heads: [(head, labels.classes)] + heads.map { ($0.name, $0.labels.classes) }) } catch { throw .rules(error) }
         self.rules = rules
         self.head = head
+        self.otherHeads = heads
         rulesHash = rules?.sha256
     }
 
@@ -79,6 +93,8 @@ public final class PipelineFit: Sendable {
         public let pipeline: FittedPipeline
         /// One row per evaluation row, the pipeline's feature columns.
         public let evaluationFeatures: SparseMatrix
+        /// One row per training row: what the classifier learned from.
+        public let trainFeatures: SparseMatrix
     }
 
     // MARK: Keys
@@ -227,8 +243,39 @@ public final class PipelineFit: Sendable {
             return try stage(.preparation, key, cache) { try prepare() }
         }
         var pipeline = FittedPipeline(settings: settings, labels: labels.classes, blocks: fitted, classifier: classifier, cleaner: cleaner)
-        do { pipeline = try pipeline.withRouting(rules, head: head) } catch { throw .rules(error) }
-        return Result(pipeline: pipeline, evaluationFeatures: features.evaluation)
+        do { pipeline = try pipeline.withRouting(rules, head: head, heads: headList) } catch { throw .rules(error) }
+        return Result(pipeline: pipeline, evaluationFeatures: features.evaluation, trainFeatures: features.train)
+    }
+
+    /// Every head's name and labels, the first head first.
+    var headList: [(name: String, labels: [String])] { [(head, labels.classes)] + otherHeads.map { ($0.name, $0.labels.classes) } }
+
+    /// One model of several heads: the features (clean step, text, vectorizers, TF-IDF, rule
+    /// columns) fitted once on every row, the first head's classifier as `fit` fits it, then
+    /// each other head's classifier on the shared feature rows that have its label, with its
+    /// own settings from `classifiers` (by head name; default: `settings.clf`).
+    public func fitHeads(_ settings: PipelineSettings, classifiers: [String: ClassifierSettings] = [:], threads: Int? = nil,
+                         cache: StageCache? = nil) throws(PipelineError) -> FittedHeads {
+        if let unknown = classifiers.keys.sorted().first(where: { name in name != head && !otherHeads.contains { $0.name == name } }) {
+            throw .invalidHeads("classifier settings for head \"\(unknown)\", which the data does not have (heads: \(headList.map(\.name).joined(separator: ", ")))")
+        }
+        var primarySettings = settings
+        if let own = classifiers[head] { primarySettings.clf = own }
+        let first = try fit(primarySettings, threads: threads, cache: cache)
+        var heads = [first.pipeline]
+        for h in otherHeads {
+            let rows = h.y.indices.filter { h.y[$0] != nil }
+            var own = settings
+            own.clf = classifiers[h.name] ?? settings.clf
+            try own.clf.validate()
+            let classifier = try own.clf.fit(first.trainFeatures.selectingRows(rows), labels: rows.map { h.y[$0] ?? 0 },
+                                             classNames: h.labels.classes, threads: threads)
+            var pipeline = FittedPipeline(settings: own, labels: h.labels.classes, blocks: first.pipeline.blocks, classifier: classifier,
+                                          cleaner: first.pipeline.cleaner)
+            do { pipeline = try pipeline.withRouting(rules, head: h.name, heads: headList) } catch { throw .rules(error) }
+            heads.append(pipeline)
+        }
+        return FittedHeads(heads)
     }
 
     /// The feature rules' columns for every message (after the clean step), computed once per
@@ -258,6 +305,14 @@ public final class PipelineFit: Sendable {
         guard let cache else { return try compute() }
         return try cache.value(stage, key: key, compute: compute)
     }
+}
+
+/// A head after the first of a `PipelineFit`: its name, its labels, and each message's label
+/// index (nil: the row has no label for it).
+public struct FitHead: Sendable {
+    public let name: String
+    public let labels: LabelEncoder
+    public let y: [Int?]
 }
 
 /// A fitted feature step and its training and evaluation matrices.

@@ -26,6 +26,9 @@ public struct FittedPipeline: Sendable {
     /// The name of the label column the model predicts (its head; "label" unless trained with
     /// another `--label-column`): what an override rule's `head` names.
     public private(set) var head: String = FittedPipeline.defaultHead
+    /// The model's first head: an override rule without a `head` decides it (this pipeline's
+    /// own head unless it is a later head of a several-head model, `FittedHeads`).
+    public private(set) var primaryHead: String = FittedPipeline.defaultHead
 
     public static let defaultHead = "label"
 
@@ -48,10 +51,13 @@ public struct FittedPipeline: Sendable {
 
     /// The pipeline with routing rules (checked against its head and labels), whose feature
     /// rules must be the columns the classifier was fitted with after the blocks'.
-    public func withRouting(_ routing: ModelRules?, head: String? = nil) throws(RuleError) -> FittedPipeline {
+    /// `heads`: every head of the model, the first first (default: this one alone).
+    public func withRouting(_ routing: ModelRules?, head: String? = nil, heads: [(name: String, labels: [String])]? = nil) throws(RuleError) -> FittedPipeline {
         var copy = self
         if let head { copy.head = head }
-        try routing?.validate(heads: [(copy.head, labels)])
+        let all = heads ?? [(copy.head, labels)]
+        copy.primaryHead = all.first?.name ?? copy.head
+        try routing?.validate(heads: all)
         copy.routing = routing
         // The classifier must read exactly the blocks' columns and these rules' (else its
         // scorer would read past its weights, or ignore a column).
@@ -68,6 +74,7 @@ public struct FittedPipeline: Sendable {
         copy.oosIndex = oosIndex
         copy.routing = routing
         copy.head = head
+        copy.primaryHead = primaryHead
         return copy
     }
 
@@ -236,7 +243,7 @@ public struct FittedPipeline: Sendable {
     /// The label index an override rule among `matched` decides for the model's head, and the
     /// rule's index; nil when none does.
     public func override(_ matched: [Int]) -> (label: Int, rule: Int)? {
-        guard let routing, let rule = routing.override(matched, head: head, firstHead: head),
+        guard let routing, let rule = routing.override(matched, head: head, firstHead: primaryHead),
               let label = routing.set.rules[rule].label.flatMap({ labels.firstIndex(of: $0) }) else { return nil }
         return (label, rule)
     }

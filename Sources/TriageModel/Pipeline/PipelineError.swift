@@ -16,6 +16,9 @@ public enum PipelineError: Error, Equatable, Sendable, CustomStringConvertible {
     case tooFewLabels([String])
     /// The routing rules do not fit the model (a label or head it does not have).
     case rules(RuleError)
+    /// Several label heads that cannot be fitted (a name twice, too few labels, settings for a
+    /// head the data lacks).
+    case invalidHeads(String)
 
     public var description: String {
         switch self {
@@ -27,6 +30,7 @@ public enum PipelineError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .stage(why): return why
         case .noTrainingMessages: return "no training messages"
         case let .rules(e): return "rules file: \(e)"
+        case let .invalidHeads(why): return "label heads: \(why)"
         case let .missingLabel(line): return "the message at line \(line) has no label"
         case let .tooFewLabels(labels):
             return "the training data has \(labels.count) distinct label\(labels.count == 1 ? "" : "s") (\(labels.joined(separator: ", "))); a classifier needs at least 2"

@@ -31,6 +31,18 @@ extension FittedPipeline {
 
         /// Class probabilities of one message, and the rules it matched (in rule order).
         public func probabilities(_ message: Message, matched: inout [Int]) -> [Double] {
+            var out: [Double] = []
+            withFeatureRow(message) { _, rules, p in
+                matched = rules
+                out = p
+            }
+            return out
+        }
+
+        /// Builds one message's feature row and calls `body` with it, the rules it matched and
+        /// this pipeline's (calibrated) probabilities; the row is valid only during the call
+        /// (the heads of `FittedHeads` score the same row).
+        func withFeatureRow(_ message: Message, _ body: (SparseRow, [Int], [Double]) -> Void) {
             // The buffers are moved into locals for the loop: every append to a class's stored
             // property is a dynamic exclusivity check, hundreds per message.
             var columns = self.columns, values = self.values
@@ -57,15 +69,16 @@ extension FittedPipeline {
                     values[k] *= weight
                 }
             }
+            var matched: [Int] = []
             if let ruleWorker {
                 matched = ruleWorker.matches(subject: message.subject, body: message.body)
                 pipeline.appendRuleColumns(matched, columns: &columns, values: &values)
-            } else {
-                matched = []
             }
-            var p = SparseRow.with(columns: columns, values: values) { scorer.probabilities($0) }
-            pipeline.policy?.calibration.apply(&p)
-            return p
+            SparseRow.with(columns: columns, values: values) { row in
+                var p = scorer.probabilities(row)
+                pipeline.policy?.calibration.apply(&p)
+                body(row, matched, p)
+            }
         }
 
         public func predict(_ message: Message, top: Int = 3, threshold: Double? = nil) -> Prediction {
