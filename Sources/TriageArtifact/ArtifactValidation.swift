@@ -6,7 +6,13 @@ import TriageText
 /// Semantic checks of a decoded payload, and the pipeline it describes. Every failure is
 /// `ArtifactError.invalid(path:reason:)` with the JSON path of the offending value.
 enum ArtifactValidation {
+    /// The first head's pipeline (the whole model for a single-head one).
     static func pipeline(from payload: Payload) throws(ArtifactError) -> FittedPipeline {
+        try pipelines(from: payload).first
+    }
+
+    /// The first head's pipeline and, in version 7, the other heads' (sharing its features).
+    static func pipelines(from payload: Payload) throws(ArtifactError) -> (first: FittedPipeline, others: [FittedPipeline]) {
         func invalid(_ path: String, _ reason: String) -> ArtifactError { .invalid(path: path, reason: reason) }
         let settings = payload.pipeline
         do { try settings.validate() } catch { throw invalid("$.pipeline", error.description) }
@@ -125,6 +131,25 @@ enum ArtifactValidation {
             featureCount += count
         }
 
+        // The heads (version 7), checked as names and labels before the rules that name them.
+        if payload.formatVersion < 7 && payload.heads != nil { throw invalid("$.heads", "not part of format version \(payload.formatVersion)") }
+        let headPayloads = payload.heads ?? []
+        if payload.heads != nil && headPayloads.isEmpty { throw invalid("$.heads", "empty: a single-head model has no \"heads\"") }
+        guard headPayloads.count <= 64 else { throw invalid("$.heads", "\(headPayloads.count) heads; at most 64") }
+        var headNames = Set([payload.head ?? FittedPipeline.defaultHead])
+        for (k, h) in headPayloads.enumerated() {
+            let at = "$.heads[\(k)]"
+            guard !h.name.isEmpty, h.name.utf8.count <= 256 else { throw invalid(at + ".name", "a head's name has 1 to 256 bytes") }
+            guard headNames.insert(h.name).inserted else { throw invalid(at + ".name", "head \"\(h.name)\" is named twice") }
+            guard h.labels.count >= 2 else { throw invalid(at + ".labels", "\(h.labels.count) labels; a head has at least 2") }
+            var seen = Set<String>()
+            for (i, label) in h.labels.enumerated() {
+                guard !label.isEmpty else { throw invalid(at + ".labels[\(i)]", "empty label") }
+                guard seen.insert(label).inserted else { throw invalid(at + ".labels[\(i)]", "duplicate label \"\(label)\"") }
+            }
+        }
+        let allHeads = [(name: payload.head ?? FittedPipeline.defaultHead, labels: labels)] + headPayloads.map { (name: $0.name, labels: $0.labels) }
+
         // The head and the rules (version 6).
         var routing: ModelRules?
         if payload.formatVersion < 6 {
@@ -137,7 +162,7 @@ enum ArtifactValidation {
                 guard set.rules.count <= 10_000 else { throw invalid("$.rules.rules", "\(set.rules.count) rules; at most 10000") }
                 do {
                     let compiled = try ModelRules(set)
-                    try compiled.validate(heads: [(head, labels)])
+                    try compiled.validate(heads: allHeads)
                     routing = compiled
                 } catch {
                     throw invalid(error.rule.map { "$.rules.rules[\($0.index)]" } ?? "$.rules", error.description)
@@ -165,11 +190,30 @@ enum ArtifactValidation {
         }
         // Older versions: one threshold on the classifier's probabilities.
         let policy = payload.confidencePolicy ?? .manual(payload.unsureThreshold)
+        let withPolicy: FittedPipeline
         do {
-            let pipeline = try FittedPipeline(settings: settings, labels: labels, blocks: blocks, classifier: classifier, cleaner: cleaner).withPolicy(policy)
-            do { return try pipeline.withRouting(routing, head: payload.head) } catch { throw invalid("$.rules", error.description) }
-        } catch let error as ArtifactError {
-            throw error
-        } catch { throw invalid("$.confidence_policy", "\(error)") }
+            withPolicy = try FittedPipeline(settings: settings, labels: labels, blocks: blocks, classifier: classifier, cleaner: cleaner).withPolicy(policy)
+        } catch { throw invalid("$.confidence_policy", error.description) }
+        let first: FittedPipeline
+        do { first = try withPolicy.withRouting(routing, head: payload.head, heads: allHeads) } catch { throw invalid("$.rules", error.description) }
+
+        // The later heads: each its own classifier on the first head's feature columns.
+        var others: [FittedPipeline] = []
+        for (k, h) in headPayloads.enumerated() {
+            let at = "$.heads[\(k)]"
+            var own = settings
+            own.clf = h.clf
+            do { try h.clf.validate() } catch { throw invalid(at + ".clf", error.description) }
+            do { try h.model.model.check(against: h.clf, labels: h.labels, featureCount: featureCount, path: at + ".model") } catch {
+                throw invalid(error.path, error.reason)
+            }
+            do { try h.confidencePolicy.validate(labels: h.labels) } catch { throw invalid(at + ".confidence_policy", error.description) }
+            let pipeline: FittedPipeline
+            do {
+                pipeline = try FittedPipeline(settings: own, labels: h.labels, blocks: blocks, classifier: h.model, cleaner: cleaner).withPolicy(h.confidencePolicy)
+            } catch { throw invalid(at + ".confidence_policy", error.description) }
+            do { others.append(try pipeline.withRouting(routing, head: h.name, heads: allHeads)) } catch { throw invalid("$.rules", error.description) }
+        }
+        return (first, others)
     }
 }

@@ -5,10 +5,10 @@ import TriageLinear
 import TriageModel
 import TriageText
 
-/// The signed model file (format "triage-model", payload version 6, versions 1 to 5 still
+/// The signed model file (format "triage-model", payload version 7, versions 1 to 6 still
 /// read; models/FORMAT.md).
 ///
-/// Versions 3 to 6 are a binary file (`ModelFile`): a prefix with the key id, a signed header holding
+/// Versions 3 to 7 are a binary file (`ModelFile`): a prefix with the key id, a signed header holding
 /// each section's length and SHA-256, then the sections — the JSON payload, and the vocabularies,
 /// idf and linear weights in binary. Loading reads the prefix, selects a pinned key, verifies the
 /// header's signature, then reads each section into its final buffer through SHA-256 and parses
@@ -27,11 +27,11 @@ import TriageText
 /// rebuilt → every golden probe is re-predicted and must match within `probeTolerance`.
 public enum ModelArtifact {
     public static let format = "triage-model"
-    public static let formatVersion = 6
+    public static let formatVersion = 7
     /// Payload versions `load` accepts.
-    public static let readableVersions = [1, 2, 3, 4, 5, 6]
+    public static let readableVersions = [1, 2, 3, 4, 5, 6, 7]
     /// Versions written as a binary `ModelFile` (the others are JSON envelopes).
-    static let binaryVersions = [3, 4, 5, 6]
+    static let binaryVersions = [3, 4, 5, 6, 7]
     /// How `train` stores linear weights unless told otherwise (`--weights`): chosen by
     /// measurement (BENCHMARKS.md, "Model files").
     public static let defaultWeights: WeightEncoding = .int8
@@ -58,6 +58,7 @@ public enum ModelArtifact {
 
     /// A loaded, verified model.
     public struct Loaded: Sendable {
+        /// The model's first head (its only one for most models).
         public let pipeline: FittedPipeline
         /// SHA-256 of the payload bytes: the model's identity.
         public let id: String
@@ -73,6 +74,8 @@ public enum ModelArtifact {
         public let probeMaxDifference: Double
         /// Where the file's bytes go: each part and its size (`triage inspect`).
         public let parts: [Part]
+        /// Every head, the first (`pipeline`) first.
+        public let heads: FittedHeads
     }
 
     /// A part of a model file and its size in bytes.
@@ -94,18 +97,20 @@ public enum ModelArtifact {
     public static func encode(_ pipeline: FittedPipeline, provenance: Provenance, probes: [Message] = ProbeMessages.standard,
                               unsureThreshold: Double = 0.5, signingKey: SigningKey,
                               created: String? = sourceDateEpoch(), weights: WeightEncoding = defaultWeights,
-                              version: Int = formatVersion) throws(ArtifactError) -> [UInt8] {
+                              version: Int = formatVersion, otherHeads: [FittedPipeline] = []) throws(ArtifactError) -> [UInt8] {
         guard binaryVersions.contains(version) else { throw .unsupportedVersion(version, supported: binaryVersions) }
         // The probes and the file hold the weights as the file stores them (a no-op when the
         // caller rounded them already, as `train` does before it evaluates).
         var payload = try makePayload(pipeline.withWeights(weights), version: version, provenance: provenance, probes: probes,
-                                  unsureThreshold: unsureThreshold, created: created)
+                                  unsureThreshold: unsureThreshold, created: created, otherHeads: otherHeads.map { $0.withWeights(weights) })
         let matrices = WeightMatrixTable(), sections = PayloadSections(reader: nil)
         let encoder = JSONValueEncoder(userInfo: [WeightMatrixTable.userInfoKey: matrices, PayloadSections.userInfoKey: sections])
         let payloadBytes: [UInt8]
         do {
-            // The model first, to number its matrices; then the whole payload (same numbers).
+            // The models first, to number their matrices (the first head's, then the others'
+            // in order, as the payload lists them); then the whole payload (same numbers).
             _ = try JSONValueEncoder(userInfo: [WeightMatrixTable.userInfoKey: matrices]).encode(payload.model)
+            for head in payload.heads ?? [] { _ = try JSONValueEncoder(userInfo: [WeightMatrixTable.userInfoKey: matrices]).encode(head.model) }
             payload.matrices = matrices.matrices.enumerated().map { MatrixDescriptor(section: "matrices[\($0.offset)]", matrix: $0.element) }
             payloadBytes = try encoder.canonicalBytes(payload)
         } catch { throw .invalid(path: error.path, reason: error.reason) }
@@ -117,7 +122,10 @@ public enum ModelArtifact {
     /// The payload of `pipeline` (whose weights are as the file will hold them), with its golden
     /// probes predicted now.
     static func makePayload(_ pipelineIn: FittedPipeline, version: Int, provenance: Provenance, probes: [Message], unsureThreshold: Double,
-                            created: String?) throws(ArtifactError) -> Payload {
+                            created: String?, otherHeads: [FittedPipeline] = []) throws(ArtifactError) -> Payload {
+        if version < 7 && !otherHeads.isEmpty {
+            throw .invalid(path: "$.heads", reason: "several label heads need format version 7 (this file: \(version))")
+        }
         guard (0 ... 1).contains(unsureThreshold) else {
             throw .invalid(path: "$.unsure_threshold", reason: "\(unsureThreshold) is not a probability")
         }
@@ -137,6 +145,17 @@ public enum ModelArtifact {
         }
         let probes = probes + (pipeline.routing.map { ProbeMessages.forRules($0.set) } ?? [])
         let (probabilities, matched) = pipeline.predictProbabilitiesAndMatches(probes, threads: 1)
+        var heads: [HeadPayload] = []
+        if !otherHeads.isEmpty {
+            let x = pipeline.features(probes, threads: 1)
+            for (k, head) in otherHeads.enumerated() {
+                let own: FittedPipeline
+                let headPolicy = head.policy ?? .manual(unsureThreshold)
+                do { own = try head.withPolicy(headPolicy) } catch { throw .invalid(path: "$.heads[\(k)].confidence_policy", reason: error.description) }
+                heads.append(HeadPayload(name: head.head, labels: head.labels, clf: head.settings.clf, model: head.classifier,
+                                         confidencePolicy: headPolicy, probes: own.probabilities(of: x, threads: 1)))
+            }
+        }
         let probeResults = probes.indices.map { i in
             Probe(subject: probes[i].subject, body: probes[i].body, probabilities: probabilities[i],
                   rules: pipeline.routing.map { r in matched[i].map { r.set.rules[$0].name } })
@@ -151,7 +170,7 @@ public enum ModelArtifact {
         return Payload(formatVersion: version, created: created, pipeline: pipeline.settings, labels: pipeline.labels,
                        unsureThreshold: unsureThreshold, features: features, model: pipeline.classifier, provenance: provenance, probes: probeResults,
                        confidencePolicy: policy, cleanPatterns: pipeline.cleaner?.patterns,
-                       head: version >= 6 ? pipeline.head : nil, rules: pipeline.routing?.set)
+                       head: version >= 6 ? pipeline.head : nil, rules: pipeline.routing?.set, heads: heads.isEmpty ? nil : heads)
     }
 
     /// Version-2 bytes of the same model (an envelope around base64 JSON, float32 weights): for
@@ -177,9 +196,9 @@ public enum ModelArtifact {
     /// fsync of the directory — a reader sees the old file or the new one, never a part.
     public static func save(_ pipeline: FittedPipeline, to path: String, provenance: Provenance,
                             probes: [Message] = ProbeMessages.standard, unsureThreshold: Double = 0.5,
-                            signingKey: SigningKey, weights: WeightEncoding = defaultWeights) throws(ArtifactError) {
+                            signingKey: SigningKey, weights: WeightEncoding = defaultWeights, otherHeads: [FittedPipeline] = []) throws(ArtifactError) {
         let bytes = try encode(pipeline, provenance: provenance, probes: probes, unsureThreshold: unsureThreshold, signingKey: signingKey,
-                               weights: weights)
+                               weights: weights, otherHeads: otherHeads)
         try AtomicFile.write(bytes, to: path)
     }
 
@@ -428,7 +447,7 @@ public enum ModelArtifact {
         if let fileBytes { parts.insert(Part(name: "file", bytes: fileBytes, what: "the whole file"), at: 0) }
 
         // 5. Semantics, then the pipeline.
-        let pipeline = try ArtifactValidation.pipeline(from: payload)
+        let (pipeline, otherHeads) = try ArtifactValidation.pipelines(from: payload)
 
         // 6. Golden probes.
         let messages = payload.probes.map { Message(subject: $0.subject, body: $0.body) }
@@ -452,9 +471,31 @@ public enum ModelArtifact {
                 throw .probeMismatch(index: i, difference: difference, tolerance: options.probeTolerance)
             }
         }
+        // Every later head's probes, on the same feature rows.
+        if let heads = payload.heads, !heads.isEmpty {
+            let x = pipeline.features(messages, threads: 1)
+            for (k, (head, own)) in zip(heads, otherHeads).enumerated() {
+                guard head.probes.count == payload.probes.count else {
+                    throw .invalid(path: "$.heads[\(k)].probes", reason: "\(head.probes.count) probes, but the model has \(payload.probes.count)")
+                }
+                for (i, (saved, p)) in zip(head.probes, own.probabilities(of: x, threads: 1)).enumerated() {
+                    guard saved.count == p.count else {
+                        throw .invalid(path: "$.heads[\(k)].probes[\(i)]", reason: "\(saved.count) probabilities for \(p.count) labels")
+                    }
+                    if let bad = saved.firstIndex(where: { !($0 >= 0 && $0 <= 1) }) {
+                        throw .invalid(path: "$.heads[\(k)].probes[\(i)][\(bad)]", reason: "\(saved[bad]) is not a probability")
+                    }
+                    let difference = zip(saved, p).map { abs($0 - $1) }.max() ?? 0
+                    maxDifference = max(maxDifference, difference)
+                    if !(difference <= options.probeTolerance) {
+                        throw .probeMismatch(index: i, difference: difference, tolerance: options.probeTolerance)
+                    }
+                }
+            }
+        }
         return Loaded(pipeline: pipeline, id: id ?? StableHash.hex(payloadBytes), keyId: keyId, created: payload.created,
                       unsureThreshold: payload.unsureThreshold, provenance: payload.provenance, probes: payload.probes,
-                      formatVersion: version, probeMaxDifference: maxDifference, parts: parts)
+                      formatVersion: version, probeMaxDifference: maxDifference, parts: parts, heads: FittedHeads([pipeline] + otherHeads))
     }
 }
 

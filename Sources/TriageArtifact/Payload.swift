@@ -170,6 +170,9 @@ struct FeaturesPayload: Codable {
 /// The signed content of an artifact (documented in models/FORMAT.md). A closed schema: the
 /// strict decoder refuses any other member.
 ///
+/// Version 7: as version 6, with `heads` when the model has several label heads: the heads
+/// after the first, each with its own labels, classifier settings and model, confidence policy
+/// and probe probabilities (the top level is the first head, as in a single-head model).
 /// Version 6: as version 5, with `head` (the label column the model predicts) and, optionally,
 /// `rules` (the routing rules, `RuleSet`'s schema); probes of a model with rules carry the
 /// names of the rules they match.
@@ -207,14 +210,34 @@ struct Payload: Codable {
     var head: String?
     /// Version 6: the routing rules.
     var rules: RuleSet?
+    /// Version 7, several heads: the heads after the first.
+    var heads: [HeadPayload]?
 
     enum CodingKeys: String, CodingKey {
-        case created, pipeline, labels, vocabulary, idf, features, matrices, model, provenance, probes, head, rules
+        case created, pipeline, labels, vocabulary, idf, features, matrices, model, provenance, probes, head, rules, heads
         case formatVersion = "format_version"
         case unsureThreshold = "unsure_threshold"
         case stopWords = "stop_words"
         case confidencePolicy = "confidence_policy"
         case cleanPatterns = "clean_patterns"
+    }
+}
+
+/// A head after the first of a several-head model (version 7): it reads the first head's
+/// features and has its own labels, classifier and policy.
+struct HeadPayload: Codable {
+    var name: String
+    var labels: [String]
+    /// The head's classifier settings (`pipeline.clf` is the first head's).
+    var clf: ClassifierSettings
+    var model: FittedClassifier
+    var confidencePolicy: ConfidencePolicy
+    /// Each golden probe's (calibrated) probabilities for this head, in probe order.
+    var probes: [[Double]]
+
+    enum CodingKeys: String, CodingKey {
+        case name, labels, clf, model, probes
+        case confidencePolicy = "confidence_policy"
     }
 }
 

@@ -79,6 +79,9 @@ struct Inspect: ParsableCommand {
             o["provenance"] = (try? JSONValueEncoder().encode(prov)) ?? .null
             o["vocabulary"] = .number(JSONNumber(p.featureCount))
             o["head"] = .string(p.head)
+            o["heads"] = .array(loaded.heads.heads.map { h in
+                ["name": .string(h.head), "labels": .array(h.labels.map { .string($0) }), "classifier": .string(h.classifier.typeName)]
+            })
             o["rules"] = p.routing.flatMap { try? JSONValueEncoder().encode($0.set) } ?? .null
             o["blocks"] = .array(p.blocks.map { ["name": .string($0.settings.name), "terms": .number(JSONNumber($0.featureCount))] })
             o["unsure_threshold"] = JSONValue.double(loaded.unsureThreshold) ?? .null
@@ -131,7 +134,13 @@ struct Inspect: ParsableCommand {
         let ruleColumns = p.routing?.columnCount ?? 0
         let blockList = p.blocks.count == 1 && ruleColumns == 0 ? "" : " ("
             + (p.blocks.map { "\($0.settings.name) \($0.featureCount)" } + (ruleColumns > 0 ? ["rules \(ruleColumns)"] : [])).joined(separator: ", ") + ")"
-        lines.append("head          \(p.head)")
+        if loaded.heads.heads.count > 1 {
+            lines.append("heads         " + loaded.heads.heads.enumerated().map { k, h in
+                "\(h.head) (\(h.labels.count) labels" + (k == 0 ? "" : ", \(h.classifier.describe())") + ")"
+            }.joined(separator: "; "))
+        } else {
+            lines.append("head          \(p.head)")
+        }
         if let routing = p.routing {
             let overrides = routing.set.rules.filter { $0.mode == .override }
             lines.append("rules         \(routing.set.rules.count): \(overrides.count) override, \(routing.columnCount) feature; sha256 \(routing.sha256.prefix(16))…")

@@ -66,8 +66,23 @@ enum ArtifactFixtures {
         let fit = try PipelineFit(messages: data, rules: try ModelRules(overrides))
         let pipeline = try fit.fit(settings, threads: 1).pipeline
         let bytes = try ModelArtifact.encode(pipeline, provenance: Provenance(pipeline: pipeline, messages: data),
-                                             probes: Array(ProbeMessages.standard.prefix(2)), signingKey: signingKey, created: nil)
+                                             probes: Array(ProbeMessages.standard.prefix(2)), signingKey: signingKey, created: nil, version: 6)
         return (bytes, pipeline)
+    }
+
+    /// Version 7: two heads over the small corpus — its label as "queue", and "length" (short or
+    /// long body, a column made up for the fixture) — with a rule deciding the second head.
+    static func smallHeadsArtifact() throws -> (bytes: [UInt8], heads: FittedHeads) {
+        var data = try messages(30)
+        for i in data.indices { data[i].otherLabels = [data[i].body.count >= 80 ? "long" : "short"] }
+        let set = RuleSet(rules: [RuleSet.Rule(name: "stolen-long", words: ["stolen"], mode: .override, head: "length", label: "long"),
+                                  RuleSet.Rule(name: "fraud", words: ["fraud", "scam"], mode: .feature)])
+        let fit = try PipelineFit(messages: data, rules: try ModelRules(set), head: "queue", otherHeads: ["length"])
+        let heads = try fit.fitHeads(linearSettings(), classifiers: ["length": .multinomialNB(MultinomialNB())], threads: 1)
+        let bytes = try ModelArtifact.encode(heads.primary, provenance: Provenance(pipeline: heads.primary, messages: data),
+                                             probes: Array(ProbeMessages.standard.prefix(3)), signingKey: signingKey, created: nil,
+                                             otherHeads: Array(heads.heads.dropFirst()))
+        return (bytes, heads)
     }
 
     /// Version 6: a linear model trained with `rules` (feature columns, an override), with
@@ -77,7 +92,7 @@ enum ArtifactFixtures {
         let fit = try PipelineFit(messages: data, rules: try ModelRules(rules), head: "queue")
         let pipeline = try fit.fit(linearSettings(), threads: 1).pipeline
         let bytes = try ModelArtifact.encode(pipeline, provenance: Provenance(pipeline: pipeline, messages: data),
-                                             probes: Array(ProbeMessages.standard.prefix(2)), signingKey: signingKey, created: nil)
+                                             probes: Array(ProbeMessages.standard.prefix(2)), signingKey: signingKey, created: nil, version: 6)
         return (bytes, pipeline)
     }
 
@@ -414,5 +429,31 @@ struct ModelFileParts {
 
     func signed(with key: SigningKey) throws -> [UInt8] {
         try ModelFile.write(version: version, sections: sections, signingKey: key)
+    }
+}
+
+/// Issue 31: a model of several heads in one file (payload version 7).
+@Suite("Several heads in a model file")
+struct HeadsArtifactTests {
+    @Test func everyHeadIsSavedSignedAndLoadedAsItPredicts() throws {
+        let (bytes, heads) = try ArtifactFixtures.smallHeadsArtifact()
+        let loaded = try ModelArtifact.decode(bytes, trusted: [try ArtifactFixtures.signingKey.verifyingKey])
+        #expect(loaded.formatVersion == 7)
+        #expect(loaded.heads.names == ["queue", "length"])
+        #expect(loaded.heads["length"]?.classifier.typeName == "multinomial_nb")
+        #expect(loaded.pipeline.head == "queue" && loaded.pipeline.labels == heads.primary.labels)
+        let messages = ProbeMessages.standard.prefix(12) + [Message(subject: "", body: "my card was stolen yesterday")]
+        // The file holds int8 weights: compare with the same heads rounded as it stores them.
+        let rounded = FittedHeads(heads.heads.map { $0.withWeights(ModelArtifact.defaultWeights) })
+        // (The file's policy is a threshold of 0.5 by hand; compare what the classifiers say.)
+        #expect(loaded.heads.predict(Array(messages), threads: 1).map { $0.map(\.top) } == rounded.predict(Array(messages), threads: 1).map { $0.map(\.top) })
+        #expect(loaded.heads.predict(Array(messages), threads: 1).map { $0.map(\.label) } == rounded.predict(Array(messages), threads: 1).map { $0.map(\.label) })
+        let last = loaded.heads.predict([messages.last!], threads: 1)[0]
+        #expect(last[1].rule == "stolen-long" && last[1].label == "long" && last[0].rule == nil)
+        // Same heads, same key: the same bytes.
+        #expect(try ArtifactFixtures.smallHeadsArtifact().bytes == bytes)
+        // A file of one head has no "heads" and loads as one head.
+        let single = try ModelArtifact.decode(try ArtifactFixtures.smallRulesArtifact().bytes, trusted: [try ArtifactFixtures.signingKey.verifyingKey])
+        #expect(single.heads.names == ["queue"])
     }
 }

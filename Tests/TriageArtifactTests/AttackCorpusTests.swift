@@ -32,12 +32,13 @@ enum AttackCorpus {
          ("v4-trees.triage", try ArtifactFixtures.smallArtifact(version: 4).bytes),
          ("v5-linear-clean.triage", try ArtifactFixtures.smallCleanArtifact().bytes),
          ("v6-linear-rules.triage", try ArtifactFixtures.smallRulesArtifact().bytes),
-         ("v6-rules-only.triage", try ArtifactFixtures.smallRulesOnlyArtifact().bytes)]
+         ("v6-rules-only.triage", try ArtifactFixtures.smallRulesOnlyArtifact().bytes),
+         ("v7-two-heads.triage", try ArtifactFixtures.smallHeadsArtifact().bytes)]
     }
 
-    /// Version-3 to -6 cases are binary files (`.triage`), the older ones JSON envelopes (`.triage.json`).
+    /// Version-3 to -7 cases are binary files (`.triage`), the older ones JSON envelopes (`.triage.json`).
     static func fileName(_ name: String) -> String {
-        ["v3-", "v4-", "v5-", "v6-"].contains { name.hasPrefix($0) } ? name + ".triage" : name + ".triage.json"
+        ["v3-", "v4-", "v5-", "v6-", "v7-"].contains { name.hasPrefix($0) } ? name + ".triage" : name + ".triage.json"
     }
 
     /// The cases: file name → (bytes, the expected error's kind).
@@ -135,7 +136,7 @@ enum AttackCorpus {
             features[0] = .object(first)
             object["features"] = .array(features)
         }, "invalid"))
-        return cases + (try version3()) + (try version4()) + (try version5()) + (try version6())
+        return cases + (try version3()) + (try version4()) + (try version5()) + (try version6()) + (try version7())
     }
 
     /// Version-4 files: the confidence policy (`$.confidence_policy`) broken in each way a file
@@ -315,6 +316,57 @@ enum AttackCorpus {
         cases.append(("v6-rules-in-version-5", try editPayload(try ModelFileParts(v5)) { object in
             object["head"] = "label"
         }, "invalid"))
+        return cases
+    }
+
+    /// Version 7: the later heads, checked as the first head is, and their probes.
+    static func version7() throws -> [(name: String, bytes: [UInt8], expected: String)] {
+        let key = try ArtifactFixtures.signingKey
+        let parts = try ModelFileParts(try ArtifactFixtures.smallHeadsArtifact().bytes)
+        func editPayload(_ base: ModelFileParts = parts, _ edit: @escaping (inout JSONObject) throws -> Void) throws -> [UInt8] {
+            var p = base
+            try p.editPayload(edit)
+            return try p.signed(with: key)
+        }
+        func editHead(_ edit: @escaping (inout JSONObject) throws -> Void) throws -> [UInt8] {
+            try editPayload { object in
+                var heads = try #require(object["heads"]?.arrayValue)
+                var head = try #require(heads[0].objectValue)
+                try edit(&head)
+                heads[0] = .object(head)
+                object["heads"] = .array(heads)
+            }
+        }
+        var cases: [(String, [UInt8], String)] = []
+        cases.append(("v7-head-named-twice", try editHead { $0["name"] = "queue" }, "invalid"))
+        cases.append(("v7-head-name-empty", try editHead { $0["name"] = "" }, "invalid"))
+        cases.append(("v7-head-one-label", try editHead { $0["labels"] = ["long"] }, "invalid"))
+        cases.append(("v7-head-labels-swapped", try editHead { $0["labels"] = ["short", "long"] }, "invalid"))
+        cases.append(("v7-head-duplicate-label", try editHead { $0["labels"] = ["long", "long"] }, "invalid"))
+        cases.append(("v7-head-clf-mismatch", try editHead { $0["clf"] = ["type": "logistic_regression"] }, "invalid"))
+        cases.append(("v7-head-extra-member", try editHead { $0["callback"] = "os.system" }, "payload.unknownField"))
+        cases.append(("v7-head-probe-moved", try editHead { head in
+            var probes = try #require(head["probes"]?.arrayValue)
+            probes[0] = .array([JSONValue.double(0.25) ?? .null, JSONValue.double(0.75) ?? .null])
+            head["probes"] = .array(probes)
+        }, "probeMismatch"))
+        cases.append(("v7-head-probes-missing", try editHead { $0["probes"] = [] }, "invalid"))
+        cases.append(("v7-heads-empty", try editPayload { $0["heads"] = [] }, "invalid"))
+        cases.append(("v7-heads-dropped", try editPayload { $0["heads"] = nil }, "invalid"))  // its weights then go unread
+        cases.append(("v7-rule-unknown-head", try editPayload { object in
+            var set = try #require(object["rules"]?.objectValue)
+            var rules = try #require(set["rules"]?.arrayValue)
+            var rule = try #require(rules[0].objectValue)
+            rule["head"] = "severity"
+            rules[0] = .object(rule)
+            set["rules"] = .array(rules)
+            object["rules"] = .object(set)
+        }, "invalid"))
+        // A version-6 payload cannot hold several heads.
+        let v6 = try ModelFileParts(try ArtifactFixtures.smallRulesArtifact().bytes)
+        // (A dummy head: it refers to no weight matrix, so the file decodes and the version is what is refused.)
+        let headsJSON = try JSONParser.parse(Array(#"[{"name": "length", "labels": ["long", "short"], "clf": {"type": "dummy", "strategy": "prior"}, "model": {"type": "dummy", "strategy": "prior", "class_names": ["long", "short"], "feature_count": 1, "probabilities": [0.5, 0.5]}, "confidence_policy": {"calibration": {"method": "temperature", "temperature": 1.0}, "goal": {"kind": "manual", "value": 0.5}, "threshold": 0.5}, "probes": []}]"#.utf8))
+        cases.append(("v7-heads-in-version-6", try editPayload(v6) { $0["heads"] = headsJSON }, "invalid"))
         return cases
     }
 
@@ -547,10 +599,11 @@ struct AttackCorpusTests {
     @Test func theValidSeedsLoad() throws {
         let trusted = [try ArtifactFixtures.signingKey.verifyingKey]
         let names = try FileManager.default.contentsOfDirectory(atPath: AttackCorpus.valid.path).filter { $0.hasSuffix(".triage") }
-        #expect(names.count == 8)
+        #expect(names.count == 9)
         for name in names {
             let loaded = try ModelArtifact.load(path: AttackCorpus.valid.appendingPathComponent(name).path, trusted: trusted)
-            #expect(loaded.formatVersion == (name.hasPrefix("v6-") ? 6 : name.hasPrefix("v5-") ? 5 : name.hasPrefix("v4-") ? 4 : 3))
+            #expect(loaded.formatVersion == (name.hasPrefix("v7-") ? 7 : name.hasPrefix("v6-") ? 6 : name.hasPrefix("v5-") ? 5 : name.hasPrefix("v4-") ? 4 : 3))
+            if name.hasPrefix("v7-") { #expect(loaded.heads.names == ["queue", "length"]) }
             if name == "v6-linear-rules.triage" {
                 #expect(loaded.pipeline.routing?.set == ArtifactFixtures.rules)
                 #expect(loaded.pipeline.head == "queue")
