@@ -28,8 +28,11 @@ struct DataOptions: ParsableArguments {
     @Option(name: .customLong("body-column"), help: ArgumentHelp("Column holding the body (default: body, or text).", valueName: "name"))
     var bodyColumn: String?
 
-    @Option(name: .customLong("label-column"), help: ArgumentHelp("Column holding the label (for mail, the --labels file's column).", valueName: "name"))
-    var labelColumn: String = "label"
+    @Option(name: .customLong("label-column"), help: ArgumentHelp("Column holding the label (for mail, the --labels file's column). train: repeat it for a model of several label heads, e.g. --label-column queue --label-column priority (the first is the model's primary head).", valueName: "name"))
+    var labelColumns: [String] = []
+
+    /// The (first) label column.
+    var labelColumn: String { labelColumns.first ?? "label" }
 
     @Option(name: .customLong("label-header"), help: ArgumentHelp("Mail input: the header holding each message's label, e.g. X-Queue.", valueName: "name"))
     var labelHeader: String?
@@ -47,6 +50,28 @@ struct DataOptions: ParsableArguments {
         if db != nil && data != nil { throw ValidationError("give either --data or --db with --sql, not both") }
         if db != nil && sql == nil { throw ValidationError("--db needs --sql \"SELECT … FROM …\"") }
         if sql != nil && db == nil { throw ValidationError("--sql needs --db FILE") }
+        if let twice = labelColumns.enumerated().first(where: { labelColumns[..<$0.offset].contains($0.element) })?.element {
+            throw ValidationError("--label-column \(twice) is given twice")
+        }
+    }
+
+    /// The messages with every label head: read once per --label-column (labels optional), joined
+    /// by line; a row with no label at all is an error naming it (or skipped with --skip-invalid).
+    func loadHeads() throws -> MessageBatch {
+        guard labelColumns.count > 1 else { return try load() }
+        var batches: [MessageBatch] = []
+        for column in labelColumns {
+            var one = self
+            one.labelColumns = [column]
+            batches.append(try one.loadQuietly(requireLabels: false))
+        }
+        let joined: MessageBatch
+        do { joined = try batches[0].joiningHeads(Array(batches.dropFirst()), names: labelColumns, skipInvalid: skipInvalid) } catch {
+            throw CLIFailure(message: error.description)
+        }
+        Self.report(joined)
+        if joined.messages.isEmpty { throw CLIFailure(message: "\(joined.source): no messages to use") }
+        return joined
     }
 
     var columns: ColumnMapping { ColumnMapping(id: idColumn, subject: subjectColumn, body: bodyColumn, label: labelColumn) }
@@ -57,6 +82,18 @@ struct DataOptions: ParsableArguments {
 
     /// Reads the messages, reporting skipped rows on stderr.
     func load(requireLabels: Bool = true) throws -> MessageBatch {
+        // Commands of one label head (all but train, so far).
+        if labelColumns.count > 1 {
+            throw CLIFailure(message: "this command reads one label column; several (--label-column \(labelColumns.joined(separator: ", "))) are for triage train so far", code: 2)
+        }
+        let batch = try loadQuietly(requireLabels: requireLabels)
+        Self.report(batch)
+        if batch.messages.isEmpty { throw CLIFailure(message: "\(batch.source): no messages to use") }
+        return batch
+    }
+
+    /// Reads the messages without reporting.
+    private func loadQuietly(requireLabels: Bool) throws -> MessageBatch {
         let batch: MessageBatch
         do {
             if let db, let sql {
@@ -72,8 +109,6 @@ struct DataOptions: ParsableArguments {
         } catch let error as DataSourceError {
             throw CLIFailure(message: error.description)
         }
-        Self.report(batch)
-        if batch.messages.isEmpty { throw CLIFailure(message: "\(batch.source): no messages to use") }
         return batch
     }
 

@@ -145,7 +145,7 @@ struct Train: ParsableCommand {
             let names = modelRules.featureRules.map { "\"\(modelRules.set.rules[$0].name)\"" }.joined(separator: ", ")
             throw CLIFailure(message: "\(path): --rules-only: feature rules (\(names)) need a learned model; drop --rules-only, or make them overrides", code: 2)
         }
-        let batch = data.isGiven ? try data.load() : Self.rulesAsMessages(modelRules, path: rules ?? "")
+        let batch = data.isGiven ? try data.loadHeads() : Self.rulesAsMessages(modelRules, path: rules ?? "")
         if !data.isGiven, let path = rules {
             let labels = Set(batch.messages.compactMap(\.label))
             guard labels.count >= 2 else {
@@ -170,7 +170,7 @@ struct Train: ParsableCommand {
             options.data = evalData
             options.db = nil
             options.sql = nil
-            heldOut = try options.load().messages
+            heldOut = try options.loadHeads().messages
             measuredOn = "\(evalData): \(heldOut.count) messages, sha256 \(StableHash.messages(heldOut))"
         }
         if let oosLabel, !training.contains(where: { $0.label == oosLabel }) {
@@ -181,18 +181,30 @@ struct Train: ParsableCommand {
         let clock = ContinuousClock()
         let start = clock.now
         var fitted: FittedPipeline
+        // With several --label-column: the heads after the first (sharing `fitted`'s features).
+        var otherHeads: [FittedPipeline] = []
         let dataHash: String
         let fit: PipelineFit
         do {
             try settings.validate()
-            fit = try PipelineFit(messages: training, stopWordDirectories: pipeline.stopWordDirectories, rules: modelRules, head: data.labelColumn)
+            fit = try PipelineFit(messages: training, stopWordDirectories: pipeline.stopWordDirectories, rules: modelRules, head: data.labelColumn,
+                                  otherHeads: Array(data.labelColumns.dropFirst()))
             dataHash = fit.dataHash
-            fitted = try fit.fit(settings, threads: runtime.threads).pipeline
+            if fit.otherHeads.isEmpty {
+                fitted = try fit.fit(settings, threads: runtime.threads).pipeline
+            } else {
+                let heads = try fit.fitHeads(settings, threads: runtime.threads)
+                fitted = heads.primary
+                otherHeads = Array(heads.heads.dropFirst())
+            }
         } catch {
             if case .rules = error, let rules { throw CLIFailure(message: "\(rules): \(error)", code: 2) }
             throw CLIFailure(message: "training failed: \(error)")
         }
         var pruneNote: String?
+        if prune != nil && !otherHeads.isEmpty {
+            throw CLIFailure(message: "--prune with several label heads: the heads share their features, and pruning by one head's weights would take features from the others; drop --prune", code: 2)
+        }
         if let prune {
             guard let (pruned, removed) = fitted.pruned(threshold: prune) else {
                 throw CLIFailure(message: "--prune needs a linear classifier (or a vote of linear ones) and no fixed vocabulary; \(fitted.classifier.typeName) has no weights to prune")
@@ -204,6 +216,7 @@ struct Train: ParsableCommand {
         // Rounded as the file stores them, before anything is measured: the metrics, the
         // probes and the file all see the same weights.
         fitted = fitted.withWeights(weights)
+        otherHeads = otherHeads.map { $0.withWeights(weights) }
         let policy = rulesOnly ? ConfidencePolicy(goal: .manual(unsureThreshold ?? 0.5), threshold: unsureThreshold ?? 0.5, margin: ambiguityMargin, oosLabel: nil)
             : try choosePolicy(fit: fit, settings: settings)
         do { fitted = try fitted.withPolicy(policy) } catch { throw CLIFailure(message: "\(error)") }
@@ -226,13 +239,33 @@ struct Train: ParsableCommand {
             metrics["policy_coverage"] = e.policy.coverage
             metrics["policy_precision"] = e.policy.precision
         }
+        // Each later head on the held-out messages that have its label.
+        var headReports: [(name: String, report: ClassificationReport)] = []
+        if !heldOut.isEmpty {
+            for (k, head) in otherHeads.enumerated() {
+                let own = heldOut.compactMap { m -> LabeledMessage? in
+                    guard k < m.otherLabels.count, let label = m.otherLabels[k] else { return nil }
+                    return LabeledMessage(id: m.id, subject: m.subject, body: m.body, label: label, line: m.line)
+                }
+                guard !own.isEmpty else { continue }
+                let r = ModelEvaluation(head, on: own, threads: runtime.threads).report
+                headReports.append((head.head, r))
+                for (name, value) in r.scores where name != "neg_log_loss" { metrics["\(name)@\(head.head)"] = value }
+            }
+        }
         var notes = measuredOn.map { ["metrics_measured_on": $0] } ?? [:]
         notes["weights"] = weights.rawValue
         if let pruneNote { notes["pruned"] = pruneNote }
         let provenance = Provenance(pipeline: fitted, messages: training, dataSHA256: dataHash, metrics: metrics, notes: notes)
         do {
+            // The later heads: uncalibrated, the same hand-set threshold (their own policies from
+            // out-of-fold predictions are still to come).
+            let manual = ConfidencePolicy(goal: .manual(unsureThreshold ?? 0.5), threshold: unsureThreshold ?? 0.5, margin: ambiguityMargin, oosLabel: nil)
+            otherHeads = try otherHeads.map { h throws -> FittedPipeline in
+                do { return try h.withPolicy(manual) } catch { throw CLIFailure(message: "\(error)") }
+            }
             try ModelArtifact.save(fitted, to: out, provenance: provenance, unsureThreshold: policy.threshold, signingKey: signingKey,
-                                   weights: weights)
+                                   weights: weights, otherHeads: otherHeads)
         } catch { throw CLIFailure(message: "\(error)") }
         let summary = Summary(pipeline: fitted, settings: settings, origin: rulesOnly ? "rules only (--rules-only)" : pipeline.origin, messages: training.count, fitSeconds: fitSeconds,
                               out: out, keyId: signingKey.verifyingKey.id)
@@ -243,6 +276,9 @@ struct Train: ParsableCommand {
                 e["confidence"] = evaluation?.confidence?.json ?? .null
                 e["policy"] = evaluation?.policy.json ?? .null
                 o["evaluation"] = .object(e)
+                if !headReports.isEmpty {
+                    o["evaluation_heads"] = .object(JSONObject(headReports.map { ($0.name, $0.report.json) }))
+                }
             }
             print(Output.json(.object(o)), terminator: "")
         } else {
@@ -255,6 +291,10 @@ struct Train: ParsableCommand {
                     print(String(format: "\ncalibration: ECE (15 bins) %.4f, Brier %.4f", c.ece, c.brier))
                 }
                 if let p = evaluation?.policy { print("confidence policy: \(p.text)") }
+                for (name, r) in headReports {
+                    print("\nhead \"\(name)\" on the same messages (those labelled for it, \(r.perClass.reduce(0) { $0 + $1.support }) of them):\n")
+                    print(r.text(), terminator: "")
+                }
             }
         }
     }

@@ -494,6 +494,35 @@ struct CLITests {
         #expect(try CLI.run(["train", "--rules-only", "--data", CLI.demoTrain, "--key", w.privateKey, "--out", w.path("x.triage")]).status == 2)
     }
 
+    @Test func trainFitsSeveralLabelHeadsIntoOneModel() throws {
+        let w = try workspace()
+        let heads = CLI.repository.appendingPathComponent("corpora/demo/heads").path
+        let out = w.path("two-heads.triage")
+        let args = ["train", "--data", heads + "/train.csv", "--label-column", "queue", "--label-column", "priority", "--eval-data", heads + "/test.csv",
+                    "--key", w.privateKey, "--out", out, "--calibration-folds", "0", "--json"]
+        let train = try CLI.run(args)
+        #expect(train.status == 0, "\(train.stderr)")
+        let summary = try JSONParser.parse(train.stdout)
+        #expect(summary["evaluation_heads"]?["priority"]?["accuracy"]?.numberValue != nil, "\(train.stdout)")
+        let inspect = try CLI.run(["inspect", "--model", out, "--trusted-key", w.publicKey, "--json"])
+        let model = try JSONParser.parse(inspect.stdout)
+        #expect(model["format_version"]?.numberValue?.intValue == 7)
+        #expect(model["heads"]?.arrayValue?.map { $0["name"]?.stringValue } == ["queue", "priority"], "\(inspect.stdout)")
+        #expect(try CLI.run(["verify", "--model", out, "--trusted-key", w.publicKey]).status == 0)
+        // Byte-identical on one thread.
+        let again = w.path("two-heads-again.triage")
+        #expect(try CLI.run(Array(args.dropLast(7)) + ["--key", w.privateKey, "--out", again, "--calibration-folds", "0", "--threads", "1"]).status == 0)
+        #expect(FileManager.default.contents(atPath: out) == FileManager.default.contents(atPath: again))
+        // Commands of one head say so; a column given twice is a usage error.
+        let evaluate = try CLI.run(["evaluate", "--model", out, "--trusted-key", w.publicKey, "--data", heads + "/test.csv", "--label-column", "queue", "--label-column", "priority"])
+        #expect(evaluate.status == 2 && evaluate.stderr.contains("one label column"), "\(evaluate.stderr)")
+        #expect(try CLI.run(["train", "--data", heads + "/train.csv", "--label-column", "queue", "--label-column", "queue", "--key", w.privateKey, "--out", w.path("x.triage")]).status == 2)
+        // A row with no label for any head is named.
+        let blank = try w.write("heads-blank.csv", "id,subject,body,queue,priority\na,s,card stolen,card_loss_fraud,urgent\nb,s,hello,,\nc,s,login,account_access,normal\n")
+        let refused = try CLI.run(["train", "--data", blank, "--label-column", "queue", "--label-column", "priority", "--key", w.privateKey, "--out", w.path("x.triage")])
+        #expect(refused.status == 1 && refused.stderr.contains(":3") && refused.stderr.contains("queue, priority"), "\(refused.stderr)")
+    }
+
     @Test func usageErrorsExitTwo() throws {
         #expect(try CLI.run(["train", "--no-such-flag"]).status == 2)
         let missing = try CLI.run(["train", "--key", "k", "--out", "o"])
