@@ -91,6 +91,9 @@ public final class SQLiteDatabase: @unchecked Sendable {
     /// Frames in the write-ahead log after this connection's last commit, once `trackWALFrames`
     /// installed SQLite's WAL hook (0 before).
     public var walFrames: Int { Int(walFrameBox.pointee) }
+
+    /// The rowid of the last row this connection inserted (`sqlite3_last_insert_rowid`).
+    public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
     /// Where the WAL hook writes its frame count (read by `walFrames`, freed with the connection).
     private let walFrameBox: UnsafeMutablePointer<Int32>
 

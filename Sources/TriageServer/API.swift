@@ -126,8 +126,9 @@ public enum RequestParsing {
         return out
     }
 
-    /// A `POST /messages/{id}/label` body: the label and, optionally, who set it.
-    public static func label(_ body: [UInt8], limits: RequestLimits) throws(APIError) -> (label: String, agent: String?) {
+    /// A `POST /messages/{id}/label` body: the label, optionally who set it and the head it is
+    /// for (a model of several heads; default: the first).
+    public static func label(_ body: [UInt8], limits: RequestLimits) throws(APIError) -> (label: String, agent: String?, head: String?) {
         let root = try parse(body, limits: limits)
         guard case let .object(o) = root else { throw APIError(400, "the body must be a JSON object {\"label\": ...}", field: "$") }
         guard let value = o["label"] else { throw APIError(400, "missing field \"label\"", field: "label") }
@@ -138,7 +139,13 @@ public enum RequestParsing {
         case nil, .null?: break
         default: throw APIError(400, "\"agent\" must be a string", field: "agent")
         }
-        return (label, agent)
+        var head: String?
+        switch o["head"] {
+        case let .string(s)?: head = s
+        case nil, .null?: break
+        default: throw APIError(400, "\"head\" must be a string (a head of the model, GET /model)", field: "head")
+        }
+        return (label, agent, head)
     }
 
     static func parse(_ body: [UInt8], limits: RequestLimits) throws(APIError) -> JSONValue {
@@ -157,7 +164,8 @@ public enum ResponseJSON {
     /// [{"by", "category", "id", "probability", "reason", "top": [{"category", "probability"}…],
     /// "unsure"}…]}`; `reason` is null for a routed message, else why it is unsure; `by` is
     /// "model", or "rule:NAME" for an override rule's decision.
-    public static func predictions(_ predictions: [Prediction], modelID: String, version: String) -> [UInt8] {
+    public static func predictions(_ predictions: [Prediction], modelID: String, version: String,
+                                   heads: (names: [String], answers: [[Prediction]])? = nil) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(160 + predictions.count * (160 + 60 * (predictions.first?.top.count ?? 0)))
         func key(_ k: StaticString) {
@@ -171,13 +179,28 @@ public enum ResponseJSON {
         key(#","version":"#)
         JSONWriter.writeString(version, into: &out)
         key(#"},"predictions":["#)
-        for (i, p) in predictions.enumerated() {
-            key(i == 0 ? #"{"by":"# : #",{"by":"#)
+        // Keys sorted: by, category, heads, id, probability, reason, top, unsure.
+        func answer(_ p: Prediction, id: String?, heads: (names: [String], answers: [Prediction])?) {
+            key(#"{"by":"#)
             if let rule = p.rule { JSONWriter.writeString("rule:" + rule, into: &out) } else { key(#""model""#) }
             key(#","category":"#)
             JSONWriter.writeString(p.label, into: &out)
-            key(#","id":"#)
-            JSONWriter.writeString(p.id, into: &out)
+            if let heads {
+                // Every head (the first too), by name, names sorted as canonical JSON sorts keys.
+                key(#","heads":{"#)
+                let order = heads.names.indices.sorted { Array(heads.names[$0].utf8).lexicographicallyPrecedes(Array(heads.names[$1].utf8)) }
+                for (n, k) in order.enumerated() {
+                    if n > 0 { key(",") }
+                    JSONWriter.writeString(heads.names[k], into: &out)
+                    key(":")
+                    answer(heads.answers[k], id: nil, heads: nil)
+                }
+                key("}")
+            }
+            if let id {
+                key(#","id":"#)
+                JSONWriter.writeString(id, into: &out)
+            }
             key(#","probability":"#)
             number(p.probability)
             if let reason = p.reason {
@@ -195,6 +218,10 @@ public enum ResponseJSON {
                 key("}")
             }
             key(p.unsure ? #"],"unsure":true}"# : #"],"unsure":false}"#)
+        }
+        for (i, p) in predictions.enumerated() {
+            if i > 0 { key(",") }
+            answer(p, id: p.id, heads: heads.map { ($0.names, $0.answers[i]) })
         }
         key("]}")
         return out
@@ -219,6 +246,9 @@ public enum ResponseJSON {
         o["vocabulary"] = .number(JSONNumber(l.pipeline.featureCount))
         o["classifier"] = .string(l.pipeline.classifier.typeName)
         o["head"] = .string(l.pipeline.head)
+        o["heads"] = .array(l.heads.heads.map { h in
+            ["name": .string(h.head), "labels": .array(h.labels.map { .string($0) }), "classifier": .string(h.classifier.typeName)]
+        })
         // The routing rules signed in the model (null without).
         o["rules"] = l.pipeline.routing.flatMap { try? JSONValueEncoder().encode($0.set) } ?? .null
         let formatter = ISO8601DateFormatter()

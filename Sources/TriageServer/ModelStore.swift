@@ -14,6 +14,8 @@ public final class ServedModel: @unchecked Sendable {
     /// not let one leave it.
     private let lock = NSLock()
     private var pool: [FittedPipeline.Predictor] = []
+    /// A model of several heads answers with these (every head from one feature row).
+    private var headsPool: [FittedHeads.Predictor] = []
 
     public var id: String { loaded.id }
     /// The model's version as answered with predictions: its creation time, else its id's first 12 characters.
@@ -29,6 +31,30 @@ public final class ServedModel: @unchecked Sendable {
         loadedAt = Date()
         labelSet = Set(loaded.pipeline.labels)
         ownRules = loaded.pipeline.rules()
+        ownHeadRules = loaded.heads.heads.map { $0.rules() }
+    }
+
+    /// The model's heads beyond the first (none for most models).
+    public var hasSeveralHeads: Bool { loaded.heads.heads.count > 1 }
+    /// Each head's own confidence rules, resolved once.
+    let ownHeadRules: [ConfidenceRules]
+
+    /// Every head's rules: its own, or with `threshold` replacing its thresholds.
+    func headRules(threshold: Double?) -> [ConfidenceRules] {
+        threshold.map { t in loaded.heads.heads.map { $0.rules(threshold: t) } } ?? ownHeadRules
+    }
+
+    /// Runs `body` with a predictor answering every head of this model.
+    public func withHeadsPredictor<T>(_ body: (FittedHeads.Predictor) throws -> T) rethrows -> T {
+        lock.lock()
+        let predictor = headsPool.popLast() ?? loaded.heads.makePredictor()
+        lock.unlock()
+        defer {
+            lock.lock()
+            if headsPool.count < 64 { headsPool.append(predictor) }
+            lock.unlock()
+        }
+        return try body(predictor)
     }
 
     /// The rules answers are decided by: the model's, or with `threshold` (the server's

@@ -101,6 +101,7 @@ enum OpenAPI {
         "required": ["id", "category", "probability", "reason", "top", "unsure", "by"],
         "properties": {
           "by": {"type": "string", "pattern": "^(model|rule:[a-z0-9._-]{1,64})$", "description": "Who decided the category: the model, or an override rule of the model (rule:NAME; the probabilities stay the classifier's)."},
+          "heads": {"type": "object", "description": "A model of several label heads only: every head's answer by head name (the first head's is also the top level), each with by, category, probability, reason, top and unsure.", "additionalProperties": {"type": "object"}},
           "id": {"type": "string"},
           "category": {"type": "string"},
           "probability": {"type": "number"},
@@ -120,12 +121,12 @@ enum OpenAPI {
       "LabelRequest": {
         "type": "object",
         "required": ["label"],
-        "properties": {"label": {"type": "string", "minLength": 1}, "agent": {"type": ["string", "null"]}}
+        "properties": {"label": {"type": "string", "minLength": 1}, "agent": {"type": ["string", "null"]}, "head": {"type": ["string", "null"], "description": "A model of several heads: the head the label is for (default: the first)."}}
       },
       "LabelResponse": {
         "type": "object",
-        "required": ["id", "label", "prediction"],
-        "properties": {"id": {"type": "string"}, "label": {"type": "string"}, "prediction": {"type": "integer"}}
+        "required": ["id", "label", "head", "prediction"],
+        "properties": {"id": {"type": "string"}, "label": {"type": "string"}, "head": {"type": "string"}, "prediction": {"type": "integer"}}
       },
       "Error": {
         "type": "object",

@@ -195,6 +195,52 @@ struct ServerTests {
         }
     }
 
+    @Test func aModelOfTwoHeadsAnswersEveryHeadAndLogsAndRelabelsEach() async throws {
+        let f = try fixture()
+        let path = Fixture.repository.appendingPathComponent("corpora/demo/heads/train.csv").path
+        let queue = try MessageReader.readCSV(path: path, columns: ColumnMapping(label: "queue"), requireLabels: false)
+        let priority = try MessageReader.readCSV(path: path, columns: ColumnMapping(label: "priority"), requireLabels: false)
+        let messages = try queue.joiningHeads([priority], names: ["queue", "priority"], skipInvalid: false).messages
+        let rules = try ModelRules(RuleSet(rules: [RuleSet.Rule(name: "stolen", words: ["stolen"], mode: .override, head: "priority", label: "urgent")]))
+        var settings = PipelineSettings.talk
+        var clf = GradientBoostingClassifier()
+        clf.nEstimators = 5
+        settings.clf = .gradientBoosting(clf)
+        let fit = try PipelineFit(messages: messages, stopWordDirectories: [Fixture.repository.appendingPathComponent("stopwords").path], rules: rules,
+                                  head: "queue", otherHeads: ["priority"])
+        let heads = try fit.fitHeads(settings, threads: 2)
+        let file = f.directory.appendingPathComponent("heads-\(UUID().uuidString).triage").path
+        try ModelArtifact.save(heads.primary, to: file, provenance: Provenance(pipeline: heads.primary, messages: messages), signingKey: f.key,
+                               otherHeads: Array(heads.heads.dropFirst()))
+        try await f.withServer({ $0.modelPath = file }) { server, port in
+            let c = try HTTPConnection(port: port)
+            let r = try c.post("/messages", json: #"{"messages": [{"id": "h1", "subject": "card", "body": "my card was stolen"}, {"id": "h2", "body": "how do I order a new card?"}]}"#)
+            #expect(r.status == 200, "\(r.text)")
+            let predictions = try #require(r.json?["predictions"]?.arrayValue)
+            let first = predictions[0]
+            // The top level is the first head; "heads" holds both, the rule deciding priority.
+            #expect(first["heads"]?["queue"]?["category"]?.stringValue == first["category"]?.stringValue)
+            #expect(first["heads"]?["priority"]?["category"]?.stringValue == "urgent" && first["heads"]?["priority"]?["by"]?.stringValue == "rule:stolen", "\(r.text)")
+            #expect(first["by"]?.stringValue == "model")
+            let direct = heads.predict([Message(id: "h2", subject: "", body: "how do I order a new card?")], threads: 1)[0]
+            #expect(predictions[1]["heads"]?["priority"]?["category"]?.stringValue == direct[1].label)
+            // The canonical document the writer promises.
+            #expect(try JSONWriter.bytes(JSONParser.parse(Array(r.text.utf8))) == Array(r.text.utf8))
+            // Each head's answer is logged; a relabel names its head, an unknown head or label is a 422.
+            #expect(try c.request("POST", "/messages/h2/label", body: Array(#"{"label": "low", "head": "priority"}"#.utf8)).status == 200)
+            #expect(try c.request("POST", "/messages/h2/label", body: Array(#"{"label": "low"}"#.utf8)).status == 422)
+            #expect(try c.request("POST", "/messages/h2/label", body: Array(#"{"label": "low", "head": "severity"}"#.utf8)).status == 422)
+            let db = try SQLiteDatabase(path: try #require(server.configuration.databasePath), mode: .readOnly)
+            let row = try db.prepare("SELECT p.message_id, h.head, h.category, h.decided_by FROM prediction_heads h JOIN predictions p ON p.seq = h.prediction_seq ORDER BY p.seq")
+            #expect(try row.step() && row.value(0) == .text("h1") && row.value(1) == .text("priority") && row.value(2) == .text("urgent") && row.value(3) == .text("rule:stolen"))
+            #expect(try row.step() && row.value(0) == .text("h2"))
+            let label = try db.prepare("SELECT label, head FROM labels")
+            #expect(try label.step() && label.value(0) == .text("low") && label.value(1) == .text("priority"))
+            let model = try c.get("/model")
+            #expect(model.json?["heads"]?.arrayValue?.map { $0["name"]?.stringValue } == ["queue", "priority"])
+        }
+    }
+
     @Test func everyErrorStatusIsJSONNamingTheProblem() async throws {
         let f = try fixture()
         try await f.withServer({ c in

@@ -35,9 +35,22 @@ struct MessagesEndpoint: Sendable {
     /// 503 of a failed write — a prediction that was not recorded is not answered.
     func answer(_ messages: [Message], receivedAt: Date, started: ContinuousClock.Instant, done: @escaping @Sendable (Answer) -> Void) {
         let model = store.current
-        let rules = model.rules(threshold: configuration.threshold)
         let top = configuration.top
-        let predictions = model.withPredictor { predictor in messages.map { predictor.predict($0, top: top, rules: rules) } }
+        let predictions: [Prediction]
+        // A model of several heads: every head from one feature row; the first head's answer is
+        // the top level, as for a one-head model.
+        var headAnswers: [[Prediction]]?
+        if model.hasSeveralHeads {
+            let rules = model.headRules(threshold: configuration.threshold)
+            let all = model.withHeadsPredictor { predictor in messages.map { predictor.predict($0, top: top, rules: rules) } }
+            predictions = all.map { $0[0] }
+            headAnswers = all
+        } else {
+            let rules = model.rules(threshold: configuration.threshold)
+            predictions = model.withPredictor { predictor in messages.map { predictor.predict($0, top: top, rules: rules) } }
+        }
+        let names = model.loaded.heads.names
+        let answered = headAnswers
         let finish: @Sendable ((any Error)?) -> Void = { [metrics, logger] error in
             let answer: Answer
             if let error {
@@ -45,7 +58,8 @@ struct MessagesEndpoint: Sendable {
                 answer = Answer(status: .serviceUnavailable, body: JSONWriter.bytes(Self.logFailure(error).json))
             } else {
                 metrics.predicted(categories: predictions.map(\.label), unsure: predictions.compactMap(\.reason), rules: predictions.compactMap(\.rule))
-                answer = Answer(status: .ok, body: ResponseJSON.predictions(predictions, modelID: model.id, version: model.version))
+                answer = Answer(status: .ok, body: ResponseJSON.predictions(predictions, modelID: model.id, version: model.version,
+                                                                            heads: answered.map { (names, $0) }))
             }
             metrics.request(route: Self.route, status: answer.status.code, seconds: (ContinuousClock.now - started).seconds)
             done(answer)
@@ -53,13 +67,18 @@ struct MessagesEndpoint: Sendable {
         guard let log else { return finish(nil) }
         let milliseconds = (ContinuousClock.now - started).milliseconds / Double(messages.count)
         let storeText = configuration.storeText
-        let rows = zip(messages, predictions).map { m, p in
-            LoggedPrediction(messageID: m.id, receivedAt: receivedAt.timeIntervalSince1970, modelID: model.id,
+        let rows = messages.indices.map { i in
+            let m = messages[i], p = predictions[i]
+            return LoggedPrediction(messageID: m.id, receivedAt: receivedAt.timeIntervalSince1970, modelID: model.id,
                              subject: storeText ? m.subject : nil, body: storeText ? m.body : nil,
                              textSHA256: StableHash.hex(utf8Of: m.subject, "\n", m.body),
                              category: p.label, probability: p.probability, top: p.top.map { ($0.label, $0.probability) },
                              unsure: p.unsure, unsureReason: p.reason?.rawValue, latencyMilliseconds: milliseconds, margin: p.margin,
-                             decidedBy: p.decidedBy)
+                             decidedBy: p.decidedBy,
+                             heads: (answered?[i] ?? []).dropFirst().enumerated().map { k, h in
+                                 LoggedHead(head: names[k + 1], category: h.label, probability: h.probability, top: h.top.map { ($0.label, $0.probability) },
+                                            unsure: h.unsure, unsureReason: h.reason?.rawValue, margin: h.margin, decidedBy: h.decidedBy)
+                             })
         }
         log.record(rows, then: finish)
     }

@@ -18,7 +18,7 @@ public enum FeedbackExport {
         let statement = try db.prepare("""
             SELECT l.message_id, p.subject, p.body, l.label
             FROM labels l JOIN predictions p ON p.seq = l.prediction_seq
-            WHERE l.seq = (SELECT MAX(l2.seq) FROM labels l2 WHERE l2.message_id = l.message_id)
+            WHERE l.head IS NULL AND l.seq = (SELECT MAX(l2.seq) FROM labels l2 WHERE l2.message_id = l.message_id AND l2.head IS NULL)
             ORDER BY l.seq
             """)
         var messages: [LabeledMessage] = [], withoutText = 0

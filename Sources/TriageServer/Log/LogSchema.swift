@@ -15,6 +15,9 @@ extension PredictionLog {
     ///   older rows get it from `top_json` when it holds two labels (NULL otherwise).
     /// - 4: `predictions.decided_by` — `model`, or `rule:NAME` when an override rule of the model
     ///   decided the category; older rows were all the model's.
+    /// - 5: a model of several label heads: `prediction_heads` holds the answers of the heads
+    ///   after the first (the first head's is the `predictions` row), and `labels.head` names
+    ///   the head a relabel is for (NULL: the first head, as every older row).
     static let migrations: [String] = [
         """
         CREATE TABLE IF NOT EXISTS predictions (
@@ -54,6 +57,21 @@ extension PredictionLog {
         """,
         """
         ALTER TABLE predictions ADD COLUMN decided_by TEXT NOT NULL DEFAULT 'model';
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS prediction_heads (
+            prediction_seq INTEGER NOT NULL REFERENCES predictions (seq),
+            head TEXT NOT NULL,
+            category TEXT NOT NULL,
+            probability REAL NOT NULL,
+            top_json TEXT NOT NULL,
+            unsure INTEGER NOT NULL,
+            unsure_reason TEXT,
+            margin REAL,
+            decided_by TEXT NOT NULL,
+            PRIMARY KEY (prediction_seq, head)
+        );
+        ALTER TABLE labels ADD COLUMN head TEXT;
         """,
     ]
 

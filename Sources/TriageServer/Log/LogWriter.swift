@@ -8,7 +8,7 @@ import TriageData
 /// The writer thread: group commits of what is queued (see `PredictionLog`).
 extension PredictionLog {
     func writerLoop() {
-        var insert: SQLiteStatement?, latest: SQLiteStatement?, addLabel: SQLiteStatement?
+        var insert: SQLiteStatement?, latest: SQLiteStatement?, addLabel: SQLiteStatement?, insertHead: SQLiteStatement?
         // Prepared once: `execute` would parse them again for every commit.
         var begin: SQLiteStatement?, commit: SQLiteStatement?
         do {
@@ -20,7 +20,11 @@ extension PredictionLog {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             latest = try database.prepare("SELECT seq FROM predictions WHERE message_id = ? ORDER BY seq DESC LIMIT 1")
-            addLabel = try database.prepare("INSERT INTO labels (prediction_seq, message_id, label, agent, labelled_at, model_id) VALUES (?, ?, ?, ?, ?, ?)")
+            addLabel = try database.prepare("INSERT INTO labels (prediction_seq, message_id, label, agent, labelled_at, model_id, head) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            insertHead = try database.prepare("""
+                INSERT INTO prediction_heads (prediction_seq, head, category, probability, top_json, unsure, unsure_reason, margin, decided_by)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
         } catch {
             lastErrorBox.withLock { $0 = "\(error)" }
         }
@@ -51,7 +55,7 @@ extension PredictionLog {
             outcomes.reserveCapacity(batch.count)
             var failure: (any Error)?
             do {
-                guard let insert, let latest, let addLabel, let begin, let commit else {
+                guard let insert, let latest, let addLabel, let insertHead, let begin, let commit else {
                     throw LogError.sqlite(SQLiteError(code: 1, message: lastError ?? "statements not prepared", context: path))
                 }
                 try begin.run()
@@ -78,14 +82,31 @@ extension PredictionLog {
                             try insert.bind(p.decidedBy, at: 14)
                             try insert.runBound()
                             rows += 1
+                            if !p.heads.isEmpty {
+                                let seq = database.lastInsertRowID
+                                for h in p.heads {
+                                    Self.topJSON(h.top, into: &top)
+                                    try insertHead.reset()
+                                    try insertHead.bind(seq, at: 1)
+                                    try insertHead.bind(h.head, at: 2)
+                                    try insertHead.bind(h.category, at: 3)
+                                    try insertHead.bind(h.probability, at: 4)
+                                    try insertHead.bind(utf8: top, at: 5)
+                                    try insertHead.bind(Int64(h.unsure ? 1 : 0), at: 6)
+                                    try insertHead.bind(h.unsureReason, at: 7)
+                                    try insertHead.bind(h.margin, at: 8)
+                                    try insertHead.bind(h.decidedBy, at: 9)
+                                    try insertHead.runBound()
+                                }
+                            }
                         }
                         outcomes.append(nil)
-                    case let .relabel(messageID, label, agent, at, modelID, _):
+                    case let .relabel(messageID, label, agent, at, modelID, head, _):
                         try latest.bind([.text(messageID)])
                         if try latest.step(), case let .integer(seq) = latest.value(0) {
                             try latest.bind([])
                             try addLabel.run([.integer(seq), .text(messageID), .text(label), agent.map { .text($0) } ?? .null,
-                                              .text(UTCTimestamp.string(at)), .text(modelID)])
+                                              .text(UTCTimestamp.string(at)), .text(modelID), head.map { .text($0) } ?? .null])
                             outcomes.append(.recorded(predictionSeq: seq))
                         } else {
                             try latest.bind([])
@@ -147,7 +168,7 @@ extension PredictionLog {
             switch batch[i].operation {
             case let .insert(_, done):
                 done(failure)
-            case let .relabel(_, _, _, _, _, continuation):
+            case let .relabel(_, _, _, _, _, _, continuation):
                 if let failure { continuation.resume(throwing: failure) } else { continuation.resume(returning: outcomes[i] ?? .unknownMessage) }
             }
         }

@@ -22,6 +22,32 @@ public struct LoggedPrediction: Sendable {
     public var margin: Double? = nil
     /// Who decided the category: "model", or "rule:NAME" for an override rule.
     public var decidedBy: String = "model"
+    /// A model of several heads: the answers of the heads after the first (the first's is above).
+    public var heads: [LoggedHead] = []
+}
+
+/// One later head's answer to a logged message (`prediction_heads`).
+public struct LoggedHead: Sendable {
+    public var head: String
+    public var category: String
+    public var probability: Double
+    public var top: [(category: String, probability: Double)]
+    public var unsure: Bool
+    public var unsureReason: String?
+    public var margin: Double?
+    public var decidedBy: String
+
+    public init(head: String, category: String, probability: Double, top: [(category: String, probability: Double)], unsure: Bool,
+                unsureReason: String?, margin: Double?, decidedBy: String) {
+        self.head = head
+        self.category = category
+        self.probability = probability
+        self.top = top
+        self.unsure = unsure
+        self.unsureReason = unsureReason
+        self.margin = margin
+        self.decidedBy = decidedBy
+    }
 }
 
 /// Why the log could not take a write.

@@ -31,7 +31,7 @@ public final class PredictionLog: @unchecked Sendable {
         /// `done` runs once the rows are committed (nil) or failed, on the caller's event loop
         /// (see `record(_:then:)`).
         case insert([LoggedPrediction], @Sendable ((any Error)?) -> Void)
-        case relabel(messageID: String, label: String, agent: String?, at: Double, modelID: String, CheckedContinuation<RelabelOutcome, any Error>)
+        case relabel(messageID: String, label: String, agent: String?, at: Double, modelID: String, head: String?, CheckedContinuation<RelabelOutcome, any Error>)
     }
 
     /// A queued operation and the event loop its caller waits on (nil off any loop).
@@ -142,10 +142,11 @@ public final class PredictionLog: @unchecked Sendable {
         enqueue(.insert(rows, done), rows: rows.count) { done(LogError.closed) }
     }
 
-    /// Records a re-classification of the latest prediction of `messageID`.
-    public func relabel(messageID: String, label: String, agent: String?, modelID: String) async throws -> RelabelOutcome {
+    /// Records a re-classification of the latest prediction of `messageID` (for `head`, a later
+    /// head of a several-head model; nil: the first head).
+    public func relabel(messageID: String, label: String, agent: String?, modelID: String, head: String? = nil) async throws -> RelabelOutcome {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<RelabelOutcome, any Error>) in
-            enqueue(.relabel(messageID: messageID, label: label, agent: agent, at: Date().timeIntervalSince1970, modelID: modelID, continuation), rows: 1) {
+            enqueue(.relabel(messageID: messageID, label: label, agent: agent, at: Date().timeIntervalSince1970, modelID: modelID, head: head, continuation), rows: 1) {
                 continuation.resume(throwing: LogError.closed)
             }
         }

@@ -73,7 +73,7 @@ public enum ReviewQueue {
             conditions.append("p.category = ?")
             values.append(.text(category))
         }
-        if query.unlabelledOnly { conditions.append("NOT EXISTS (SELECT 1 FROM labels l WHERE l.message_id = p.message_id)") }
+        if query.unlabelledOnly { conditions.append("NOT EXISTS (SELECT 1 FROM labels l WHERE l.message_id = p.message_id AND l.head IS NULL)") }
         let filter = conditions.joined(separator: " AND ")
         let count = try db.prepare("SELECT COUNT(*) FROM predictions p WHERE \(filter)")
         try count.bind(values)
@@ -83,7 +83,7 @@ public enum ReviewQueue {
             SELECT p.seq, p.message_id, p.received_at, p.model_id, p.subject, p.body, p.category, p.probability, p.margin, p.unsure_reason,
                    l.label, l.agent
             FROM predictions p
-            LEFT JOIN labels l ON l.seq = (SELECT MAX(l2.seq) FROM labels l2 WHERE l2.prediction_seq = p.seq)
+            LEFT JOIN labels l ON l.seq = (SELECT MAX(l2.seq) FROM labels l2 WHERE l2.prediction_seq = p.seq AND l2.head IS NULL)
             WHERE \(filter)
             ORDER BY p.unsure DESC, \(query.drifted.isEmpty ? "" : "p.category IN (\(query.drifted.map { _ in "?" }.joined(separator: ", "))) DESC, ")\
             p.margin IS NULL, p.margin, p.probability, p.seq DESC

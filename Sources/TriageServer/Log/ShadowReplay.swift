@@ -72,7 +72,7 @@ public struct ShadowReplay: Sendable {
         let (conditions, values) = ReviewQueue.latest(since: since, until: until)
         let statement = try db.prepare("""
             SELECT p.message_id, p.subject, p.body, p.category, p.unsure,
-                   (SELECT l.label FROM labels l WHERE l.prediction_seq = p.seq ORDER BY l.seq DESC LIMIT 1)
+                   (SELECT l.label FROM labels l WHERE l.prediction_seq = p.seq AND l.head IS NULL ORDER BY l.seq DESC LIMIT 1)
             FROM predictions p WHERE \(conditions.joined(separator: " AND ")) ORDER BY p.seq
             """)
         try statement.bind(values)
