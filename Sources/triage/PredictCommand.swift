@@ -19,7 +19,8 @@ struct Predict: ParsableCommand {
                   models/triage.public.pem --input corpora/demo/test.csv
 
             Each output line: {"id", "category", "probability", "top": [{"category", "probability"}…],
-            "unsure", "reason", "by"} — probabilities as the model's calibration gives them, "reason"
+            "unsure", "reason", "by"} (a model of several label heads adds "heads": each head's
+            answer by name; the top level is the first head's) — probabilities as the model's calibration gives them, "reason"
             why the model's confidence policy leaves the message to a person (low_confidence,
             ambiguous, out_of_scope; null when routed), "by" who decided: "model", or
             "rule:NAME" when an override rule of the model matched (its label wins; the
@@ -67,9 +68,27 @@ struct Predict: ParsableCommand {
         let pipeline = loaded.pipeline
         let predictor = pipeline.makePredictor()
         let rules = pipeline.rules(threshold: threshold)
-        func answer(_ message: Message) -> [UInt8] {
-            let p = predictor.predict(message, top: top, rules: rules)
+        // A model of several heads: every head's answer under "heads", the first at the top level.
+        let heads = loaded.heads.heads.count > 1 ? loaded.heads : nil
+        let headsPredictor = heads?.makePredictor()
+        let headRules = heads?.heads.map { $0.rules(threshold: threshold) }
+        func fields(_ p: Prediction) -> JSONObject {
             var o = JSONObject()
+            o["category"] = .string(p.label)
+            o["probability"] = JSONValue.double(p.probability) ?? .null
+            o["top"] = .array(p.top.map { ["category": .string($0.label), "probability": JSONValue.double($0.probability) ?? .null] })
+            o["unsure"] = .bool(p.unsure)
+            o["reason"] = p.reason.map { .string($0.rawValue) } ?? .null
+            o["by"] = .string(p.decidedBy)
+            return o
+        }
+        func answer(_ message: Message) -> [UInt8] {
+            let all = headsPredictor?.predict(message, top: top, rules: headRules)
+            let p = all?[0] ?? predictor.predict(message, top: top, rules: rules)
+            var o = JSONObject()
+            if let all, let heads {
+                o["heads"] = .object(JSONObject(zip(heads.names, all).map { ($0, .object(fields($1))) }))
+            }
             o["id"] = .string(p.id)
             o["category"] = .string(p.label)
             o["probability"] = JSONValue.double(p.probability) ?? .null

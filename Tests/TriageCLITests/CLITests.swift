@@ -509,6 +509,10 @@ struct CLITests {
         #expect(model["format_version"]?.numberValue?.intValue == 7)
         #expect(model["heads"]?.arrayValue?.map { $0["name"]?.stringValue } == ["queue", "priority"], "\(inspect.stdout)")
         #expect(try CLI.run(["verify", "--model", out, "--trusted-key", w.publicKey]).status == 0)
+        let predict = try CLI.run(["predict", "--model", out, "--trusted-key", w.publicKey, "--body", "someone is using my card right now"])
+        let answer = try JSONParser.parse(predict.stdout)
+        #expect(answer["heads"]?["queue"]?["category"]?.stringValue == answer["category"]?.stringValue, "\(predict.stdout)")
+        #expect(["urgent", "normal", "low"].contains(answer["heads"]?["priority"]?["category"]?.stringValue ?? ""), "\(predict.stdout)")
         // Byte-identical on one thread.
         let again = w.path("two-heads-again.triage")
         #expect(try CLI.run(Array(args.dropLast(7)) + ["--key", w.privateKey, "--out", again, "--calibration-folds", "0", "--threads", "1"]).status == 0)
