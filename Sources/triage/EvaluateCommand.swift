@@ -68,11 +68,39 @@ struct Evaluate: ParsableCommand {
                              classCount: pipeline.labels.count, oosIndex: pipeline.oosIndex) { rules.reason($0) == nil }
     }
 
+    /// A model of several heads measured on several --label-column (named as its heads): each
+    /// head on the messages labelled for it, and the share of messages labelled for every head
+    /// whose every head is right.
+    struct HeadsEvaluation {
+        var reports: [(name: String, evaluation: ModelEvaluation)]
+        var exactMessages: Int
+        var exactRight: Int
+        var exactMatch: Double { exactMessages == 0 ? 0 : Double(exactRight) / Double(exactMessages) }
+    }
+
+    func evaluateHeads(_ heads: FittedHeads, messages: [LabeledMessage]) throws -> HeadsEvaluation {
+        let columns = data.labelColumns
+        guard columns == heads.names else {
+            throw CLIFailure(message: "--label-column \(columns.joined(separator: ", ")): give the model's heads in its order (\(heads.names.joined(separator: ", ")))", code: 2)
+        }
+        func truth(_ m: LabeledMessage, _ k: Int) -> String? { k == 0 ? m.label : (k - 1 < m.otherLabels.count ? m.otherLabels[k - 1] : nil) }
+        var reports: [(String, ModelEvaluation)] = []
+        for (k, head) in heads.heads.enumerated() {
+            let own = messages.compactMap { m in truth(m, k).map { LabeledMessage(id: m.id, subject: m.subject, body: m.body, label: $0, line: m.line) } }
+            reports.append((head.head, ModelEvaluation(head, on: own, threads: runtime.threads)))
+        }
+        let complete = messages.filter { m in heads.heads.indices.allSatisfy { truth(m, $0) != nil } }
+        let answers = heads.predict(complete.map(\.message), top: 1, threads: runtime.threads)
+        let right = zip(complete, answers).filter { m, a in a.indices.allSatisfy { a[$0].label == truth(m, $0) } }.count
+        return HeadsEvaluation(reports: reports, exactMessages: complete.count, exactRight: right)
+    }
+
     func run() throws {
         runtime.apply()
         let loaded = try model.load()
-        let batch = try data.load()
-        let evaluation = ModelEvaluation(loaded.pipeline, on: batch.messages, threads: runtime.threads)
+        let batch = data.labelColumns.count > 1 ? try data.loadHeads() : try data.load()
+        let headsEvaluation = data.labelColumns.count > 1 ? try evaluateHeads(loaded.heads, messages: batch.messages) : nil
+        let evaluation = headsEvaluation?.reports[0].evaluation ?? ModelEvaluation(loaded.pipeline, on: batch.messages, threads: runtime.threads)
         let report = evaluation.report
         let openSet = try oosData.map { try openSetReport(loaded.pipeline, evaluation: evaluation, oosPath: $0) }
         if let unknown = report.unknownLabelsSummary(limit: 10) { Console.warning("left out of every metric: \(unknown)") }
@@ -86,6 +114,15 @@ struct Evaluate: ParsableCommand {
             policy["policy"] = (try? JSONValueEncoder().encode(loaded.pipeline.effectivePolicy())) ?? .null
             o["policy"] = .object(policy)
             if let openSet { o["open_set"] = openSet.json }
+            if let headsEvaluation {
+                o["heads"] = .object(JSONObject(headsEvaluation.reports.map { name, e in
+                    var r = e.report.json.objectValue ?? JSONObject()
+                    r["policy"] = e.policy.json
+                    return (name, .object(r))
+                }))
+                o["exact_match"] = ["messages": .number(JSONNumber(headsEvaluation.exactMessages)),
+                                    "accuracy": JSONValue.double(headsEvaluation.exactMatch) ?? .null]
+            }
             print(Output.json(.object(o)), terminator: "")
         } else {
             print("model \(loaded.id.prefix(16))… on \(batch.source) (\(batch.messages.count) messages\(report.unknownLabels.isEmpty ? "" : ", \(report.count) with labels it knows"))\n")
@@ -102,6 +139,18 @@ struct Evaluate: ParsableCommand {
             if let openSet {
                 print("")
                 print(openSet.text(), terminator: "")
+            }
+            if let headsEvaluation {
+                for (name, e) in headsEvaluation.reports.dropFirst() {
+                    print("\nhead \"\(name)\" (\(e.report.count) messages labelled for it):\n")
+                    print(e.report.text(digits: digits), terminator: "")
+                    if !noConfusion {
+                        print("\nconfusion matrix (rows: true label, columns: predicted):\n")
+                        print(e.report.confusionText(), terminator: "")
+                    }
+                    print("\nits confidence policy:\n  \(e.policy.text)")
+                }
+                print(String(format: "\nevery head right (exact match): %.4f of %d messages labelled for every head", headsEvaluation.exactMatch, headsEvaluation.exactMessages))
             }
         }
     }

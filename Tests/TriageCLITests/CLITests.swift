@@ -517,9 +517,22 @@ struct CLITests {
         let again = w.path("two-heads-again.triage")
         #expect(try CLI.run(Array(args.dropLast(7)) + ["--key", w.privateKey, "--out", again, "--calibration-folds", "0", "--threads", "1"]).status == 0)
         #expect(FileManager.default.contents(atPath: out) == FileManager.default.contents(atPath: again))
+        // evaluate measures every head and the exact match over heads.
+        let evaluate = try CLI.run(["evaluate", "--model", out, "--trusted-key", w.publicKey, "--data", heads + "/test.csv",
+                                    "--label-column", "queue", "--label-column", "priority", "--json"])
+        let measured = try JSONParser.parse(evaluate.stdout)
+        let exact = try #require(measured["exact_match"]?["accuracy"]?.numberValue?.doubleValue, "\(evaluate.stdout)\(evaluate.stderr)")
+        let queueAccuracy = try #require(measured["heads"]?["queue"]?["accuracy"]?.numberValue?.doubleValue)
+        let priorityAccuracy = try #require(measured["heads"]?["priority"]?["accuracy"]?.numberValue?.doubleValue)
+        #expect(exact > 0 && exact <= min(queueAccuracy, priorityAccuracy) && measured["exact_match"]?["messages"]?.numberValue?.intValue == 177)
+        #expect(measured["accuracy"]?.numberValue?.doubleValue == queueAccuracy)
+        let text = try CLI.run(["evaluate", "--model", out, "--trusted-key", w.publicKey, "--data", heads + "/test.csv", "--label-column", "queue", "--label-column", "priority"])
+        #expect(text.stdout.contains("head \"priority\" (177 messages labelled for it)") && text.stdout.contains("exact match"), "\(text.stdout)")
+        let swapped = try CLI.run(["evaluate", "--model", out, "--trusted-key", w.publicKey, "--data", heads + "/test.csv", "--label-column", "priority", "--label-column", "queue"])
+        #expect(swapped.status == 2 && swapped.stderr.contains("in its order (queue, priority)"), "\(swapped.stderr)")
         // Commands of one head say so; a column given twice is a usage error.
-        let evaluate = try CLI.run(["evaluate", "--model", out, "--trusted-key", w.publicKey, "--data", heads + "/test.csv", "--label-column", "queue", "--label-column", "priority"])
-        #expect(evaluate.status == 2 && evaluate.stderr.contains("one label column"), "\(evaluate.stderr)")
+        let audit = try CLI.run(["audit-labels", "--data", heads + "/test.csv", "--label-column", "queue", "--label-column", "priority"])
+        #expect(audit.status == 2 && audit.stderr.contains("one label column"), "\(audit.stderr)")
         #expect(try CLI.run(["train", "--data", heads + "/train.csv", "--label-column", "queue", "--label-column", "queue", "--key", w.privateKey, "--out", w.path("x.triage")]).status == 2)
         // A row with no label for any head is named.
         let blank = try w.write("heads-blank.csv", "id,subject,body,queue,priority\na,s,card stolen,card_loss_fraud,urgent\nb,s,hello,,\nc,s,login,account_access,normal\n")
