@@ -16,7 +16,12 @@ import TriageArtifact
 /// runs the mail reader (`MailCheck`): the input as one message (as it is, as already-decoded
 /// text, and with small limits) and as an mbox whose every message is parsed; a parse error is
 /// fine, while two parses that differ, a body or header that grows too much, a malformed id, or
-/// mbox messages outside the input, out of order or without end are findings.
+/// mbox messages outside the input, out of order or without end are findings. `rules` runs the
+/// routing rules (`RulesCheck`): up to a 0x00, lines of regular expressions that `LinearRegexSet`
+/// must answer for exactly as each `LinearRegex` does (and refuse as it does), and a rules file
+/// that `RuleSet.parse` reads and whose `RuleMatcher` matches the text after the 0x00 as subject
+/// and as body, a reused worker and a fresh match agreeing with each other and with each regex
+/// rule's own `LinearRegex`; any disagreement is a finding.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func triageFuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
@@ -32,6 +37,10 @@ public func triageFuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> In
     }
     if FuzzConfiguration.mime {
         MailCheck.check(bytes)
+        return 0
+    }
+    if FuzzConfiguration.rules {
+        RulesCheck.check(bytes)
         return 0
     }
     if FuzzConfiguration.sections {
@@ -50,6 +59,7 @@ enum FuzzConfiguration {
     static let sections = ProcessInfo.processInfo.environment["TRIAGE_FUZZ_MODE"] == "sections"
     static let clean = ProcessInfo.processInfo.environment["TRIAGE_FUZZ_MODE"] == "clean"
     static let mime = ProcessInfo.processInfo.environment["TRIAGE_FUZZ_MODE"] == "mime"
+    static let rules = ProcessInfo.processInfo.environment["TRIAGE_FUZZ_MODE"] == "rules"
     /// The test fixtures' public key (Tests/TriageArtifactTests/Fixtures/test-public.pem), so
     /// seeds signed with it get past the signature in envelope mode.
     static let key: VerifyingKey = {
