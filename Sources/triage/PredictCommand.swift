@@ -85,17 +85,11 @@ struct Predict: ParsableCommand {
         func answer(_ message: Message) -> [UInt8] {
             let all = headsPredictor?.predict(message, top: top, rules: headRules)
             let p = all?[0] ?? predictor.predict(message, top: top, rules: rules)
-            var o = JSONObject()
+            var o = fields(p)
             if let all, let heads {
                 o["heads"] = .object(JSONObject(zip(heads.names, all).map { ($0, .object(fields($1))) }))
             }
             o["id"] = .string(p.id)
-            o["category"] = .string(p.label)
-            o["probability"] = JSONValue.double(p.probability) ?? .null
-            o["top"] = .array(p.top.map { ["category": .string($0.label), "probability": JSONValue.double($0.probability) ?? .null] })
-            o["unsure"] = .bool(p.unsure)
-            o["reason"] = p.reason.map { .string($0.rawValue) } ?? .null
-            o["by"] = .string(p.decidedBy)
             if explain > 0 {
                 let e = pipeline.explain(message, label: p.label, limit: explain)
                 // "present": false marks an n-gram a tree tested and did not find in the message;

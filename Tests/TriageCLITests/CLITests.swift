@@ -438,7 +438,7 @@ struct CLITests {
                                  "--calibration-folds", "0", "--eval-data", CLI.demoTest])
         #expect(train.status == 0, "\(train.stderr)")
         let inspect = try CLI.run(["inspect", "--model", out, "--trusted-key", w.publicKey])
-        #expect(inspect.stdout.contains("rules         5: 2 override, 3 feature") && inspect.stdout.contains("format        triage-model v6"), "\(inspect.stdout)")
+        #expect(inspect.stdout.contains("rules         5: 2 override, 3 feature") && inspect.stdout.contains("format        triage-model v7"), "\(inspect.stdout)")
         #expect(try CLI.run(["verify", "--model", out, "--trusted-key", w.publicKey]).status == 0)
         // An override decides against the words around it; a feature rule is an explained column.
         let input = try w.write("rules-input.jsonl", #"{"id": "a", "subject": "New mortgage", "body": "Also I lost my card yesterday."}"# + "\n"

@@ -64,21 +64,3 @@ public struct FittedHeads: Sendable {
         }
     }
 }
-
-extension FittedPipeline {
-    /// Class probabilities (calibrated by the policy) of feature rows built by this model's
-    /// features — a later head of `FittedHeads` scores the first head's rows.
-    public func probabilities(of x: SparseMatrix, threads: Int?) -> [[Double]] {
-        let chunks = Parallel.chunks(count: x.rowCount, chunkSize: 256)
-        let calibration = policy?.calibration
-        let parts = Parallel.map(count: chunks.count, threads: Parallel.threadCount(threads)) { c -> [[Double]] in
-            let scorer = classifier.makeRowScorer()
-            return chunks[c].map { i in
-                var p = x.withRow(i) { scorer.probabilities($0) }
-                calibration?.apply(&p)
-                return p
-            }
-        }
-        return Array(parts.joined())
-    }
-}

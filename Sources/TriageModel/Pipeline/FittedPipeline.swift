@@ -217,6 +217,12 @@ public struct FittedPipeline: Sendable {
     /// Class probabilities of each message and the rules it matched (see `ModelRules`).
     public func predictProbabilitiesAndMatches(_ messages: [Message], threads: Int? = nil) -> (probabilities: [[Double]], matched: [[Int]]) {
         let (x, matched) = featuresAndMatches(messages, threads: threads)
+        return (probabilities(of: x, threads: threads), matched)
+    }
+
+    /// Class probabilities (calibrated by the policy) of feature rows built by this model's
+    /// features — a later head of `FittedHeads` scores the first head's rows.
+    public func probabilities(of x: SparseMatrix, threads: Int?) -> [[Double]] {
         let chunks = Parallel.chunks(count: x.rowCount, chunkSize: 256)
         let calibration = policy?.calibration
         let parts = Parallel.map(count: chunks.count, threads: Parallel.threadCount(threads)) { c -> [[Double]] in
@@ -227,7 +233,7 @@ public struct FittedPipeline: Sendable {
                 return p
             }
         }
-        return (Array(parts.joined()), matched)
+        return Array(parts.joined())
     }
 
     /// Predictions with the `top` most probable labels, unsure as the policy decides, decided by
