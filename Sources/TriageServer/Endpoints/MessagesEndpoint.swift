@@ -49,8 +49,9 @@ struct MessagesEndpoint: Sendable {
             let rules = model.rules(threshold: configuration.threshold)
             predictions = model.withPredictor { predictor in messages.map { predictor.predict($0, top: top, rules: rules) } }
         }
-        let names = model.loaded.heads.names
         let answered = headAnswers
+        // (Built only for a model of several heads: this is every request's path.)
+        let names = answered == nil ? [] : model.loaded.heads.names
         let finish: @Sendable ((any Error)?) -> Void = { [metrics, logger] error in
             let answer: Answer
             if let error {
