@@ -212,7 +212,7 @@ struct PipelineOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Pipeline settings as JSON ({\"text\": …, \"vect\": …, \"tfidf\": …, \"clf\": …} or a \"union\" of blocks): each step the file names replaces the preset's; the steps it leaves out keep the preset's.", valueName: "file"))
     var config: String?
 
-    @Option(name: .customLong("set"), help: ArgumentHelp("Set a parameter by its scikit-learn name, the value in JSON: --set vect.ngram_range=[1,2] --set clf.learning_rate=0.3 (repeatable; clf.type first starts the classifier from that type's defaults).", valueName: "name=value"))
+    @Option(name: .customLong("set"), help: ArgumentHelp("Set a parameter by its scikit-learn name, the value in JSON: --set vect.ngram_range=[1,2] --set clf.learning_rate=0.3 (repeatable; clf.type first starts the classifier from that type's defaults). With several --label-column, clf@HEAD.name=value sets one head's classifier: --set clf@priority.type=multinomial_nb.", valueName: "name=value"))
     var overrides: [String] = []
 
     @Option(name: .customLong("stopwords-dir"), help: ArgumentHelp("Directory of stop-word lists (default: the repository's stopwords/, or TRIAGE_STOPWORDS_DIR).", valueName: "dir"))
@@ -252,7 +252,7 @@ struct PipelineOptions: ParsableArguments {
             }
         }
         var parameters: [String: JSONValue] = [:]
-        for o in overrides {
+        for o in overrides where !o.hasPrefix(Self.headClassifierPrefix) {
             let parts = o.split(separator: "=", maxSplits: 1).map(String.init)
             let name = parts[0], text = parts.count > 1 ? parts[1] : ""
             // A bare word that is not JSON is taken as a string: --set vect.stop_words=english.
@@ -270,6 +270,36 @@ struct PipelineOptions: ParsableArguments {
 }
 
 extension PipelineOptions {
+    /// `--set clf@HEAD.name=value`: a classifier parameter of one label head (a model of several
+    /// heads, `train --label-column … --label-column HEAD`).
+    static let headClassifierPrefix = "clf@"
+
+    /// The classifier settings of the heads named in `--set clf@HEAD.…` overrides: `base`'s
+    /// classifier with those parameters applied (`clf@HEAD.type=…` first starts from that type's
+    /// defaults, as `clf.type` does).
+    func headClassifiers(base: PipelineSettings) throws -> [String: ClassifierSettings] {
+        var byHead: [String: [String: JSONValue]] = [:]
+        for o in overrides where o.hasPrefix(Self.headClassifierPrefix) {
+            let parts = o.split(separator: "=", maxSplits: 1).map(String.init)
+            let name = String(parts[0].dropFirst(Self.headClassifierPrefix.count))
+            guard let dot = name.firstIndex(of: "."), dot != name.startIndex else {
+                throw CLIFailure(message: "--set \(o): write clf@HEAD.name=value, e.g. --set clf@priority.type=multinomial_nb", code: 2)
+            }
+            let head = String(name[..<dot]), parameter = "clf" + name[dot...]
+            let text = parts.count > 1 ? parts[1] : ""
+            byHead[head, default: [:]][parameter] = (try? JSONParser.parse(text)) ?? .string(text)
+        }
+        var out: [String: ClassifierSettings] = [:]
+        for (head, parameters) in byHead {
+            do {
+                let settings = try PipelineParameters.apply(parameters, to: base)
+                try settings.clf.validate()
+                out[head] = settings.clf
+            } catch { throw CLIFailure(message: "--set clf@\(head): \(error)", code: 2) }
+        }
+        return out
+    }
+
     /// The settings a signed model was trained with, read once its signature is checked.
     private func modelSettings(_ path: String, signingKey: String?) throws -> PipelineSettings {
         try configModel(path, signingKey: signingKey).pipeline.settings

@@ -136,6 +136,11 @@ struct Train: ParsableCommand {
         // Read the key first: a wrong key path should not cost a training run.
         let signingKey: SigningKey
         do { signingKey = try SigningKey(path: key) } catch { throw CLIFailure(message: "\(key): \(error)") }
+        // Per-head classifier settings (--set clf@HEAD.…), checked before the data is read.
+        let headClassifiers = try pipeline.headClassifiers(base: settings)
+        if !headClassifiers.isEmpty && data.labelColumns.count < 2 {
+            throw CLIFailure(message: "--set clf@HEAD.…: per-head classifier settings are for a model of several heads (give --label-column twice or more)", code: 2)
+        }
         // The rules file, checked before the data is read.
         let modelRules = try rules.map { path throws -> ModelRules in
             let matcher = try RulesTestCommand.loadRules(path)
@@ -193,7 +198,7 @@ struct Train: ParsableCommand {
             if fit.otherHeads.isEmpty {
                 fitted = try fit.fit(settings, threads: runtime.threads).pipeline
             } else {
-                let heads = try fit.fitHeads(settings, threads: runtime.threads)
+                let heads = try fit.fitHeads(settings, classifiers: headClassifiers, threads: runtime.threads)
                 fitted = heads.primary
                 otherHeads = Array(heads.heads.dropFirst())
             }

@@ -499,6 +499,7 @@ struct CLITests {
         let heads = CLI.repository.appendingPathComponent("corpora/demo/heads").path
         let out = w.path("two-heads.triage")
         let args = ["train", "--data", heads + "/train.csv", "--label-column", "queue", "--label-column", "priority", "--eval-data", heads + "/test.csv",
+                    "--set", "clf@priority.type=multinomial_nb", "--set", "clf@priority.alpha=0.1",
                     "--key", w.privateKey, "--out", out, "--calibration-folds", "0", "--json"]
         let train = try CLI.run(args)
         #expect(train.status == 0, "\(train.stderr)")
@@ -508,6 +509,16 @@ struct CLITests {
         let model = try JSONParser.parse(inspect.stdout)
         #expect(model["format_version"]?.numberValue?.intValue == 7)
         #expect(model["heads"]?.arrayValue?.map { $0["name"]?.stringValue } == ["queue", "priority"], "\(inspect.stdout)")
+        #expect(model["heads"]?.arrayValue?.map { $0["classifier"]?.stringValue } == ["voting", "multinomial_nb"], "\(inspect.stdout)")
+        // Per-head settings name a head the data has, and need several heads.
+        let unknown = try CLI.run(["train", "--data", heads + "/train.csv", "--label-column", "queue", "--label-column", "priority",
+                                   "--set", "clf@severity.type=multinomial_nb", "--key", w.privateKey, "--out", w.path("x.triage")])
+        #expect(unknown.status == 1 && unknown.stderr.contains("head \"severity\""), "\(unknown.stderr)")
+        let oneHead = try CLI.run(["train", "--data", CLI.demoTrain, "--set", "clf@priority.type=multinomial_nb", "--key", w.privateKey, "--out", w.path("x.triage")])
+        #expect(oneHead.status == 2 && oneHead.stderr.contains("several heads"), "\(oneHead.stderr)")
+        let badParameter = try CLI.run(["train", "--data", heads + "/train.csv", "--label-column", "queue", "--label-column", "priority",
+                                        "--set", "clf@priority.alpha=-1", "--key", w.privateKey, "--out", w.path("x.triage")])
+        #expect(badParameter.status == 2 && badParameter.stderr.contains("clf@priority"), "\(badParameter.stderr)")
         #expect(try CLI.run(["verify", "--model", out, "--trusted-key", w.publicKey]).status == 0)
         let predict = try CLI.run(["predict", "--model", out, "--trusted-key", w.publicKey, "--body", "someone is using my card right now"])
         let answer = try JSONParser.parse(predict.stdout)
