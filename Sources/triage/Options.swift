@@ -59,6 +59,10 @@ struct DataOptions: ParsableArguments {
     /// by line; a row with no label at all is an error naming it (or skipped with --skip-invalid).
     func loadHeads() throws -> MessageBatch {
         guard labelColumns.count > 1 else { return try load() }
+        // One header cannot hold several heads' labels: mail gives them through --labels.
+        if labelHeader != nil {
+            throw CLIFailure(message: "--label-header reads one label per message; with several --label-column give mail's labels in a --labels FILE with one column per head (id,\(labelColumns.joined(separator: ",")))", code: 2)
+        }
         var batches: [MessageBatch] = []
         for column in labelColumns {
             var one = self

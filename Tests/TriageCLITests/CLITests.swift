@@ -514,6 +514,10 @@ struct CLITests {
         let unknown = try CLI.run(["train", "--data", heads + "/train.csv", "--label-column", "queue", "--label-column", "priority",
                                    "--set", "clf@severity.type=multinomial_nb", "--key", w.privateKey, "--out", w.path("x.triage")])
         #expect(unknown.status == 1 && unknown.stderr.contains("head \"severity\""), "\(unknown.stderr)")
+        let mail = CLI.repository.appendingPathComponent("corpora/demo/mail/train.mbox").path
+        let header = try CLI.run(["train", "--data", mail, "--label-header", "X-Queue", "--label-column", "queue", "--label-column", "priority",
+                                  "--key", w.privateKey, "--out", w.path("x.triage")])
+        #expect(header.status == 2 && header.stderr.contains("--labels FILE with one column per head"), "\(header.stderr)")
         let oneHead = try CLI.run(["train", "--data", CLI.demoTrain, "--set", "clf@priority.type=multinomial_nb", "--key", w.privateKey, "--out", w.path("x.triage")])
         #expect(oneHead.status == 2 && oneHead.stderr.contains("several heads"), "\(oneHead.stderr)")
         let badParameter = try CLI.run(["train", "--data", heads + "/train.csv", "--label-column", "queue", "--label-column", "priority",
