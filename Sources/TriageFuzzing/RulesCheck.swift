@@ -170,12 +170,14 @@ public enum RulesCheck {
         }
         var own: [Int: LinearRegex] = [:]
         var instructions = 0
-        for i in regexRules {
-            let rule = set.rules[i]
-            do throws(RegexSyntaxError) { own[i] = try LinearRegex(rule.regex!, caseInsensitive: !rule.caseSensitive) } catch {
-                fail("rules[\(i)] was accepted, but LinearRegex refuses its regex \(rule.regex!.debugDescription): \(error)")
+        for (i, rule) in set.rules.enumerated() {
+            guard let pattern = rule.regex else { continue }
+            let regex: LinearRegex
+            do throws(RegexSyntaxError) { regex = try LinearRegex(pattern, caseInsensitive: !rule.caseSensitive) } catch {
+                fail("rules[\(i)] was accepted, but LinearRegex refuses its regex \(pattern.debugDescription): \(error)")
             }
-            instructions += own[i]!.programSize * (rule.field == .any ? 2 : 1)
+            own[i] = regex
+            instructions += regex.programSize * (rule.field == .any ? 2 : 1)
         }
         let text = cut(fullText, instructions: instructions)
         let worker = matcher.makeWorker()
@@ -201,7 +203,7 @@ public enum RulesCheck {
                     if regex.matches(value, maxScalars: set.maxFieldChars) { want = true }
                 }
                 if answer.contains(i) != want {
-                    fail("rules[\(i)] \"\(rule.name)\" (regex \(rule.regex!.debugDescription), field \(rule.field), case-sensitive \(rule.caseSensitive), max_field_chars \(set.maxFieldChars)) matched: \(!want), its LinearRegex: \(want), for \(message)")
+                    fail("rules[\(i)] \"\(rule.name)\" (regex \(regex.pattern.debugDescription), field \(rule.field), case-sensitive \(rule.caseSensitive), max_field_chars \(set.maxFieldChars)) matched: \(!want), its LinearRegex: \(want), for \(message)")
                 }
             }
             return answer

@@ -343,26 +343,24 @@ final class CleaningMemo: @unchecked Sendable {
     private var ruleMatrices: [CleanSettings?: SparseMatrix] = [:]
 
     func ruleColumns(_ settings: CleanSettings?, compute: () -> SparseMatrix) -> SparseMatrix {
-        lock.lock()
-        if let m = ruleMatrices[settings] { lock.unlock(); return m }
-        lock.unlock()
-        let m = compute()
-        lock.lock()
-        defer { lock.unlock() }
-        if let existing = ruleMatrices[settings] { return existing }
-        ruleMatrices[settings] = m
-        return m
+        value(in: \.ruleMatrices, for: settings, compute: compute)
     }
 
     func messages(_ settings: CleanSettings, compute: () -> [Message]) -> [Message] {
+        value(in: \.cleaned, for: settings, compute: compute)
+    }
+
+    /// `table[key]`, computed outside the lock when missing (the first value stored wins, so
+    /// every caller gets the same one).
+    private func value<K: Hashable, V>(in table: ReferenceWritableKeyPath<CleaningMemo, [K: V]>, for key: K, compute: () -> V) -> V {
         lock.lock()
-        if let m = cleaned[settings] { lock.unlock(); return m }
+        if let v = self[keyPath: table][key] { lock.unlock(); return v }
         lock.unlock()
-        let m = compute()
+        let v = compute()
         lock.lock()
         defer { lock.unlock() }
-        if let existing = cleaned[settings] { return existing }
-        cleaned[settings] = m
-        return m
+        if let existing = self[keyPath: table][key] { return existing }
+        self[keyPath: table][key] = v
+        return v
     }
 }
